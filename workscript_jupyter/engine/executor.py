@@ -1,0 +1,347 @@
+"""Running a parsed workflow (WORKFLOW-LANGUAGE.md §4–5).
+
+The hot path is ``_run_node``: it is entered once per node run (4,000 times for a 1,000-step loop),
+so it builds nothing it does not need: no event without a listener, no inputs dict unless the node
+reads it, no copy of the state. The state is copied once, at the start of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import LoopLimitError, NodeExecutionError, NodeTimeoutError, WorkscriptError
+from .events import Event, Listener
+from .model import Jump, NodeStep, Workflow
+from .node import Edge, NodeContext, RunEnded
+from .registry import NodeRegistry
+from .result import RunError, RunResult, RunStatus, TimelineEntry
+from .setter import StateSetter
+
+__all__ = ["Execution", "copy_json", "run_workflow"]
+
+_perf = time.perf_counter
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts and lists), several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+class _Failure(Exception):
+    """Internal: the run fails with this error (raised out of the walk)."""
+
+    def __init__(self, error: RunError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Execution:
+    """One run of a workflow. ``await run()`` once; ``cancel()`` from anywhere on the loop."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        registry: NodeRegistry,
+        *,
+        initial_state: Mapping[str, Any] | None = None,
+        execution_id: str | None = None,
+        on_event: Listener | None = None,
+        services: Any = None,
+        timeline_limit: int = 10_000,
+    ) -> None:
+        self.workflow = workflow
+        self.registry = registry
+        self.execution_id = execution_id or f"exec_{uuid.uuid4().hex}"
+        self.services = services
+        self.state: dict[str, Any] = copy_json({**workflow.initial_state, **(initial_state or {})})
+        self.node_runs = 0
+        self.current_path = ""
+        self.warnings: list[dict[str, str]] = []
+        self.logs: deque[str] = deque(maxlen=max(timeline_limit, 1))
+        self._emit = on_event
+        self._timeline: deque[TimelineEntry] = deque(maxlen=max(timeline_limit, 0))
+        self._timeline_on = timeline_limit > 0
+        self._memory: dict[str, dict[str, Any]] = {}
+        self._edge_data: Mapping[str, Any] | None = None
+        self._limit = workflow.max_loop_iterations
+        self._cancel_requested = False
+        self._task: asyncio.Task[Any] | None = None
+        self._started = False
+        self._setter = StateSetter()
+
+    # -- public -------------------------------------------------------------------------------
+
+    def cancel(self) -> bool:
+        """Ask the run to stop; it ends with status ``cancelled``. False if not running."""
+        if self._cancel_requested or self._task is None or self._task.done():
+            return False
+        self._cancel_requested = True
+        self._task.cancel()
+        return True
+
+    async def run(self) -> RunResult:
+        if self._started:
+            raise RuntimeError("an Execution runs once; create a new one")
+        self._started = True
+        self._task = asyncio.current_task()
+        wall_start, perf_start = time.time(), _perf()
+        self._event("workflow:started", {"workflowName": self.workflow.name})
+        status: RunStatus = "completed"
+        error: RunError | None = None
+        try:
+            async with asyncio.timeout(self.workflow.timeout_seconds):
+                await self._walk()
+        except RunEnded as ended:
+            if ended.status != "completed":
+                status = "failed"
+                error = RunError(
+                    ended.message or "the workflow ended with status failed",
+                    "WORKFLOW_ENDED",
+                    self.current_path,
+                    "end",
+                )
+        except _Failure as failure:
+            status, error = "failed", failure.error
+        except TimeoutError:
+            status = "timed_out"
+            limit = self.workflow.timeout_seconds
+            error = RunError(
+                f"the workflow ran longer than its timeoutSeconds ({limit} s)",
+                "WORKFLOW_TIMEOUT",
+                self.current_path,
+            )
+        except asyncio.CancelledError:
+            if not self._cancel_requested:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            status = "cancelled"
+            error = RunError("the run was cancelled", "CANCELLED", self.current_path)
+        wall_end = wall_start + (_perf() - perf_start)
+        result = RunResult(
+            execution_id=self.execution_id,
+            workflow_id=self.workflow.id,
+            status=status,
+            final_state=self.state,
+            started_at=wall_start,
+            ended_at=wall_end,
+            node_runs=self.node_runs,
+            error=error,
+            warnings=tuple(self.warnings),
+            timeline=tuple(self._timeline),
+            timeline_dropped=max(0, self.node_runs - len(self._timeline)),
+            logs=tuple(self.logs),
+        )
+        if self._emit is not None:
+            payload: dict[str, Any] = {"status": status, "durationMs": result.duration_ms}
+            if error is not None:
+                payload["error"] = error.to_dict()
+            self._event(
+                "workflow:completed" if status == "completed" else
+                "workflow:cancelled" if status == "cancelled" else "workflow:failed",
+                payload,
+            )
+        return result
+
+    # -- the walk -----------------------------------------------------------------------------
+
+    async def _walk(self) -> None:
+        steps = self.workflow.steps
+        arrivals: dict[int, int] = {}
+        index, count = 0, len(steps)
+        while index < count:
+            jump = await self._run_step(steps[index])
+            if jump is None:
+                index += 1
+                continue
+            seen = arrivals.get(jump.index, 0) + 1
+            if seen > self._limit:  # a backward jump is a loop too, and must end
+                raise self._loop_failure(steps[jump.index])
+            arrivals[jump.index] = seen
+            index = jump.index
+
+    async def _run_step(self, step: NodeStep) -> Jump | None:
+        """Run one step and the target of the edge it takes; a loop step until it exits."""
+        if not step.loop:
+            edge = await self._run_node(step)
+            if edge is None:
+                return None
+            target = step.edges.get(edge)
+            if target is None:
+                return None
+            if isinstance(target, Jump):
+                return target
+            for inner in target:
+                await self._run_step(inner)
+            return None
+        visits = 0
+        while True:
+            visits += 1
+            if visits > self._limit:
+                raise self._loop_failure(step)
+            edge = await self._run_node(step)
+            target = step.edges.get(edge) if edge is not None else None
+            if target is None:
+                self._forget(step.path)  # re-entering the loop restarts its iterators
+                return None
+            if isinstance(target, Jump):
+                return target
+            for inner in target:
+                await self._run_step(inner)
+
+    def _forget(self, path: str) -> None:
+        memory = self._memory
+        if memory:
+            below = path + "/"
+            for key in [k for k in memory if k == path or k.startswith(below)]:
+                del memory[key]
+
+    def _loop_failure(self, step: NodeStep) -> _Failure:
+        exc = LoopLimitError(step.path, self._limit)
+        return _Failure(RunError(exc.message, exc.code, step.path, step.type))
+
+    # -- one node -----------------------------------------------------------------------------
+
+    async def _run_node(self, step: NodeStep) -> str | None:
+        if self._cancel_requested:
+            raise asyncio.CancelledError
+        self.node_runs += 1
+        self.current_path = step.path
+        edge_data, self._edge_data = self._edge_data, None
+        state = self.state
+        ctx = NodeContext(
+            state,
+            node_id=step.key,
+            node_type=step.type,
+            node_path=step.path,
+            workflow_id=self.workflow.id,
+            execution_id=self.execution_id,
+            edge_data=edge_data,
+            memory_store=self._memory,
+            services=self.services,
+            on_log=self.logs.append,
+        )
+        emit = self._emit
+        if emit is not None:
+            self._event("node:started", {"nodePath": step.path, "nodeType": step.type})
+        started = _perf()
+        error_text: str | None = None
+        try:
+            edge = await self._attempts(step, ctx)
+        except (RunEnded, asyncio.CancelledError, _Failure):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any node failure is routed or reported
+            edge = self._caught(step, exc)
+            error_text = str(edge.data["error"]) if edge.data else str(exc)
+        if edge is None:
+            name = None
+        else:
+            name = edge.name
+            if edge.data is not None:
+                self._edge_data = edge.data
+                state["_edgeContext"] = edge.data
+            if name == "error" and error_text is None and name not in step.edges:
+                error_text = self._unhandled(step, edge)
+        if self._timeline_on:
+            elapsed = _perf() - started
+            self._timeline.append(
+                TimelineEntry(step.path, step.type, name, time.time() - elapsed, elapsed * 1000,
+                              error_text)
+            )
+        if emit is not None:
+            payload = {"nodePath": step.path, "nodeType": step.type, "edge": name,
+                       "durationMs": (_perf() - started) * 1000}
+            if error_text is not None:
+                payload["error"] = error_text
+            self._event("node:failed" if error_text else "node:completed", payload)
+        return name
+
+    async def _attempts(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
+        policy = step.retry
+        attempt = 1
+        while True:
+            try:
+                edge = await self._call(step, ctx)
+                if policy is None or edge is None or edge.name != "error":
+                    return edge
+                if attempt >= policy.max_attempts:
+                    return edge
+            except (RunEnded, asyncio.CancelledError):
+                raise
+            except Exception:
+                if policy is None or attempt >= policy.max_attempts:
+                    raise
+            attempt += 1
+            assert policy is not None
+            await asyncio.sleep(policy.delay_before(attempt))
+
+    async def _call(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
+        params = step.resolved_params(self.state)
+        if step.setter is not None:
+            return self._setter.apply(ctx, step.setter, params)
+        node = self.registry.get(step.type)
+        if step.timeout is None:
+            result = await node.execute(ctx, params)
+        else:
+            try:
+                result = await asyncio.wait_for(node.execute(ctx, params), step.timeout)
+            except TimeoutError:
+                raise NodeTimeoutError(
+                    f"node ran longer than its _timeoutSeconds ({step.timeout:g} s)",
+                    node_path=step.path,
+                    node_type=step.type,
+                ) from None
+        if result is None or isinstance(result, Edge):
+            return result
+        if isinstance(result, str):
+            return Edge(result)
+        raise NodeExecutionError(
+            f"node {step.type!r} returned {type(result).__name__}; expected an Edge or None",
+            node_path=step.path,
+            node_type=step.type,
+        )
+
+    def _caught(self, step: NodeStep, exc: Exception) -> Edge:
+        """A node raised: its ``error?`` edge takes it, or the run fails with the state kept."""
+        message = str(exc) or type(exc).__name__
+        if "error" in step.edges:
+            return Edge("error", {"error": message, "type": type(exc).__name__})
+        code = exc.code if isinstance(exc, WorkscriptError) else "NODE_EXECUTION_ERROR"
+        raise _Failure(RunError(message, code, step.path, step.type)) from exc
+
+    def _unhandled(self, step: NodeStep, edge: Edge) -> str:
+        """A node took ``error`` and nothing handles it: a warning, or a failure if so set."""
+        data = edge.data or {}
+        message = str(data.get("error") or data.get("message") or "the node took its error edge")
+        if self.workflow.on_unhandled_error == "fail":
+            raise _Failure(RunError(message, "UNHANDLED_ERROR_EDGE", step.path, step.type))
+        self.warnings.append(
+            {"nodePath": step.path, "nodeType": step.type, "message": message,
+             "code": "UNHANDLED_ERROR_EDGE"}
+        )
+        return message
+
+    def _event(self, kind: str, payload: dict[str, Any]) -> None:
+        if self._emit is not None:
+            self._emit(Event(kind, self.execution_id, self.workflow.id, payload))
+
+
+async def run_workflow(
+    workflow: Workflow,
+    registry: NodeRegistry,
+    initial_state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
+    """Run ``workflow`` to its end and return the result (it never raises for a failed run)."""
+    return await Execution(workflow, registry, initial_state=initial_state, **options).run()
+

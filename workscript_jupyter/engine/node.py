@@ -1,0 +1,169 @@
+"""What a node is: its metadata, the context it runs in, and the edge it returns.
+
+A node is a class with a ``metadata`` and an ``async execute(ctx, params)``. It reads its resolved
+parameters and ``ctx.inputs``, writes what it produces into ``ctx.state``, and returns the edge it
+took (``Edge("success", data)``) or None. Raising any exception takes the ``error`` edge.
+Nodes are stateless and shared by every run: what must survive between visits of a loop lives in
+``ctx.memory``, which the engine resets when the loop is entered again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+__all__ = ["Edge", "Node", "NodeContext", "NodeMetadata", "ParamSpec", "RunEnded"]
+
+_log = logging.getLogger("workscript.run")
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter of a node, for the catalogue and the docs."""
+
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+            "required": self.required,
+        }
+        if self.default is not None:
+            out["default"] = self.default
+        if self.choices:
+            out["choices"] = list(self.choices)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NodeMetadata:
+    id: str
+    name: str
+    description: str
+    version: str = "1.0.0"
+    category: str = "core"
+    inputs: tuple[ParamSpec, ...] = ()
+    outputs: tuple[str, ...] = ()
+    edges: tuple[str, ...] = ()
+    example: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "category": self.category,
+            "description": self.description,
+            "inputs": [p.to_dict() for p in self.inputs],
+            "outputs": list(self.outputs),
+            "edges": list(self.edges),
+            "example": dict(self.example),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The edge a node took, with the data handed to the nodes it leads to."""
+
+    name: str
+    data: Mapping[str, Any] | None = None
+
+
+class RunEnded(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by the ``end`` node: the run stops at once with this status."""
+
+    def __init__(self, status: str, message: str = "") -> None:
+        super().__init__(message or status)
+        self.status = status
+        self.message = message
+
+
+class NodeContext:
+    """Everything a node may touch while it runs.
+
+    ``inputs`` (the state overlaid with the data of the edge that led here) and ``memory`` are
+    built on first use: most nodes read neither, and a node run should cost next to nothing.
+    """
+
+    __slots__ = (
+        "_edge_data",
+        "_inputs",
+        "_memory_store",
+        "execution_id",
+        "node_id",
+        "node_path",
+        "node_type",
+        "on_log",
+        "services",
+        "state",
+        "workflow_id",
+    )
+
+    def __init__(
+        self,
+        state: dict[str, Any],
+        *,
+        node_id: str,
+        node_type: str,
+        node_path: str,
+        workflow_id: str = "",
+        execution_id: str = "",
+        edge_data: Mapping[str, Any] | None = None,
+        memory_store: dict[str, dict[str, Any]] | None = None,
+        services: Any = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.node_id = node_id
+        self.node_type = node_type
+        self.node_path = node_path
+        self.workflow_id = workflow_id
+        self.execution_id = execution_id
+        self.services = services
+        self.on_log = on_log
+        self._edge_data = edge_data
+        self._inputs: Mapping[str, Any] | None = None
+        self._memory_store = memory_store
+
+    @property
+    def inputs(self) -> Mapping[str, Any]:
+        """The state overlaid with the edge data that led here; edge data wins."""
+        if self._inputs is None:
+            if self._edge_data:
+                self._inputs = {**self.state, **self._edge_data}
+            else:
+                self._inputs = MappingProxyType(self.state)
+        return self._inputs
+
+    @property
+    def memory(self) -> dict[str, Any]:
+        """Private to this node in this run; reset when the enclosing loop is entered again."""
+        if self._memory_store is None:
+            self._memory_store = {}
+        return self._memory_store.setdefault(self.node_path, {})
+
+    def log(self, message: str) -> None:
+        """A message for the run's log (the CLI shows it; the server keeps it)."""
+        if _log.isEnabledFor(logging.INFO):
+            _log.info("%s %s", self.node_path, message)
+        if self.on_log is not None:
+            self.on_log(message)
+
+
+class Node:
+    """Base class of every node. Subclasses set ``metadata`` and implement ``execute``."""
+
+    metadata: ClassVar[NodeMetadata]
+
+    async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge | None:
+        raise NotImplementedError(f"node {type(self).__name__} does not implement execute")

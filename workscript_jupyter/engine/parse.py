@@ -1,0 +1,333 @@
+"""Reading, validating and compiling a workflow document (WORKFLOW-LANGUAGE.md §1–2).
+
+Validation has two passes. The document's envelope (id, name, version, options) is checked against
+the JSON Schema in ``schema.py`` with ``jsonschema``; the steps are then checked by hand, because
+a hand-written walk gives one clear message per mistake where a ``oneOf`` schema gives a cascade.
+Both passes report ``ValidationIssue(path, message, code)`` with a JSON pointer, and the same walk
+that checks the steps compiles them, so what is validated is exactly what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..errors import StateReferenceError, ValidationIssue, WorkflowValidationError
+from .model import SETTER, Jump, NodeStep, RetryPolicy, Target, Workflow
+from .schema import schema_issues, type_name
+from .state import compile_value, parse_path
+
+__all__ = ["load_document", "parse_workflow", "validate_workflow"]
+
+SCHEMA: Final = "SCHEMA_VALIDATION_ERROR"
+NOT_FOUND: Final = "NODE_TYPE_NOT_FOUND"
+BAD_SETTER: Final = "INVALID_STATE_SETTER_SYNTAX"
+BAD_TARGET: Final = "EDGE_TARGET_NOT_FOUND"
+PARSE_ERROR: Final = "PARSE_ERROR"
+
+_PARAM_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_MAX_DEPTH = 64
+_RESERVED = ("_timeoutSeconds", "_retry")
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer (RFC 6901) from path parts."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def load_document(text: str, *, source: str = "<workflow>") -> dict[str, Any]:
+    """Parse JSON, or YAML when the text is not JSON. Raises WorkflowValidationError."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as json_error:
+        document = _load_yaml(text, source, json_error)
+    if not isinstance(document, dict):
+        kind = type(document).__name__ if document is not None else "nothing"
+        raise WorkflowValidationError(
+            [ValidationIssue("", f"{source}: a workflow is an object, found {kind}", PARSE_ERROR)]
+        )
+    return document
+
+
+def _load_yaml(text: str, source: str, json_error: json.JSONDecodeError) -> Any:
+    import yaml  # only hand-written input needs it
+
+    stripped = text.lstrip()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as yaml_error:
+        if stripped.startswith(("{", "[")):  # meant as JSON: the JSON error is the useful one
+            where = f"line {json_error.lineno}, column {json_error.colno}"
+            message = f"{source}: invalid JSON at {where}: {json_error.msg}"
+        else:
+            mark = getattr(yaml_error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(yaml_error, "problem", None) or str(yaml_error)
+            message = f"{source}: invalid YAML{where}: {problem}"
+        raise WorkflowValidationError([ValidationIssue("", message, PARSE_ERROR)]) from None
+
+
+def validate_workflow(document: Any, registry: Any) -> list[ValidationIssue]:
+    """Every problem in ``document``; an empty list means it can run."""
+    return _Compiler(registry).compile(document)[1]
+
+
+def parse_workflow(document: Any, registry: Any) -> Workflow:
+    """The runnable form of ``document``. Raises WorkflowValidationError listing every problem."""
+    workflow, issues = _Compiler(registry).compile(document)
+    if issues or workflow is None:
+        raise WorkflowValidationError(issues)
+    return workflow
+
+
+class _Compiler:
+    """One walk over the document that both validates and builds the NodeSteps."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self.issues: list[ValidationIssue] = []
+        self.top_keys: dict[str, int] = {}
+
+    def issue(self, path: str, message: str, code: str = SCHEMA) -> None:
+        self.issues.append(ValidationIssue(path, message, code))
+
+    def compile(self, document: Any) -> tuple[Workflow | None, list[ValidationIssue]]:
+        self.issues.extend(schema_issues(document))
+        if not isinstance(document, dict) or not isinstance(document.get("workflow"), list):
+            return None, self.issues
+        raw_steps: list[Any] = document["workflow"]
+        for index, raw in enumerate(raw_steps):
+            key = _step_key(raw)
+            if key is not None and key not in self.top_keys:
+                self.top_keys[key] = index
+        steps = tuple(
+            self.step(raw, pointer("workflow", i), top=True, depth=0)
+            for i, raw in enumerate(raw_steps)
+        )
+        if self.issues:
+            return None, self.issues
+        workflow = Workflow(
+            id=document["id"],
+            name=document["name"],
+            version=document["version"],
+            description=document.get("description", ""),
+            steps=steps,  # type: ignore[arg-type]
+            initial_state=document.get("initialState") or {},
+            max_loop_iterations=document.get("maxLoopIterations", 1000),
+            timeout_seconds=document.get("timeoutSeconds"),
+            on_unhandled_error=document.get("onUnhandledError", "continue"),
+            document=document,
+        )
+        return workflow, self.issues
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def step(self, raw: Any, path: str, *, top: bool, depth: int) -> NodeStep | None:
+        if depth > _MAX_DEPTH:
+            self.issue(path, f"steps are nested more than {_MAX_DEPTH} levels deep")
+            return None
+        if isinstance(raw, str):
+            if not raw:
+                self.issue(path, "a step cannot be an empty string")
+                return None
+            return self.node(raw, {}, path, path, top=top, depth=depth)
+        if isinstance(raw, dict):
+            if len(raw) != 1:
+                found = ", ".join(repr(k) for k in raw) or "none"
+                self.issue(
+                    path,
+                    f"a step object has exactly one key, the node type; found {len(raw)}: {found}",
+                )
+                return None
+            ((key, config),) = raw.items()
+            return self.node(key, config, path, pointer_join(path, key), top=top, depth=depth)
+        self.issue(
+            path,
+            f"a step is a node type (string) or an object with one key, not {type_name(raw)}",
+        )
+        return None
+
+    def node(
+        self, key: str, config: Any, step_path: str, path: str, *, top: bool, depth: int
+    ) -> NodeStep | None:
+        if key.startswith("$."):
+            return self.setter(key, config, path, top=top, depth=depth)
+        loop = key.endswith("...")
+        node_type = key[:-3] if loop else key
+        if node_type not in self.registry:
+            hint = _suggest(node_type, list(self.registry))
+            self.issue(step_path, f"unknown node type {node_type!r}{hint}", NOT_FOUND)
+            return None
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            self.issue(
+                path, f"the configuration of {key!r} must be an object, not {type_name(config)}"
+            )
+            return None
+        params: dict[str, Any] = {}
+        edges: dict[str, Target] = {}
+        timeout, retry = None, None
+        for name, value in config.items():
+            here = pointer_join(path, name)
+            if name.endswith("?"):
+                edges[name[:-1]] = self.target(value, here, top=top, depth=depth)
+            elif name.startswith("_"):
+                timeout, retry = self.reserved(name, value, here, timeout, retry)
+            elif not _PARAM_KEY.match(name):
+                self.issue(here, f"parameter name {name!r} must match ^[A-Za-z0-9_-]+$")
+            elif value is None:
+                self.issue(here, f"parameter {name!r} is null; leave it out instead")
+            else:
+                params[name] = value
+        return NodeStep(
+            key=key,
+            type=node_type,
+            path=path,
+            loop=loop,
+            params=params,
+            resolve=self.compile_params(params, path),
+            edges=edges,
+            timeout=timeout,
+            retry=retry,
+        )
+
+    def setter(self, key: str, config: Any, path: str, *, top: bool, depth: int) -> NodeStep:
+        try:
+            state_path = parse_path(key)
+        except StateReferenceError:
+            self.issue(
+                path,
+                f"{key!r} is not a valid state setter: use $.name or $.a.b (letters, digits, "
+                "_ and -, [n] for a list index)",
+                BAD_SETTER,
+            )
+            state_path = ()
+        edges: dict[str, Target] = {}
+        params: dict[str, Any] = {}
+        if isinstance(config, dict):
+            data = {k: v for k, v in config.items() if not k.endswith("?")}
+            for name, target in config.items():
+                if name.endswith("?"):
+                    here = pointer_join(path, name)
+                    edges[name[:-1]] = self.target(target, here, top=top, depth=depth)
+            if "value" in data:
+                params["value"] = data["value"]
+            elif data:
+                params["value"] = data
+        else:
+            params["value"] = config
+        return NodeStep(
+            key=key,
+            type=SETTER,
+            path=path,
+            params=params,
+            resolve=self.compile_params(params, path),
+            edges=edges,
+            setter=state_path,
+        )
+
+    def compile_params(self, params: Mapping[str, Any], path: str) -> Any:
+        try:
+            return compile_value(dict(params))
+        except StateReferenceError as exc:  # a malformed reference inside a template
+            self.issue(path, str(exc))
+            return None
+
+    def reserved(
+        self, name: str, value: Any, path: str, timeout: float | None, retry: RetryPolicy | None
+    ) -> tuple[float | None, RetryPolicy | None]:
+        if name == "_timeoutSeconds":
+            if _is_number(value) and value > 0:
+                return float(value), retry
+            self.issue(path, "_timeoutSeconds must be a number greater than 0")
+        elif name == "_retry":
+            policy = self.retry_policy(value, path)
+            return timeout, policy or retry
+        else:
+            self.issue(
+                path, f"{name!r}: keys starting with _ are reserved ({', '.join(_RESERVED)})"
+            )
+        return timeout, retry
+
+    def retry_policy(self, value: Any, path: str) -> RetryPolicy | None:
+        if not isinstance(value, dict):
+            self.issue(path, "_retry must be an object like {\"maxAttempts\": 3}")
+            return None
+        known = {"maxAttempts", "delaySeconds", "backoff"}
+        for extra in sorted(set(value) - known):
+            self.issue(pointer_join(path, extra), f"unknown _retry field {extra!r}")
+        attempts = value.get("maxAttempts", 3)
+        delay = value.get("delaySeconds", 1)
+        backoff = value.get("backoff", 2)
+        ok = True
+        if not (isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1):
+            self.issue(pointer_join(path, "maxAttempts"), "maxAttempts must be an integer >= 1")
+            ok = False
+        if not (_is_number(delay) and delay >= 0):
+            self.issue(pointer_join(path, "delaySeconds"), "delaySeconds must be a number >= 0")
+            ok = False
+        if not (_is_number(backoff) and backoff >= 1):
+            self.issue(pointer_join(path, "backoff"), "backoff must be a number >= 1")
+            ok = False
+        return RetryPolicy(attempts, float(delay), float(backoff)) if ok else None
+
+    # -- edge targets -------------------------------------------------------------------------
+
+    def target(self, raw: Any, path: str, *, top: bool, depth: int) -> Target:
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            if top and raw in self.top_keys:
+                return Jump(self.top_keys[raw], raw)
+            base = raw[:-3] if raw.endswith("...") else raw
+            if raw.startswith("$.") or base in self.registry:
+                step = self.step(raw, path, top=False, depth=depth + 1)
+                return (step,) if step is not None else None
+            where = (
+                "a top-level step or a registered node type"
+                if top
+                else "a registered node type (jumps to top-level steps only work at top level)"
+            )
+            self.issue(path, f"edge target {raw!r} is not {where}", BAD_TARGET)
+            return None
+        if isinstance(raw, dict):
+            step = self.step(raw, path, top=False, depth=depth + 1)
+            return (step,) if step is not None else None
+        if isinstance(raw, list):
+            steps = [
+                self.step(item, pointer_join(path, i), top=False, depth=depth + 1)
+                for i, item in enumerate(raw)
+            ]
+            return tuple(s for s in steps if s is not None)
+        self.issue(
+            path,
+            f"an edge target is a step name, an inline node, a list of steps or null, "
+            f"not {type_name(raw)}",
+        )
+        return None
+
+
+def pointer_join(path: str, part: str | int) -> str:
+    return path + pointer(part)
+
+
+def _step_key(raw: Any) -> str | None:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, dict) and len(raw) == 1:
+        return str(next(iter(raw)))
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""

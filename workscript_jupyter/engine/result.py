@@ -1,0 +1,96 @@
+"""The result of a run (WORKFLOW-LANGUAGE.md §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Final, Literal
+
+__all__ = ["RunError", "RunResult", "RunStatus", "TimelineEntry", "iso_time"]
+
+RunStatus = Literal["completed", "failed", "timed_out", "cancelled"]
+FINAL_STATUSES: Final = ("completed", "failed", "timed_out", "cancelled")
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """UTC ISO 8601 with milliseconds and a Z, as JavaScript's toISOString."""
+    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    message: str
+    code: str
+    node_path: str = ""
+    node_type: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "message": self.message,
+            "code": self.code,
+            "nodePath": self.node_path,
+            "nodeType": self.node_type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    path: str
+    type: str
+    edge: str | None
+    started_at: float
+    duration_ms: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "type": self.type,
+            "edge": self.edge,
+            "startedAt": iso_time(self.started_at),
+            "durationMs": round(self.duration_ms, 3),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    execution_id: str
+    workflow_id: str
+    status: RunStatus
+    final_state: dict[str, Any]
+    started_at: float
+    ended_at: float
+    node_runs: int
+    error: RunError | None = None
+    warnings: tuple[dict[str, str], ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+    timeline_dropped: int = 0
+    logs: tuple[str, ...] = field(default=())
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.ended_at - self.started_at) * 1000
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    def to_dict(self, *, timeline: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "executionId": self.execution_id,
+            "workflowId": self.workflow_id,
+            "status": self.status,
+            "finalState": self.final_state,
+            "error": self.error.to_dict() if self.error else None,
+            "startedAt": iso_time(self.started_at),
+            "endedAt": iso_time(self.ended_at),
+            "durationMs": round(self.duration_ms, 3),
+            "nodeRuns": self.node_runs,
+            "warnings": list(self.warnings),
+        }
+        if timeline:
+            out["timeline"] = [entry.to_dict() for entry in self.timeline]
+            out["timelineDropped"] = self.timeline_dropped
+        return out

@@ -1,0 +1,118 @@
+"""The one exception tree of workscript-jupyter. Every layer may import it.
+
+::
+
+    WorkscriptError
+    ├── WorkflowValidationError (ValueError)   the document is malformed or invalid; .issues
+    ├── NodeNotFoundError (LookupError)         a node type that no registry knows
+    ├── NodeExecutionError                      a node failed while running; .node_path, .node_type
+    │   └── NodeTimeoutError (TimeoutError)     a node ran past its ``_timeoutSeconds``
+    ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
+    ├── StateReferenceError (ValueError)        a state path that cannot be read or written
+    └── ConfigurationError (ValueError)         bad configuration of the package itself
+
+Errors whose meaning matches a builtin also derive from it, so callers can catch either.
+Each error has a stable ``code`` used in run results, CLI output and API responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ConfigurationError",
+    "LoopLimitError",
+    "NodeExecutionError",
+    "NodeNotFoundError",
+    "NodeTimeoutError",
+    "StateReferenceError",
+    "ValidationIssue",
+    "WorkflowValidationError",
+    "WorkscriptError",
+]
+
+
+class WorkscriptError(Exception):
+    """Base of every error raised on purpose by workscript-jupyter."""
+
+    code = "WORKSCRIPT_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One problem in a workflow document, located by a JSON pointer."""
+
+    path: str
+    message: str
+    code: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message, "code": self.code}
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: {self.message} [{self.code}]"
+
+
+class WorkflowValidationError(WorkscriptError, ValueError):
+    """The workflow cannot run; ``issues`` lists every problem with its JSON pointer."""
+
+    code = "WORKFLOW_VALIDATION_ERROR"
+
+    def __init__(self, issues: Iterable[ValidationIssue]) -> None:
+        self.issues: tuple[ValidationIssue, ...] = tuple(issues)
+        count = len(self.issues)
+        head = "; ".join(str(i) for i in self.issues[:3])
+        more = f" (and {count - 3} more)" if count > 3 else ""
+        super().__init__(f"invalid workflow: {head}{more}")
+
+    def to_list(self) -> list[dict[str, str]]:
+        return [issue.to_dict() for issue in self.issues]
+
+
+class NodeNotFoundError(WorkscriptError, LookupError):
+    code = "NODE_TYPE_NOT_FOUND"
+
+    def __init__(self, node_type: str) -> None:
+        super().__init__(f"no node of type {node_type!r} is registered")
+        self.node_type = node_type
+
+
+class NodeExecutionError(WorkscriptError):
+    """A node failed. Nodes raise it (or any exception) to take their ``error`` edge."""
+
+    code = "NODE_EXECUTION_ERROR"
+
+    def __init__(
+        self, message: str, *, node_path: str = "", node_type: str = "", details: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.node_path = node_path
+        self.node_type = node_type
+        self.details = details
+
+
+class NodeTimeoutError(NodeExecutionError, TimeoutError):
+    code = "NODE_TIMEOUT"
+
+
+class LoopLimitError(WorkscriptError):
+    code = "LOOP_LIMIT_EXCEEDED"
+
+    def __init__(self, node_path: str, limit: int) -> None:
+        super().__init__(f"loop at {node_path} ran more than {limit} times (maxLoopIterations)")
+        self.node_path = node_path
+        self.limit = limit
+
+
+class StateReferenceError(WorkscriptError, ValueError):
+    code = "STATE_REFERENCE_ERROR"
+
+
+class ConfigurationError(WorkscriptError, ValueError):
+    code = "CONFIGURATION_ERROR"
