@@ -11,7 +11,7 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import LoopLimitError, NodeExecutionError, NodeTimeoutError, WorkscriptError
@@ -57,6 +57,7 @@ class Execution:
         on_event: Listener | None = None,
         services: Any = None,
         timeline_limit: int = 10_000,
+        on_log: Callable[[str], None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.registry = registry
@@ -67,6 +68,7 @@ class Execution:
         self.current_path = ""
         self.warnings: list[dict[str, str]] = []
         self.logs: deque[str] = deque(maxlen=max(timeline_limit, 1))
+        self._on_log = self.logs.append if on_log is None else self._log_both(on_log)
         self._emit = on_event
         self._timeline: deque[TimelineEntry] = deque(maxlen=max(timeline_limit, 0))
         self._timeline_on = timeline_limit > 0
@@ -77,6 +79,13 @@ class Execution:
         self._task: asyncio.Task[Any] | None = None
         self._started = False
         self._setter = StateSetter()
+
+    def _log_both(self, listener: Callable[[str], None]) -> Callable[[str], None]:
+        def log(message: str) -> None:
+            self.logs.append(message)
+            listener(message)
+
+        return log
 
     # -- public -------------------------------------------------------------------------------
 
@@ -229,7 +238,7 @@ class Execution:
             edge_data=edge_data,
             memory_store=self._memory,
             services=self.services,
-            on_log=self.logs.append,
+            on_log=self._on_log,
         )
         emit = self._emit
         if emit is not None:

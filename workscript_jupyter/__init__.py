@@ -1,0 +1,20 @@
+"""workscript-jupyter: workflow automation inside Jupyter.
+
+The package is laid out in layers (see docs/architecture.md): ``errors`` ← ``engine`` ← ``nodes``
+← ... ← ``server`` / ``kernel`` / ``cli``. Importing the package itself stays cheap: the server
+extension is found through ``_jupyter_server_extension_points`` and imported only by Jupyter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+
+__all__ = ["__version__"]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import WorkscriptApp
+
+    return [{"module": "workscript_jupyter.server.app", "app": WorkscriptApp}]

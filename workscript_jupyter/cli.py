@@ -1,0 +1,240 @@
+"""The ``workscript`` command: run and validate workflows, list the node catalogue.
+
+Exit codes: 0 completed (or valid), 1 the run failed (failed, timed out, cancelled), 2 the workflow
+or the command line is invalid. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import ValidationIssue, WorkflowValidationError, WorkscriptError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+class UsageError(WorkscriptError):
+    code = "USAGE_ERROR"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workscript",
+        description="Run, validate and inspect Workscript JSON/YAML workflows.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run a workflow file and print its final state")
+    run.add_argument("file", help="workflow file (JSON or YAML); - reads standard input")
+    run.add_argument(
+        "--state", "-s", action="append", default=[], metavar="KEY=VALUE",
+        help="set a key of the initial state (VALUE is JSON, or else a string; KEY may be a.b)",
+    )
+    run.add_argument("--state-file", metavar="FILE", help="a JSON/YAML object merged into the state")
+    run.add_argument("--json", action="store_true", help="print the whole run result as JSON")
+    run.add_argument("--timeline", action="store_true", help="with --json, include the timeline")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress and no log lines")
+
+    validate = commands.add_parser("validate", help="check a workflow file, listing every error")
+    validate.add_argument("file", help="workflow file (JSON or YAML); - reads standard input")
+    validate.add_argument("--json", action="store_true", help="print the errors as JSON")
+
+    nodes = commands.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("--json", action="store_true", help="the full metadata as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        return _nodes(args)
+    except WorkflowValidationError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INVALID
+    except WorkscriptError as exc:
+        if args.debug:
+            raise
+        print(f"workscript: error: {exc.message}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("workscript: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .engine import Execution, parse_workflow
+    from .nodes import builtin_registry
+
+    registry = builtin_registry()
+    document = _read_document(args.file)
+    workflow = parse_workflow(document, registry)
+    state = _initial_state(args.state, args.state_file)
+    progress = None if args.quiet or args.json else Progress(sys.stderr)
+    execution = Execution(
+        workflow, registry, initial_state=state,
+        on_event=progress.on_event if progress and progress.live else None,
+        on_log=progress.on_log if progress else None,
+    )
+    if progress is not None:
+        progress.attach(execution)
+    result = asyncio.run(execution.run())
+    if progress is not None:
+        progress.finish(result)
+    if args.json:
+        _print_json(result.to_dict(timeline=args.timeline))
+    else:
+        _print_json(result.final_state)
+        if result.error is not None:
+            where = f" at {result.error.node_path}" if result.error.node_path else ""
+            kind = f" ({result.error.node_type})" if result.error.node_type else ""
+            print(f"workscript: run {result.status}{where}{kind}: {result.error.message}",
+                  file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .engine import validate_workflow
+    from .nodes import builtin_registry
+
+    document = _read_document(args.file)
+    issues = validate_workflow(document, builtin_registry())
+    if args.json:
+        _print_json({"valid": not issues, "errors": [i.to_dict() for i in issues]})
+    elif issues:
+        _print_issues(issues, sys.stdout)
+    else:
+        print(f"{args.file}: valid")
+    return EXIT_INVALID if issues else EXIT_OK
+
+
+def _nodes(args: argparse.Namespace) -> int:
+    from .nodes import builtin_registry
+
+    catalogue = builtin_registry().metadata()
+    if args.json:
+        _print_json([meta.to_dict() for meta in catalogue])
+        return EXIT_OK
+    width = max(len(meta.id) for meta in catalogue)
+    for meta in catalogue:
+        edges = ", ".join(meta.edges) or "-"
+        print(f"{meta.id:<{width}}  {meta.description}  [edges: {edges}]")
+    return EXIT_OK
+
+
+# -- input -------------------------------------------------------------------------------------
+
+
+def _read_document(file: str) -> dict[str, Any]:
+    from .engine import load_document
+
+    if file == "-":
+        return load_document(sys.stdin.read(), source="<stdin>")
+    path = Path(file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{file}: is a directory, not a workflow file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{file}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror}") from None
+    return load_document(text, source=file)
+
+
+def _initial_state(pairs: list[str], state_file: str | None) -> dict[str, Any]:
+    from .engine.state import parse_path, set_path
+
+    state: dict[str, Any] = {}
+    if state_file:
+        loaded = _read_document(state_file)
+        state.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--state {pair!r}: expected KEY=VALUE")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        try:
+            path = parse_path("$." + key.removeprefix("$."))
+        except WorkscriptError:
+            raise UsageError(f"--state {pair!r}: {key!r} is not a state key (a, a.b, a[0])") \
+                from None
+        set_path(state, path, value)
+    return state
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _print_issues(issues: Sequence[ValidationIssue], stream: TextIO) -> None:
+    print(f"invalid workflow: {len(issues)} error{'s' if len(issues) != 1 else ''}", file=stream)
+    for issue in issues:
+        print(f"  {issue.path or '/'}: {issue.message} [{issue.code}]", file=stream)
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """Log lines always; on a terminal also one status line, redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.execution: Any = None
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def attach(self, execution: Any) -> None:
+        self.execution = execution
+
+    def on_log(self, message: str) -> None:
+        self._clear()
+        print(f"[log] {message}", file=self.stream)
+
+    def on_event(self, event: Any) -> None:
+        now = time.monotonic()
+        if self.live and now - self.drawn >= 0.1 and self.execution is not None:
+            self.drawn = now
+            self.stream.write(
+                f"\r\x1b[K▶ {self.execution.node_runs} node runs · "
+                f"{now - self.started:.1f}s · {self.execution.current_path}"
+            )
+            self.stream.flush()
+
+    def finish(self, result: Any) -> None:
+        self._clear()
+        if self.live:
+            print(f"■ {result.status} · {result.node_runs} node runs · "
+                  f"{result.duration_ms:.1f} ms", file=self.stream)
+
+    def _clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The Jupyter server extension: the composition root and the HTTP/WebSocket handlers."""
