@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -38,10 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a workflow file and print its final state")
     run.add_argument("file", help="workflow file (JSON or YAML); - reads standard input")
     run.add_argument(
-        "--state", "-s", action="append", default=[], metavar="KEY=VALUE",
+        "--state",
+        "-s",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="set a key of the initial state (VALUE is JSON, or else a string; KEY may be a.b)",
     )
-    run.add_argument("--state-file", metavar="FILE", help="a JSON/YAML object merged into the state")
+    run.add_argument(
+        "--state-file", metavar="FILE", help="a JSON/YAML object merged into the state"
+    )
     run.add_argument("--json", action="store_true", help="print the whole run result as JSON")
     run.add_argument("--timeline", action="store_true", help="with --json, include the timeline")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress and no log lines")
@@ -89,7 +94,9 @@ def _run(args: argparse.Namespace) -> int:
     state = _initial_state(args.state, args.state_file)
     progress = None if args.quiet or args.json else Progress(sys.stderr)
     execution = Execution(
-        workflow, registry, initial_state=state,
+        workflow,
+        registry,
+        initial_state=state,
         on_event=progress.on_event if progress and progress.live else None,
         on_log=progress.on_log if progress else None,
     )
@@ -105,8 +112,10 @@ def _run(args: argparse.Namespace) -> int:
         if result.error is not None:
             where = f" at {result.error.node_path}" if result.error.node_path else ""
             kind = f" ({result.error.node_type})" if result.error.node_type else ""
-            print(f"workscript: run {result.status}{where}{kind}: {result.error.message}",
-                  file=sys.stderr)
+            print(
+                f"workscript: run {result.status}{where}{kind}: {result.error.message}",
+                file=sys.stderr,
+            )
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -179,8 +188,9 @@ def _initial_state(pairs: list[str], state_file: str | None) -> dict[str, Any]:
         try:
             path = parse_path("$." + key.removeprefix("$."))
         except WorkscriptError:
-            raise UsageError(f"--state {pair!r}: {key!r} is not a state key (a, a.b, a[0])") \
-                from None
+            raise UsageError(
+                f"--state {pair!r}: {key!r} is not a state key (a, a.b, a[0])"
+            ) from None
         set_path(state, path, value)
     return state
 
@@ -228,8 +238,10 @@ class Progress:
     def finish(self, result: Any) -> None:
         self._clear()
         if self.live:
-            print(f"■ {result.status} · {result.node_runs} node runs · "
-                  f"{result.duration_ms:.1f} ms", file=self.stream)
+            print(
+                f"■ {result.status} · {result.node_runs} node runs · {result.duration_ms:.1f} ms",
+                file=self.stream,
+            )
 
     def _clear(self) -> None:
         if self.live:

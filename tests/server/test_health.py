@@ -62,7 +62,10 @@ def test_no_auth_warning_at_start(jp_serverapp):
 def test_extension_is_listed_as_ok():
     out = subprocess.run(
         [sys.executable, "-m", "jupyter_server.extension.serverextension", "list"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     text = out.stdout + out.stderr
     assert "workscript_jupyter" in text

@@ -66,5 +66,5 @@ class EventBus:
         for listener in tuple(self._listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - one bad listener must not break a run
+            except Exception:
                 log.exception("event listener %r failed on %s", listener, event.type)

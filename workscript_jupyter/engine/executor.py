@@ -1,4 +1,4 @@
-"""Running a parsed workflow (WORKFLOW-LANGUAGE.md §4–5).
+"""Running a parsed workflow (WORKFLOW-LANGUAGE.md §4-5).
 
 The hot path is ``_run_node``: it is entered once per node run (4,000 times for a 1,000-step loop),
 so it builds nothing it does not need: no event without a listener, no inputs dict unless the node
@@ -156,8 +156,11 @@ class Execution:
             if error is not None:
                 payload["error"] = error.to_dict()
             self._event(
-                "workflow:completed" if status == "completed" else
-                "workflow:cancelled" if status == "cancelled" else "workflow:failed",
+                "workflow:completed"
+                if status == "completed"
+                else "workflow:cancelled"
+                if status == "cancelled"
+                else "workflow:failed",
                 payload,
             )
         return result
@@ -249,7 +252,7 @@ class Execution:
             edge = await self._attempts(step, ctx)
         except (RunEnded, asyncio.CancelledError, _Failure):
             raise
-        except Exception as exc:  # noqa: BLE001 - any node failure is routed or reported
+        except Exception as exc:  # noqa: BLE001 - a node failure is routed to error? or fails the run
             edge = self._caught(step, exc)
             error_text = str(edge.data["error"]) if edge.data else str(exc)
         if edge is None:
@@ -264,12 +267,17 @@ class Execution:
         if self._timeline_on:
             elapsed = _perf() - started
             self._timeline.append(
-                TimelineEntry(step.path, step.type, name, time.time() - elapsed, elapsed * 1000,
-                              error_text)
+                TimelineEntry(
+                    step.path, step.type, name, time.time() - elapsed, elapsed * 1000, error_text
+                )
             )
         if emit is not None:
-            payload = {"nodePath": step.path, "nodeType": step.type, "edge": name,
-                       "durationMs": (_perf() - started) * 1000}
+            payload = {
+                "nodePath": step.path,
+                "nodeType": step.type,
+                "edge": name,
+                "durationMs": (_perf() - started) * 1000,
+            }
             if error_text is not None:
                 payload["error"] = error_text
             self._event("node:failed" if error_text else "node:completed", payload)
@@ -335,8 +343,12 @@ class Execution:
         if self.workflow.on_unhandled_error == "fail":
             raise _Failure(RunError(message, "UNHANDLED_ERROR_EDGE", step.path, step.type))
         self.warnings.append(
-            {"nodePath": step.path, "nodeType": step.type, "message": message,
-             "code": "UNHANDLED_ERROR_EDGE"}
+            {
+                "nodePath": step.path,
+                "nodeType": step.type,
+                "message": message,
+                "code": "UNHANDLED_ERROR_EDGE",
+            }
         )
         return message
 
@@ -353,4 +365,3 @@ async def run_workflow(
 ) -> RunResult:
     """Run ``workflow`` to its end and return the result (it never raises for a failed run)."""
     return await Execution(workflow, registry, initial_state=initial_state, **options).run()
-

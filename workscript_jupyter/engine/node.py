@@ -79,7 +79,7 @@ class Edge:
     data: Mapping[str, Any] | None = None
 
 
-class RunEnded(Exception):  # noqa: N818 - a signal, not an error
+class RunEnded(Exception):
     """Raised by the ``end`` node: the run stops at once with this status."""
 
     def __init__(self, status: str, message: str = "") -> None:

@@ -1,4 +1,4 @@
-"""Reading, validating and compiling a workflow document (WORKFLOW-LANGUAGE.md §1–2).
+"""Reading, validating and compiling a workflow document (WORKFLOW-LANGUAGE.md §1-2).
 
 Validation has two passes. The document's envelope (id, name, version, options) is checked against
 the JSON Schema in ``schema.py`` with ``jsonschema``; the steps are then checked by hand, because
@@ -34,7 +34,14 @@ _RESERVED = ("_timeoutSeconds", "_retry")
 
 def pointer(*parts: str | int) -> str:
     """A JSON pointer (RFC 6901) from path parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join(_escape(p) for p in parts)
+
+
+def _escape(part: str | int) -> str:
+    text = str(part)
+    if "~" in text or "/" in text:
+        text = text.replace("~", "~0").replace("/", "~1")
+    return "/" + text
 
 
 def load_document(text: str, *, source: str = "<workflow>") -> dict[str, Any]:
@@ -254,7 +261,7 @@ class _Compiler:
 
     def retry_policy(self, value: Any, path: str) -> RetryPolicy | None:
         if not isinstance(value, dict):
-            self.issue(path, "_retry must be an object like {\"maxAttempts\": 3}")
+            self.issue(path, '_retry must be an object like {"maxAttempts": 3}')
             return None
         known = {"maxAttempts", "delaySeconds", "backoff"}
         for extra in sorted(set(value) - known):
@@ -311,7 +318,7 @@ class _Compiler:
 
 
 def pointer_join(path: str, part: str | int) -> str:
-    return path + pointer(part)
+    return path + _escape(part)
 
 
 def _step_key(raw: Any) -> str | None:

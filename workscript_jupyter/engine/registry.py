@@ -47,8 +47,8 @@ class NodeRegistry:
                 classes = [target] if isinstance(target, type) else list(target())
                 for node_cls in classes:
                     self.register(node_cls)
-                    loaded.append(node_cls.metadata.id)
-            except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
+                    loaded.append(node_cls.metadata.id)  # type: ignore[union-attr]
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
                 log.warning("node plugin %s (%s) could not be loaded: %s", ep.name, ep.value, exc)
         return loaded
 

@@ -12,10 +12,20 @@ RunStatus = Literal["completed", "failed", "timed_out", "cancelled"]
 FINAL_STATUSES: Final = ("completed", "failed", "timed_out", "cancelled")
 
 
+_second_cache: list[Any] = [None, ""]
+
+
 def iso_time(epoch_seconds: float) -> str:
-    """UTC ISO 8601 with milliseconds and a Z, as JavaScript's toISOString."""
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """UTC ISO 8601 with milliseconds and a Z, as JavaScript's toISOString.
+
+    Called for every state setter, so the formatted second is cached and only milliseconds change.
+    """
+    whole = int(epoch_seconds)
+    if _second_cache[0] != whole:
+        moment = datetime.fromtimestamp(whole, tz=timezone.utc)
+        _second_cache[0], _second_cache[1] = whole, moment.strftime("%Y-%m-%dT%H:%M:%S.")
+    millis = int((epoch_seconds - whole) * 1000)
+    return f"{_second_cache[1]}{millis:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,8 @@ _CODE: Final = "SCHEMA_VALIDATION_ERROR"
 def _describe(field: str, error: Any) -> str:
     if error.validator == "type":
         expected = error.validator_value
-        return f"{field or 'the document'} must be {_article(expected)}, not {type_name(error.instance)}"
+        found = type_name(error.instance)
+        return f"{field or 'the document'} must be {_article(expected)}, not {found}"
     return f"{field}: {error.message}" if field else error.message
 
 

@@ -202,6 +202,8 @@ def _compile_string(text: str) -> Resolver | None:
             key = path[0]
             return lambda state: state.get(key, MISSING)  # type: ignore[arg-type]
         return lambda state: get_path(state, path)
+    if "{{" not in text:
+        return None
     pieces: list[str | StatePath] = []
     last = 0
     for match in _TEMPLATE.finditer(text):
@@ -213,8 +215,6 @@ def _compile_string(text: str) -> Resolver | None:
     pieces.append(text[last:])
 
     def render(state: Mapping[str, Any]) -> str:
-        return "".join(
-            p if isinstance(p, str) else to_text(get_path(state, p)) for p in pieces
-        )
+        return "".join(p if isinstance(p, str) else to_text(get_path(state, p)) for p in pieces)
 
     return render

@@ -24,8 +24,13 @@ class MathNode(Node):
         name="Math Operations",
         description="Adds, subtracts, multiplies or divides a list of numbers, left to right.",
         inputs=(
-            ParamSpec("operation", "string", "the operation", True,
-                      choices=("add", "subtract", "multiply", "divide")),
+            ParamSpec(
+                "operation",
+                "string",
+                "the operation",
+                True,
+                choices=("add", "subtract", "multiply", "divide"),
+            ),
             ParamSpec("values", "number[]", "the operands; $. references allowed", True),
         ),
         outputs=("mathResult",),
@@ -44,9 +49,9 @@ class MathNode(Node):
         except ValueError as exc:
             return _error(str(exc))
         if operation == "add":
-            result: float = sum(numbers)
+            result: int | float = sum(numbers)
         elif operation == "multiply":
-            result = reduce(lambda a, b: a * b, numbers, 1)
+            result = reduce(lambda a, b: a * b, numbers, 1.0 if _has_float(numbers) else 1)
         elif operation in ("subtract", "divide"):
             if not numbers:
                 return _error(f"{operation} needs at least one value")
@@ -63,6 +68,10 @@ class MathNode(Node):
         return Edge("success", {"result": result})
 
 
+def _has_float(numbers: list[int | float]) -> bool:
+    return any(isinstance(n, float) for n in numbers)
+
+
 def _compare(a: Any, b: Any, greater: bool) -> bool:
     try:
         return bool(a > b) if greater else bool(a < b)
@@ -76,8 +85,13 @@ class LogicNode(Node):
         name="Logic Operations",
         description="Boolean logic and comparisons; takes the true or false edge.",
         inputs=(
-            ParamSpec("operation", "string", "the operation", True,
-                      choices=("and", "or", "not", "equal", "greater", "less")),
+            ParamSpec(
+                "operation",
+                "string",
+                "the operation",
+                True,
+                choices=("and", "or", "not", "equal", "greater", "less"),
+            ),
             ParamSpec("values", "any[]", "operands; equal is strict (===)", True),
         ),
         outputs=("logicResult",),
@@ -116,9 +130,21 @@ class TransformNode(Node):
         name="Data Transform",
         description="Converts data: JSON stringify/parse, case, trim, length, reverse.",
         inputs=(
-            ParamSpec("operation", "string", "the transformation", True,
-                      choices=("stringify", "parse", "uppercase", "lowercase", "trim", "length",
-                               "reverse")),
+            ParamSpec(
+                "operation",
+                "string",
+                "the transformation",
+                True,
+                choices=(
+                    "stringify",
+                    "parse",
+                    "uppercase",
+                    "lowercase",
+                    "trim",
+                    "length",
+                    "reverse",
+                ),
+            ),
             ParamSpec("data", "any", "the value to transform", True),
         ),
         outputs=("transformResult",),
@@ -191,8 +217,13 @@ class EndNode(Node):
         name="End",
         description="Stops the run at once with status completed or failed.",
         inputs=(
-            ParamSpec("status", "string", "how the run ends", default="completed",
-                      choices=("completed", "failed")),
+            ParamSpec(
+                "status",
+                "string",
+                "how the run ends",
+                default="completed",
+                choices=("completed", "failed"),
+            ),
             ParamSpec("message", "string", "why; becomes the run's error message when failed"),
         ),
         example={"status": "failed", "message": "no rows to process"},

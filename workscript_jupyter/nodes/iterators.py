@@ -17,8 +17,10 @@ __all__ = ["EveryArrayItemNode", "RangeNode", "WhileNode"]
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
-        isinstance(value, float) and math.isnan(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
     )
 
 
@@ -62,11 +64,17 @@ class RangeNode(Node):
             state.pop(value_key, None)
             state[index_key] = total if total else -1
             state.update(rangeTotal=total, rangeIsFirst=False, rangeIsLast=total > 0)
-            return Edge("complete", {
-                "message": "All values in range have been processed" if total
-                else "Range is empty, no values to iterate",
-                **bounds, "totalIterations": total, "valuesProcessed": total,
-            })
+            return Edge(
+                "complete",
+                {
+                    "message": "All values in range have been processed"
+                    if total
+                    else "Range is empty, no values to iterate",
+                    **bounds,
+                    "totalIterations": total,
+                    "valuesProcessed": total,
+                },
+            )
         value = normalize_number(memory["start"] + index * memory["step"])
         is_first, is_last = index == 0, index == total - 1
         state[value_key] = value
@@ -75,11 +83,20 @@ class RangeNode(Node):
         state["rangeIsFirst"] = is_first
         state["rangeIsLast"] = is_last
         memory["index"] = index + 1
-        return Edge("current_step", {
-            "value": value, "index": index, "totalIterations": total, "isFirst": is_first,
-            "isLast": is_last, "remaining": total - index - 1,
-            "start": memory["start"], "stop": memory["stop"], "step": memory["step"],
-        })
+        return Edge(
+            "current_step",
+            {
+                "value": value,
+                "index": index,
+                "totalIterations": total,
+                "isFirst": is_first,
+                "isLast": is_last,
+                "remaining": total - index - 1,
+                "start": memory["start"],
+                "stop": memory["stop"],
+                "step": memory["step"],
+            },
+        )
 
     @staticmethod
     def _check(params: dict[str, Any]) -> str | None:
@@ -107,8 +124,13 @@ class EveryArrayItemNode(Node):
             ParamSpec("itemKey", "string", "state key for the item", default="currentItem"),
             ParamSpec("indexKey", "string", "state key for the index", default="currentIndex"),
         ),
-        outputs=("currentItem", "currentIndex", "everyArrayItemTotal", "everyArrayItemIsFirst",
-                 "everyArrayItemIsLast"),
+        outputs=(
+            "currentItem",
+            "currentIndex",
+            "everyArrayItemTotal",
+            "everyArrayItemIsFirst",
+            "everyArrayItemIsLast",
+        ),
         edges=("current-item", "complete", "error"),
         example={"items": "$.rows", "current-item?": [{"log": {"message": "{{$.currentItem}}"}}]},
     )
@@ -120,12 +142,19 @@ class EveryArrayItemNode(Node):
         if not memory:
             items = params.get("items")
             if items is None:
-                return Edge("error", {"error": "Missing required parameter: items",
-                                      "nodeId": ctx.node_id})
+                return Edge(
+                    "error", {"error": "Missing required parameter: items", "nodeId": ctx.node_id}
+                )
             if not isinstance(items, list):
-                return Edge("error", {"error": 'Parameter "items" must be an array',
-                                      "nodeId": ctx.node_id, "expected": "array",
-                                      "received": type(items).__name__})
+                return Edge(
+                    "error",
+                    {
+                        "error": 'Parameter "items" must be an array',
+                        "nodeId": ctx.node_id,
+                        "expected": "array",
+                        "received": type(items).__name__,
+                    },
+                )
             memory.update(items=list(items), index=0)
         state, items, index = ctx.state, memory["items"], memory["index"]
         total = len(items)
@@ -133,13 +162,21 @@ class EveryArrayItemNode(Node):
             memory.clear()
             state.pop(item_key, None)
             state[index_key] = total if total else -1
-            state.update(everyArrayItemTotal=total, everyArrayItemIsFirst=False,
-                         everyArrayItemIsLast=total > 0)
-            return Edge("complete", {
-                "message": "All items have been processed" if total
-                else "Array is empty, no items to process",
-                "totalItems": total, "itemsProcessed": total,
-            })
+            state.update(
+                everyArrayItemTotal=total,
+                everyArrayItemIsFirst=False,
+                everyArrayItemIsLast=total > 0,
+            )
+            return Edge(
+                "complete",
+                {
+                    "message": "All items have been processed"
+                    if total
+                    else "Array is empty, no items to process",
+                    "totalItems": total,
+                    "itemsProcessed": total,
+                },
+            )
         item = items[index]
         is_first, is_last = index == 0, index == total - 1
         state[item_key] = item
@@ -148,17 +185,28 @@ class EveryArrayItemNode(Node):
         state["everyArrayItemIsFirst"] = is_first
         state["everyArrayItemIsLast"] = is_last
         memory["index"] = index + 1
-        return Edge("current-item", {
-            "item": item, "index": index, "totalItems": total, "isFirst": is_first,
-            "isLast": is_last, "remaining": total - index - 1,
-        })
+        return Edge(
+            "current-item",
+            {
+                "item": item,
+                "index": index,
+                "totalItems": total,
+                "isFirst": is_first,
+                "isLast": is_last,
+                "remaining": total - index - 1,
+            },
+        )
 
 
 _NUMERIC = {
-    "<": lambda a, b: a < b, "less": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, "lessOrEqual": lambda a, b: a <= b,
-    ">": lambda a, b: a > b, "greater": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b, "greaterOrEqual": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "less": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "lessOrEqual": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "greater": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "greaterOrEqual": lambda a, b: a >= b,
 }
 
 
@@ -194,14 +242,19 @@ class WhileNode(Node):
         inputs=(
             ParamSpec("condition", "boolean|object", "re-evaluated on every visit", True),
             ParamSpec("maxIterations", "integer", "a guard against endless loops", default=1000),
-            ParamSpec("iterationKey", "string", "state key for the count",
-                      default="whileIteration"),
+            ParamSpec(
+                "iterationKey", "string", "state key for the count", default="whileIteration"
+            ),
         ),
         outputs=("whileIteration", "whileIsFirst"),
         edges=("do", "done", "error"),
-        example={"condition": {"left": "$.count", "operator": "<", "right": 10},
-                 "do?": [{"math": {"operation": "add", "values": ["$.count", 1]}},
-                         {"$.count": "$.mathResult"}]},
+        example={
+            "condition": {"left": "$.count", "operator": "<", "right": 10},
+            "do?": [
+                {"math": {"operation": "add", "values": ["$.count", 1]}},
+                {"$.count": "$.mathResult"},
+            ],
+        },
     )
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
@@ -209,18 +262,30 @@ class WhileNode(Node):
         iteration_key = params.get("iterationKey", "whileIteration")
         limit = params.get("maxIterations", 1000)
         if "condition" not in params:
-            return Edge("error", {"error": "Missing required parameter: condition",
-                                  "nodeId": ctx.node_id})
+            return Edge(
+                "error", {"error": "Missing required parameter: condition", "nodeId": ctx.node_id}
+            )
         if not _is_number(limit) or limit <= 0:
-            return Edge("error", {"error": 'Parameter "maxIterations" must be a positive number',
-                                  "nodeId": ctx.node_id})
+            return Edge(
+                "error",
+                {
+                    "error": 'Parameter "maxIterations" must be a positive number',
+                    "nodeId": ctx.node_id,
+                },
+            )
         iteration = memory.get("iteration", 0)
         if iteration >= limit:
             memory.clear()
             state[iteration_key] = iteration
             state["whileIsFirst"] = False
-            return Edge("error", {"error": f"Maximum iterations ({limit}) exceeded",
-                                  "nodeId": ctx.node_id, "iterationsExecuted": iteration})
+            return Edge(
+                "error",
+                {
+                    "error": f"Maximum iterations ({limit}) exceeded",
+                    "nodeId": ctx.node_id,
+                    "iterationsExecuted": iteration,
+                },
+            )
         try:
             holds = evaluate_condition(params["condition"])
         except ValueError:
@@ -230,10 +295,23 @@ class WhileNode(Node):
             memory.clear()
             state[iteration_key] = iteration
             state["whileIsFirst"] = False
-            return Edge("done", {"message": "While loop condition is false, exiting loop",
-                                 "totalIterations": iteration, "nodeId": ctx.node_id})
+            return Edge(
+                "done",
+                {
+                    "message": "While loop condition is false, exiting loop",
+                    "totalIterations": iteration,
+                    "nodeId": ctx.node_id,
+                },
+            )
         state[iteration_key] = iteration
         state["whileIsFirst"] = iteration == 0
         memory["iteration"] = iteration + 1
-        return Edge("do", {"iteration": iteration, "isFirst": iteration == 0,
-                           "conditionWasTrue": True, "nodeId": ctx.node_id})
+        return Edge(
+            "do",
+            {
+                "iteration": iteration,
+                "isFirst": iteration == 0,
+                "conditionWasTrue": True,
+                "nodeId": ctx.node_id,
+            },
+        )

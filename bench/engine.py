@@ -1,0 +1,142 @@
+"""Engine benchmark (issue 2). Prints medians of 5 runs after a warm-up, and ratios.
+
+    python bench/engine.py
+
+(a) a 999-iteration range... loop whose body is math -> state setter -> log with a template
+(b) the same with a 1,000-row list of small objects in initialState
+(c) 1,000 flat top-level steps
+(d) parse + validate of (c)
+baseline: the same number of awaited no-op coroutine calls, to read (a) against this machine
+
+Targets (2 cores): (a) <= 15 us per node run; (b) <= 1.3 x (a); (d) < 20 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workscript_jupyter.engine import (  # noqa: E402
+    Execution,
+    load_workflow,
+    parse_workflow,
+    validate_workflow,
+)
+from workscript_jupyter.nodes import builtin_registry  # noqa: E402
+
+RUNS = 5
+
+
+def loop_document(rows: int = 0) -> dict[str, Any]:
+    state: dict[str, Any] = {"total": 0}
+    if rows:
+        state["rows"] = [{"id": i, "name": f"row {i}", "price": i * 1.5} for i in range(rows)]
+    return {
+        "id": "bench-loop",
+        "name": "bench loop",
+        "version": "1.0.0",
+        "initialState": state,
+        "workflow": [
+            {
+                "range...": {
+                    "stop": 999,
+                    "current_step?": [
+                        {"math": {"operation": "add", "values": ["$.total", "$.rangeValue"]}},
+                        {"$.total": "$.mathResult"},
+                        {"log": {"message": "step {{$.rangeIndex}}: total {{$.total}}"}},
+                    ],
+                }
+            }
+        ],
+    }
+
+
+def flat_document(steps: int = 1000) -> dict[str, Any]:
+    cycle = [
+        {"math": {"operation": "add", "values": ["$.i", 1]}},
+        {"$.i": "$.mathResult"},
+        {"log": {"message": "i is {{$.i}}"}},
+    ]
+    return {
+        "id": "bench-flat",
+        "name": "bench flat",
+        "version": "1.0.0",
+        "initialState": {"i": 0},
+        "workflow": [cycle[n % 3] for n in range(steps)],
+    }
+
+
+def median_seconds(action: Callable[[], Any]) -> float:
+    action()  # warm-up
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    registry = builtin_registry(plugins=False)
+    loop_a = load_workflow(loop_document(), registry)
+    loop_b = load_workflow(loop_document(rows=1000), registry)
+    flat = flat_document()
+    flat_wf = parse_workflow(flat, registry)
+
+    def run(workflow: Any) -> Callable[[], Any]:
+        def go() -> Any:
+            result = asyncio.run(Execution(workflow, registry, timeline_limit=1000).run())
+            assert result.status == "completed", result.error
+            return result
+
+        return go
+
+    node_runs_a = run(loop_a)().node_runs
+    node_runs_c = run(flat_wf)().node_runs
+
+    async def noop() -> None:
+        return None
+
+    async def baseline_calls() -> None:
+        for _ in range(node_runs_a):
+            await noop()
+
+    a = median_seconds(run(loop_a))
+    b = median_seconds(run(loop_b))
+    c = median_seconds(run(flat_wf))
+    d = median_seconds(lambda: parse_workflow(flat, registry))  # validates as it compiles
+    issues = validate_workflow(flat, registry)
+    assert issues == [], issues
+    base = median_seconds(lambda: asyncio.run(baseline_calls()))
+
+    per_a = a / node_runs_a * 1e6
+    per_b = b / node_runs_a * 1e6
+    per_c = c / node_runs_c * 1e6
+    per_base = base / node_runs_a * 1e6
+    print(f"median of {RUNS} runs after a warm-up; Python {sys.version.split()[0]}")
+    print(f"(a) range loop, {node_runs_a} node runs: {a * 1e3:8.2f} ms  {per_a:6.2f} us/node")
+    print(f"(b) same + 1,000-row state:        {b * 1e3:8.2f} ms  {per_b:6.2f} us/node")
+    print(f"(c) 1,000 flat steps, {node_runs_c} runs:   {c * 1e3:8.2f} ms  {per_c:6.2f} us/node")
+    print(f"(d) parse + validate of (c):       {d * 1e3:8.2f} ms")
+    print(f"baseline: {node_runs_a} awaited no-op calls: {base * 1e3:6.2f} ms  {per_base:.2f} us")
+    print(f"ratio (b)/(a): {b / a:.2f}   (target <= 1.3)")
+    print(f"ratio (a)/baseline: {a / base:.1f}x the cost of an empty awaited call")
+    print(
+        "targets: (a) <= 15 us/node: "
+        + ("met" if per_a <= 15 else "MISSED")
+        + "; (b) <= 1.3x (a): "
+        + ("met" if b / a <= 1.3 else "MISSED")
+        + "; (d) < 20 ms: "
+        + ("met" if d < 0.020 else "MISSED")
+    )
+
+
+if __name__ == "__main__":
+    main()
