@@ -20,6 +20,7 @@ from .errors import ValidationIssue, WorkflowValidationError, WorkscriptError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+BOOKKEEPING = ("_edgeContext", "_lastStateSet")  # shown by --json, hidden from the plain state
 
 
 class UsageError(WorkscriptError):
@@ -108,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_dict(timeline=args.timeline))
     else:
-        _print_json(result.final_state)
+        _print_json({k: v for k, v in result.final_state.items() if k not in BOOKKEEPING})
         if result.error is not None:
             where = f" at {result.error.node_path}" if result.error.node_path else ""
             kind = f" ({result.error.node_type})" if result.error.node_type else ""
