@@ -1,4 +1,4 @@
-"""Golden cases for the workflow language (WORKFLOW-LANGUAGE.md §1–5).
+"""Golden cases for the workflow language (WORKFLOW-LANGUAGE.md §1-5).
 
 Every file in ``tests/workflows/`` (``*.json``, ``*.yaml``, ``*.yml``) is one case::
 
@@ -129,8 +129,8 @@ def _check_validation(case: dict[str, Any]) -> None:
     expected = sorted(expect["validationErrors"], key=key)
     messages = "\n".join(str(i) for i in issues)
     assert actual == expected, f"validate_workflow reported:\n{messages or '(nothing)'}"
-    with pytest.raises(WorkflowValidationError):
-        load_workflow(case["workflow"], REGISTRY)
+    with pytest.raises(WorkflowValidationError):  # the stored (JSON text) form is refused too
+        load_workflow(json.dumps(case["workflow"]), REGISTRY)
 
 
 def _check_run(case: dict[str, Any]) -> None:
@@ -154,8 +154,9 @@ def _check_run(case: dict[str, Any]) -> None:
         if name == "status":
             got: Any = out["status"]
         elif name == "finalState":
-            got = _shape({k: v for k, v in state.items() if not k.startswith("_")}, want,
-                         subset=False)
+            got = _shape(
+                {k: v for k, v in state.items() if not k.startswith("_")}, want, subset=False
+            )
         elif name == "bookkeeping":
             got = _shape({k: v for k, v in state.items() if k.startswith("_")}, want, subset=True)
         elif name == "error":
@@ -248,8 +249,9 @@ class ReadInputs(Node):
 class Flaky(Node):
     """Raises on its first ``fail_times`` calls, then takes ``success``."""
 
-    metadata = NodeMetadata(id="flaky", name="Flaky", description="test",
-                            edges=("success", "error"))
+    metadata = NodeMetadata(
+        id="flaky", name="Flaky", description="test", edges=("success", "error")
+    )
     calls: ClassVar[int] = 0
     fail_times: ClassVar[int] = 1
 
@@ -263,8 +265,9 @@ class Flaky(Node):
 class AlwaysErrorEdge(Node):
     """Returns the ``error`` edge every time and counts its calls."""
 
-    metadata = NodeMetadata(id="always-error", name="Always error", description="test",
-                            edges=("error",))
+    metadata = NodeMetadata(
+        id="always-error", name="Always error", description="test", edges=("error",)
+    )
     calls: ClassVar[int] = 0
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
@@ -313,8 +316,15 @@ def test_inputs_without_edge_data_are_the_state(custom_registry: NodeRegistry) -
 
 def test_retry_until_success(custom_registry: NodeRegistry) -> None:
     """§2 (new): _retry re-runs a node that raises; the attempt that succeeds decides the edge."""
-    steps = [{"flaky": {"_retry": {"maxAttempts": 3, "delaySeconds": 0},
-                        "success?": {"$.ok": True}, "error?": {"$.failed": True}}}]
+    steps = [
+        {
+            "flaky": {
+                "_retry": {"maxAttempts": 3, "delaySeconds": 0},
+                "success?": {"$.ok": True},
+                "error?": {"$.failed": True},
+            }
+        }
+    ]
     result = _run(_doc(steps), None, custom_registry)
     assert result.status == "completed", result.error
     assert Flaky.calls == 2
@@ -334,8 +344,14 @@ def test_retry_gives_up_after_max_attempts(custom_registry: NodeRegistry) -> Non
 
 def test_retry_on_error_edge(custom_registry: NodeRegistry) -> None:
     """§2 (new): a node that returns error every time is called maxAttempts times, then error?."""
-    steps = [{"always-error": {"_retry": {"maxAttempts": 2, "delaySeconds": 0},
-                               "error?": {"$.gaveUp": True}}}]
+    steps = [
+        {
+            "always-error": {
+                "_retry": {"maxAttempts": 2, "delaySeconds": 0},
+                "error?": {"$.gaveUp": True},
+            }
+        }
+    ]
     result = _run(_doc(steps), None, custom_registry)
     assert AlwaysErrorEdge.calls == 2
     assert result.status == "completed", result.error
@@ -354,12 +370,25 @@ def test_retry_without_policy_runs_once(custom_registry: NodeRegistry) -> None:
 
 def test_result_fields_and_timeline() -> None:
     """§5: the result carries its ids, status, times, counts, warnings and a timeline."""
-    steps = [{"math": {"operation": "add", "values": [1, 2]}},
-             {"math": {"operation": "power", "values": [1]}}]
+    steps = [
+        {"math": {"operation": "add", "values": [1, 2]}},
+        {"math": {"operation": "power", "values": [1]}},
+    ]
     result = _run(_doc(steps), None, REGISTRY)
     out = result.to_dict()
-    for key in ("executionId", "workflowId", "status", "finalState", "error", "startedAt",
-                "endedAt", "durationMs", "nodeRuns", "warnings", "timeline"):
+    for key in (
+        "executionId",
+        "workflowId",
+        "status",
+        "finalState",
+        "error",
+        "startedAt",
+        "endedAt",
+        "durationMs",
+        "nodeRuns",
+        "warnings",
+        "timeline",
+    ):
         assert key in out, key
     assert out["workflowId"] == "py-case"
     assert out["executionId"]
@@ -392,8 +421,10 @@ def test_events_of_a_run() -> None:
     result = asyncio.run(run_workflow(workflow, REGISTRY, None, on_event=events.append))
     assert [e.type for e in events] == [
         "workflow:started",
-        "node:started", "node:completed",
-        "node:started", "node:failed",
+        "node:started",
+        "node:completed",
+        "node:started",
+        "node:failed",
         "workflow:failed",
     ]
     assert {e.execution_id for e in events} == {result.execution_id}
@@ -407,7 +438,11 @@ def test_events_of_a_completed_run() -> None:
     workflow = load_workflow(_doc(["empty"]), REGISTRY)
     asyncio.run(run_workflow(workflow, REGISTRY, None, on_event=events.append))
     assert [e.type for e in events] == [
-        "workflow:started", "node:started", "node:completed", "workflow:completed"]
+        "workflow:started",
+        "node:started",
+        "node:completed",
+        "workflow:completed",
+    ]
 
 
 def test_cancelled_run() -> None:
@@ -438,3 +473,23 @@ def test_yaml_text_is_accepted() -> None:
     result = asyncio.run(run_workflow(workflow, REGISTRY))
     assert result.status == "completed", result.error
     assert result.logs == ("hello there",)
+
+
+def test_state_is_one_object_per_run() -> None:
+    """§3/§4: each run starts from its own copy of the state; iterators start afresh per run."""
+    document = _doc(
+        [
+            {"range...": {"stop": 2, "current_step?": {"$.seen": "$.rangeValue"}}},
+            {"$.box.inner": "$.seen"},
+        ],
+        initialState={"box": {"kept": True}},
+    )
+    caller = {"extra": [1]}
+    workflow = load_workflow(document, REGISTRY)
+    first = asyncio.run(run_workflow(workflow, REGISTRY, caller))
+    second = asyncio.run(run_workflow(workflow, REGISTRY, caller))
+    strip = lambda s: {k: v for k, v in s.items() if not k.startswith("_")}  # noqa: E731
+    assert strip(first.final_state) == strip(second.final_state)
+    assert first.final_state["box"] == {"kept": True, "inner": 1}
+    assert document["initialState"] == {"box": {"kept": True}}  # the document is not mutated
+    assert caller == {"extra": [1]}  # nor is the caller's state

@@ -1,4 +1,4 @@
-"""Running workflows: events, cancellation, timeouts, retries, timeline, state (§4–5)."""
+"""Running workflows: events, cancellation, timeouts, retries, timeline, state (§4-5)."""
 
 from __future__ import annotations
 

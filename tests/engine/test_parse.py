@@ -1,4 +1,4 @@
-"""Loading and validating workflow documents (WORKFLOW-LANGUAGE.md §1–2)."""
+"""Loading and validating workflow documents (WORKFLOW-LANGUAGE.md §1-2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from workscript_jupyter.engine import Jump, load_workflow
-from workscript_jupyter.engine.parse import load_document, parse_workflow, pointer, validate_workflow
+from workscript_jupyter.engine.parse import (
+    load_document,
+    parse_workflow,
+    pointer,
+    validate_workflow,
+)
 from workscript_jupyter.errors import ValidationIssue, WorkflowValidationError
 
 
@@ -220,7 +225,9 @@ def test_step_with_two_keys(registry: Any) -> None:
     issue = only_issue(doc([{"math": {}, "log": {}}]), registry)
     assert issue.path == "/workflow/0"
     assert issue.code == "SCHEMA_VALIDATION_ERROR"
-    assert issue.message == "a step object has exactly one key, the node type; found 2: 'math', 'log'"
+    assert issue.message == (
+        "a step object has exactly one key, the node type; found 2: 'math', 'log'"
+    )
 
 
 def test_empty_step_object(registry: Any) -> None:
@@ -381,7 +388,9 @@ def test_good_setters(registry: Any) -> None:
 def test_edge_target_not_found_top_level(registry: Any) -> None:
     issue = only_issue(doc([{"log": {"success?": "nowhere"}}]), registry)
     assert (issue.path, issue.code) == ("/workflow/0/log/success?", "EDGE_TARGET_NOT_FOUND")
-    assert issue.message == "edge target 'nowhere' is not a top-level step or a registered node type"
+    assert issue.message == (
+        "edge target 'nowhere' is not a top-level step or a registered node type"
+    )
 
 
 def test_edge_target_not_found_nested(registry: Any) -> None:

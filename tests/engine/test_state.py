@@ -72,7 +72,14 @@ def test_get_path_keeps_falsy_values() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [("missing",), ("a", "x"), ("items", 5), ("items", "name"), ("zero", "x"), ("a", "b", "c", "d")],
+    [
+        ("missing",),
+        ("a", "x"),
+        ("items", 5),
+        ("items", "name"),
+        ("zero", "x"),
+        ("a", "b", "c", "d"),
+    ],
 )
 def test_get_path_missing_is_missing(path: tuple) -> None:
     assert get_path(STATE, path) is MISSING
@@ -188,7 +195,9 @@ def test_whole_reference_missing() -> None:
 
 
 def test_template_renders_text() -> None:
-    resolve = compile_value("n={{$.n}} f={{ $.f }} z={{$.z}} obj={{$.o}} miss=[{{$.m}}] nul=[{{$.x}}]")
+    resolve = compile_value(
+        "n={{$.n}} f={{ $.f }} z={{$.z}} obj={{$.o}} miss=[{{$.m}}] nul=[{{$.x}}]"
+    )
     text = resolve({"n": 2.0, "f": False, "z": 0, "o": {"a": [1, "b"]}, "x": None})
     assert text == 'n=2 f=false z=0 obj={"a":[1,"b"]} miss=[] nul=[]'
 

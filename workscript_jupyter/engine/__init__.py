@@ -53,5 +53,5 @@ __all__ = [
 
 def load_workflow(source: str | Mapping[str, Any], registry: NodeRegistry) -> Workflow:
     """A runnable workflow from JSON/YAML text or an already-parsed document."""
-    document = load_document(source) if isinstance(source, str) else dict(source)
+    document = load_document(source) if isinstance(source, str) else source
     return parse_workflow(document, registry)

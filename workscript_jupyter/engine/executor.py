@@ -21,19 +21,11 @@ from .node import Edge, NodeContext, RunEnded
 from .registry import NodeRegistry
 from .result import RunError, RunResult, RunStatus, TimelineEntry
 from .setter import StateSetter
+from .state import copy_json
 
 __all__ = ["Execution", "copy_json", "run_workflow"]
 
 _perf = time.perf_counter
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts and lists), several times faster than deepcopy."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
 
 
 class _Failure(Exception):
@@ -230,9 +222,8 @@ class Execution:
         self.node_runs += 1
         self.current_path = step.path
         edge_data, self._edge_data = self._edge_data, None
-        state = self.state
         ctx = NodeContext(
-            state,
+            self.state,
             node_id=step.key,
             node_type=step.type,
             node_path=step.path,
@@ -243,45 +234,66 @@ class Execution:
             services=self.services,
             on_log=self._on_log,
         )
-        emit = self._emit
-        if emit is not None:
+        if self._emit is not None:
             self._event("node:started", {"nodePath": step.path, "nodeType": step.type})
         started = _perf()
-        error_text: str | None = None
         try:
             edge = await self._attempts(step, ctx)
-        except (RunEnded, asyncio.CancelledError, _Failure):
+        except RunEnded as ended:
+            failed = ended.status != "completed"
+            self._record(step, started, None, (ended.message or "ended") if failed else None)
+            raise
+        except asyncio.CancelledError:
+            self._record(step, started, None, "cancelled")
             raise
         except Exception as exc:  # noqa: BLE001 - a node failure is routed to error? or fails the run
-            edge = self._caught(step, exc)
-            error_text = str(edge.data["error"]) if edge.data else str(exc)
+            try:
+                edge = self._caught(step, exc)
+            except _Failure as failure:
+                self._record(step, started, None, failure.error.message)
+                raise
+            self._take(edge)
+            self._record(step, started, "error", str(edge.data["error"]) if edge.data else None)
+            return "error"
         if edge is None:
-            name = None
-        else:
-            name = edge.name
-            if edge.data is not None:
-                self._edge_data = edge.data
-                state["_edgeContext"] = edge.data
-            if name == "error" and error_text is None and name not in step.edges:
+            self._record(step, started, None, None)
+            return None
+        self._take(edge)
+        error_text = None
+        if edge.name == "error" and "error" not in step.edges:
+            try:
                 error_text = self._unhandled(step, edge)
+            except _Failure as failure:
+                self._record(step, started, "error", failure.error.message)
+                raise
+        self._record(step, started, edge.name, error_text)
+        return edge.name
+
+    def _take(self, edge: Edge) -> None:
+        """The edge's data goes to the next node that runs, and into ``_edgeContext``."""
+        if edge.data is not None:
+            self._edge_data = edge.data
+            self.state["_edgeContext"] = edge.data
+
+    def _record(self, step: NodeStep, started: float, edge: str | None, error: str | None) -> None:
+        """The node run's timeline entry and its completed/failed event."""
+        elapsed = _perf() - started
         if self._timeline_on:
-            elapsed = _perf() - started
             self._timeline.append(
                 TimelineEntry(
-                    step.path, step.type, name, time.time() - elapsed, elapsed * 1000, error_text
+                    step.path, step.type, edge, time.time() - elapsed, elapsed * 1000, error
                 )
             )
-        if emit is not None:
+        if self._emit is not None:
             payload = {
                 "nodePath": step.path,
                 "nodeType": step.type,
-                "edge": name,
-                "durationMs": (_perf() - started) * 1000,
+                "edge": edge,
+                "durationMs": elapsed * 1000,
             }
-            if error_text is not None:
-                payload["error"] = error_text
-            self._event("node:failed" if error_text else "node:completed", payload)
-        return name
+            if error is not None:
+                payload["error"] = error
+            self._event("node:failed" if error is not None else "node:completed", payload)
 
     async def _attempts(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
         policy = step.retry

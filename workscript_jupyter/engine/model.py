@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
-from .state import Resolver, StatePath
+from .state import Resolver, StatePath, copy_json
 
 __all__ = [
     "SETTER",
@@ -54,9 +54,12 @@ class NodeStep:
     timeout: float | None = None
     retry: RetryPolicy | None = None
     setter: StatePath | None = None
+    literal_containers: bool = False
 
     def resolved_params(self, scope: Mapping[str, Any]) -> dict[str, Any]:
         if self.resolve is None:
+            if self.literal_containers:  # nodes may keep and change what they are given
+                return copy_json(self.params)  # type: ignore[no-any-return]
             return dict(self.params)
         resolved: dict[str, Any] = self.resolve(scope)
         return resolved

@@ -196,6 +196,7 @@ class _Compiler:
             loop=loop,
             params=params,
             resolve=self.compile_params(params, path),
+            literal_containers=_has_containers(params),
             edges=edges,
             timeout=timeout,
             retry=retry,
@@ -232,6 +233,7 @@ class _Compiler:
             path=path,
             params=params,
             resolve=self.compile_params(params, path),
+            literal_containers=_has_containers(params),
             edges=edges,
             setter=state_path,
         )
@@ -327,6 +329,10 @@ def _step_key(raw: Any) -> str | None:
     if isinstance(raw, dict) and len(raw) == 1:
         return str(next(iter(raw)))
     return None
+
+
+def _has_containers(params: Mapping[str, Any]) -> bool:
+    return any(isinstance(v, (dict, list)) for v in params.values())
 
 
 def _is_number(value: Any) -> bool:

@@ -46,7 +46,7 @@ class StateSetter(Node):
                 },
             )
         value = params["value"]
-        set_path(ctx.state, path, value)
+        set_path(ctx.state, path, value, replace_scalars=True)
         dotted = format_path(path)
         ctx.state["_lastStateSet"] = {
             "path": dotted,

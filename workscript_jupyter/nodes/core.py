@@ -9,7 +9,7 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
 from ..engine.state import to_text
-from .values import as_number, js_truthy, normalize_number, strict_equal
+from .values import as_number, js_number, js_truthy, normalize_number, strict_equal
 
 __all__ = ["EmptyNode", "EndNode", "LogNode", "LogicNode", "MathNode", "TransformNode", "WaitNode"]
 
@@ -73,10 +73,12 @@ def _has_float(numbers: list[int | float]) -> bool:
 
 
 def _compare(a: Any, b: Any, greater: bool) -> bool:
-    try:
-        return bool(a > b) if greater else bool(a < b)
-    except TypeError:  # JavaScript answers false where Python refuses to compare
-        return False
+    """JavaScript's ``>`` and ``<``: two strings compare as text, anything else as numbers."""
+    if not (isinstance(a, str) and isinstance(b, str)):
+        if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+            return False
+        a, b = js_number(a), js_number(b)  # NaN compares false either way
+    return bool(a > b) if greater else bool(a < b)
 
 
 class LogicNode(Node):

@@ -55,7 +55,8 @@ class RangeNode(Node):
                 return Edge("error", {"error": problem, "nodeId": ctx.node_id})
             start, stop, step = params.get("start", 0), params["stop"], params.get("step", 1)
             away = (step > 0 and start >= stop) or (step < 0 and start <= stop)
-            total = 0 if away else math.ceil(abs((stop - start) / step))
+            # rounded first: (2.1 - 0) / 0.3 is 7.000000000000001, and 2.1 is not in the range
+            total = 0 if away else math.ceil(round(abs((stop - start) / step), 9))
             memory.update(start=start, stop=stop, step=step, index=0, total=total)
         state, index, total = ctx.state, memory["index"], memory["total"]
         if index >= total:

@@ -65,11 +65,15 @@ def normalize_number(value: int | float) -> int | float:
 
 
 def strict_equal(a: Any, b: Any) -> bool:
-    """``===`` on JSON values; objects and arrays compare by value, not identity."""
+    """``===`` on JSON values; objects and arrays compare by value (deeply), not identity."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and bool(a == b)
 
 
