@@ -150,3 +150,34 @@ def test_the_console_script_is_installed():
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "run" in out.stdout and "validate" in out.stdout
+
+
+def test_progress_is_drawn_on_a_terminal(tmp_path):
+    """On a TTY, stderr shows a live status line and a closing summary."""
+    import os
+    import pty
+
+    path = write(tmp_path, "slow.json", doc(
+        {"range...": {"stop": 3, "current_step?": [{"wait": {"seconds": 0.15}}]}},
+    ))
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workscript_jupyter.cli", "run", path],
+        stdout=subprocess.PIPE, stderr=child_fd, cwd=ROOT,
+    )
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(main_fd)
+    screen = b"".join(chunks).decode()
+    assert process.returncode == 0
+    assert "node runs" in screen and "/workflow/0/range..." in screen
+    assert "■ completed · 7 node runs" in screen
