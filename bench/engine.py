@@ -23,13 +23,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workscript_jupyter.engine import (  # noqa: E402
+from workscript_jupyter.engine import (
     Execution,
     load_workflow,
     parse_workflow,
     validate_workflow,
 )
-from workscript_jupyter.nodes import builtin_registry  # noqa: E402
+from workscript_jupyter.nodes import builtin_registry
 
 RUNS = 5
 
@@ -73,14 +73,21 @@ def flat_document(steps: int = 1000) -> dict[str, Any]:
     }
 
 
-def median_seconds(action: Callable[[], Any]) -> float:
-    action()  # warm-up
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
+def medians(actions: dict[str, Callable[[], Any]]) -> dict[str, float]:
+    """Median seconds of each action: a warm-up, then RUNS rounds that run each action once.
+
+    Interleaving the rounds spreads the noise of a shared machine over every figure alike, so
+    the ratios between them stay meaningful.
+    """
+    for action in actions.values():
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(RUNS):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -118,20 +125,26 @@ def main() -> None:
 
         return go
 
-    a = median_seconds(run(loop_a))
-    a_observed = median_seconds(run_observed(loop_a))
-    b = median_seconds(run(loop_b))
-    c = median_seconds(run(flat_wf))
-    d = median_seconds(lambda: parse_workflow(flat, registry))  # validates as it compiles
+    figures = medians(
+        {
+            "a": run(loop_a),
+            "b": run(loop_b),
+            "c": run(flat_wf),
+            "d": lambda: parse_workflow(flat, registry),  # validates as it compiles
+            "observed": run_observed(loop_a),
+            "base": lambda: asyncio.run(baseline_calls()),
+        }
+    )
+    a, b, c, d = figures["a"], figures["b"], figures["c"], figures["d"]
+    a_observed, base = figures["observed"], figures["base"]
     issues = validate_workflow(flat, registry)
     assert issues == [], issues
-    base = median_seconds(lambda: asyncio.run(baseline_calls()))
 
     per_a = a / node_runs_a * 1e6
     per_b = b / node_runs_a * 1e6
     per_c = c / node_runs_c * 1e6
     per_base = base / node_runs_a * 1e6
-    print(f"median of {RUNS} runs after a warm-up; Python {sys.version.split()[0]}")
+    print(f"median of {RUNS} interleaved runs after a warm-up; Python {sys.version.split()[0]}")
     print(f"(a) range loop, {node_runs_a} node runs: {a * 1e3:8.2f} ms  {per_a:6.2f} us/node")
     print(f"(b) same + 1,000-row state:        {b * 1e3:8.2f} ms  {per_b:6.2f} us/node")
     print(f"(c) 1,000 flat steps, {node_runs_c} runs:   {c * 1e3:8.2f} ms  {per_c:6.2f} us/node")
