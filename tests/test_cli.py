@@ -16,7 +16,11 @@ HELLO = ROOT / "examples" / "hello.json"
 def workscript(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "workscript_jupyter.cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
 
@@ -42,8 +46,18 @@ def test_run_prints_the_final_state_and_exits_0():
 
 def test_run_state_options_override_the_initial_state(tmp_path):
     state_file = write(tmp_path, "state.yaml", "who: file\nextra: {a: 1}\n")
-    out = workscript("run", str(HELLO), "--state-file", state_file, "-s", "who=Ada",
-                     "-s", "nested.deep=[1, 2]", "-s", "flag=true")
+    out = workscript(
+        "run",
+        str(HELLO),
+        "--state-file",
+        state_file,
+        "-s",
+        "who=Ada",
+        "-s",
+        "nested.deep=[1, 2]",
+        "-s",
+        "flag=true",
+    )
     assert out.returncode == 0, out.stderr
     state = json.loads(out.stdout)
     assert state["who"] == "Ada"
@@ -64,11 +78,15 @@ def test_run_json_prints_the_whole_result():
 
 
 def test_a_failed_run_exits_1_and_still_prints_its_state(tmp_path):
-    path = write(tmp_path, "fail.json", doc(
-        {"$.reached": True},
-        {"transform": {"operation": "parse", "data": "{not json"}},
-        {"$.after": True},
-    ))
+    path = write(
+        tmp_path,
+        "fail.json",
+        doc(
+            {"$.reached": True},
+            {"transform": {"operation": "parse", "data": "{not json"}},
+            {"$.after": True},
+        ),
+    )
     out = workscript("run", path)
     assert out.returncode == 1
     assert json.loads(out.stdout) == {"reached": True}
@@ -126,16 +144,30 @@ def test_validate_reads_stdin_and_accepts_yaml():
     assert out.returncode == 2
     report = json.loads(out.stdout)
     assert report["valid"] is False
-    assert {"path": "/name", "message": "missing required field 'name'",
-            "code": "SCHEMA_VALIDATION_ERROR"} in report["errors"]
+    assert {
+        "path": "/name",
+        "message": "missing required field 'name'",
+        "code": "SCHEMA_VALIDATION_ERROR",
+    } in report["errors"]
 
 
 def test_nodes_lists_the_catalogue():
     out = workscript("nodes")
     assert out.returncode == 0
     ids = [line.split()[0] for line in out.stdout.splitlines()]
-    for expected in ("math", "logic", "transform", "log", "empty", "end", "wait", "range",
-                     "every-array-item", "while", "__state_setter__"):
+    for expected in (
+        "math",
+        "logic",
+        "transform",
+        "log",
+        "empty",
+        "end",
+        "wait",
+        "range",
+        "every-array-item",
+        "while",
+        "__state_setter__",
+    ):
         assert expected in ids
     catalogue = json.loads(workscript("nodes", "--json").stdout)
     math = next(node for node in catalogue if node["id"] == "math")
@@ -157,13 +189,19 @@ def test_progress_is_drawn_on_a_terminal(tmp_path):
     import os
     import pty
 
-    path = write(tmp_path, "slow.json", doc(
-        {"range...": {"stop": 3, "current_step?": [{"wait": {"seconds": 0.15}}]}},
-    ))
+    path = write(
+        tmp_path,
+        "slow.json",
+        doc(
+            {"range...": {"stop": 3, "current_step?": [{"wait": {"seconds": 0.15}}]}},
+        ),
+    )
     main_fd, child_fd = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "workscript_jupyter.cli", "run", path],
-        stdout=subprocess.PIPE, stderr=child_fd, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=child_fd,
+        cwd=ROOT,
     )
     os.close(child_fd)
     chunks = []

@@ -21,8 +21,15 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "README.md" in ci
     extracted = subprocess.run(
-        ["awk", r"/^\*\*Run the tests:\*\*/{found=1} found && /^python3 /{print; exit}",
-         "README.md"], cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            "awk",
+            r"/^\*\*Run the tests:\*\*/{found=1} found && /^python3 /{print; exit}",
+            "README.md",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert extracted == re.findall(r"```bash\n(.+?)\n```", README, flags=re.S)[1]
 

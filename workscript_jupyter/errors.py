@@ -105,7 +105,11 @@ class LoopLimitError(WorkscriptError):
     code = "LOOP_LIMIT_EXCEEDED"
 
     def __init__(self, node_path: str, limit: int) -> None:
-        super().__init__(f"loop at {node_path} ran more than {limit} times (maxLoopIterations)")
+        super().__init__(
+            f"loop at {node_path} ran more than {limit} times (maxLoopIterations). A loop re-runs "
+            "while it takes an edge with a target: make its last edge (complete?, done?) null "
+            "or leave it out, and put what follows in the next step"
+        )
         self.node_path = node_path
         self.limit = limit
 

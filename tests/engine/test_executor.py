@@ -200,8 +200,10 @@ def test_backward_jump_loops(run: Any) -> None:
 
 def test_loop_limit_names_the_loop(run: Any) -> None:
     result = run(
-        doc([{"while...": {"condition": True, "maxIterations": 10**6, "do?": "empty"}}],
-            maxLoopIterations=5)
+        doc(
+            [{"while...": {"condition": True, "maxIterations": 10**6, "do?": "empty"}}],
+            maxLoopIterations=5,
+        )
     )
     assert result.status == "failed"
     assert result.error.code == "LOOP_LIMIT_EXCEEDED"
@@ -285,8 +287,10 @@ def test_unhandled_error_edge_is_a_warning(run: Any) -> None:
 
 def test_unhandled_error_edge_can_fail(run: Any) -> None:
     result = run(
-        doc([{"math": {"operation": "divide", "values": [1, 0]}}, {"$.after": 1}],
-            onUnhandledError="fail")
+        doc(
+            [{"math": {"operation": "divide", "values": [1, 0]}}, {"$.after": 1}],
+            onUnhandledError="fail",
+        )
     )
     assert result.status == "failed"
     assert result.error.code == "UNHANDLED_ERROR_EDGE"
@@ -296,8 +300,10 @@ def test_unhandled_error_edge_can_fail(run: Any) -> None:
 
 def test_handled_error_edge_is_no_warning(run: Any) -> None:
     result = run(
-        doc([{"math": {"operation": "divide", "values": [1, 0], "error?": {"$.err": 1}}}],
-            onUnhandledError="fail")
+        doc(
+            [{"math": {"operation": "divide", "values": [1, 0], "error?": {"$.err": 1}}}],
+            onUnhandledError="fail",
+        )
     )
     assert result.status == "completed"
     assert result.warnings == ()
@@ -462,8 +468,10 @@ def test_no_event_objects_without_listener(monkeypatch: pytest.MonkeyPatch, run:
 
     monkeypatch.setattr(executor, "Event", CountingEvent)
     document = doc(
-        [{"range...": {"stop": 5, "current_step?": [{"log": {"message": "{{$.rangeValue}}"}}]}},
-         {"math": {"operation": "divide", "values": [1, 0]}}]
+        [
+            {"range...": {"stop": 5, "current_step?": [{"log": {"message": "{{$.rangeValue}}"}}]}},
+            {"math": {"operation": "divide", "values": [1, 0]}},
+        ]
     )
     result = run(document)
     assert result.node_runs == 12
@@ -478,9 +486,7 @@ def test_no_event_objects_without_listener(monkeypatch: pytest.MonkeyPatch, run:
 
 
 def test_cancel_keeps_state_and_returns_cancelled(registry: NodeRegistry) -> None:
-    workflow = load_workflow(
-        doc([{"$.a": 1}, {"wait": {"seconds": 5}}, {"$.b": 2}]), registry
-    )
+    workflow = load_workflow(doc([{"$.a": 1}, {"wait": {"seconds": 5}}, {"$.b": 2}]), registry)
 
     async def main() -> tuple[RunResult, list[bool], bool]:
         execution = Execution(workflow, registry)
@@ -557,8 +563,17 @@ def test_node_timeout_fails_the_run(run: Any) -> None:
 
 def test_node_timeout_takes_error_edge(run: Any) -> None:
     result = run(
-        doc([{"wait": {"seconds": 5, "_timeoutSeconds": 0.05,
-                       "error?": {"$.caught": "$._edgeContext.type"}}}])
+        doc(
+            [
+                {
+                    "wait": {
+                        "seconds": 5,
+                        "_timeoutSeconds": 0.05,
+                        "error?": {"$.caught": "$._edgeContext.type"},
+                    }
+                }
+            ]
+        )
     )
     assert result.status == "completed"
     assert result.final_state["caught"] == "NodeTimeoutError"
@@ -569,14 +584,13 @@ def test_node_within_timeout_succeeds(run: Any) -> None:
     assert result.final_state["ok"] == 1
 
 
-@pytest.mark.parametrize(("failures", "status", "attempts"), [(0, "completed", 1),
-                                                              (2, "completed", 3),
-                                                              (3, "failed", 3)])
+@pytest.mark.parametrize(
+    ("failures", "status", "attempts"), [(0, "completed", 1), (2, "completed", 3), (3, "failed", 3)]
+)
 def test_retry_on_raise(reg: NodeRegistry, failures: int, status: str, attempts: int) -> None:
     result = go(
         reg,
-        doc([{"flaky": {"failures": failures,
-                        "_retry": {"maxAttempts": 3, "delaySeconds": 0}}}]),
+        doc([{"flaky": {"failures": failures, "_retry": {"maxAttempts": 3, "delaySeconds": 0}}}]),
     )
     assert result.status == status
     assert result.final_state["attempts"] == attempts
@@ -587,9 +601,18 @@ def test_retry_on_raise(reg: NodeRegistry, failures: int, status: str, attempts:
 def test_retry_on_error_edge(reg: NodeRegistry) -> None:
     result = go(
         reg,
-        doc([{"flaky": {"failures": 1, "mode": "edge",
+        doc(
+            [
+                {
+                    "flaky": {
+                        "failures": 1,
+                        "mode": "edge",
                         "_retry": {"maxAttempts": 2, "delaySeconds": 0},
-                        "success?": {"$.done": True}}}]),
+                        "success?": {"$.done": True},
+                    }
+                }
+            ]
+        ),
     )
     assert result.final_state["attempts"] == 2
     assert result.final_state["done"] is True
@@ -599,8 +622,17 @@ def test_retry_on_error_edge(reg: NodeRegistry) -> None:
 def test_retry_exhausted_then_error_edge(reg: NodeRegistry) -> None:
     result = go(
         reg,
-        doc([{"flaky": {"failures": 5, "_retry": {"maxAttempts": 4, "delaySeconds": 0},
-                        "error?": {"$.err": "$._edgeContext.error"}}}]),
+        doc(
+            [
+                {
+                    "flaky": {
+                        "failures": 5,
+                        "_retry": {"maxAttempts": 4, "delaySeconds": 0},
+                        "error?": {"$.err": "$._edgeContext.error"},
+                    }
+                }
+            ]
+        ),
     )
     assert result.status == "completed"
     assert result.final_state["attempts"] == 4
@@ -616,8 +648,16 @@ def test_retry_waits_between_attempts(reg: NodeRegistry) -> None:
     started = time.perf_counter()
     result = go(
         reg,
-        doc([{"flaky": {"failures": 2,
-                        "_retry": {"maxAttempts": 3, "delaySeconds": 0.05, "backoff": 2}}}]),
+        doc(
+            [
+                {
+                    "flaky": {
+                        "failures": 2,
+                        "_retry": {"maxAttempts": 3, "delaySeconds": 0.05, "backoff": 2},
+                    }
+                }
+            ]
+        ),
     )
     elapsed = time.perf_counter() - started
     assert result.final_state["attempts"] == 3
@@ -630,8 +670,12 @@ def test_retry_waits_between_attempts(reg: NodeRegistry) -> None:
 def test_timeline_entries(run: Any) -> None:
     result = run(doc([{"log": {"message": "a"}}, "empty"]))
     first, second = result.timeline
-    assert (first.path, first.type, first.edge, first.error) == ("/workflow/0/log", "log",
-                                                                 "success", None)
+    assert (first.path, first.type, first.edge, first.error) == (
+        "/workflow/0/log",
+        "log",
+        "success",
+        None,
+    )
     assert (second.path, second.type, second.edge) == ("/workflow/1", "empty", "nothing")
     assert first.duration_ms >= 0
     assert abs(first.started_at - time.time()) < 5
@@ -693,8 +737,10 @@ def test_caller_state_not_mutated(run: Any) -> None:
 
 def test_workflow_initial_state_not_mutated_between_runs(registry: NodeRegistry) -> None:
     workflow = load_workflow(
-        doc([{"$.cfg.count": "$.n"}, {"$.list[1]": "$.n"}],
-            initialState={"cfg": {"count": 0}, "list": [0]}),
+        doc(
+            [{"$.cfg.count": "$.n"}, {"$.list[1]": "$.n"}],
+            initialState={"cfg": {"count": 0}, "list": [0]},
+        ),
         registry,
     )
     first = asyncio.run(run_workflow(workflow, registry, {"n": 1}))
@@ -719,8 +765,9 @@ def test_run_does_not_mutate_the_document(run: Any) -> None:
 
 
 def test_runs_do_not_share_state_objects(registry: NodeRegistry) -> None:
-    workflow = load_workflow(doc([{"$.cfg": {"value": {"count": 0}}}, {"$.cfg.count": "$.n"}]),
-                             registry)
+    workflow = load_workflow(
+        doc([{"$.cfg": {"value": {"count": 0}}}, {"$.cfg.count": "$.n"}]), registry
+    )
     first = asyncio.run(run_workflow(workflow, registry, {"n": 5}))
     second = asyncio.run(run_workflow(workflow, registry, {"n": 7}))
     assert second.final_state["cfg"] == {"count": 7}
@@ -742,8 +789,18 @@ def test_loop_node_memory_resets_on_reentry(reg: NodeRegistry) -> None:
 def test_body_node_memory_resets_on_reentry(reg: NodeRegistry) -> None:
     result = go(
         reg,
-        doc([{"range...": {"stop": 2, "valueKey": "o", "indexKey": "oi", "current_step?": [
-            {"range...": {"stop": 2, "current_step?": ["tally"]}}]}}]),
+        doc(
+            [
+                {
+                    "range...": {
+                        "stop": 2,
+                        "valueKey": "o",
+                        "indexKey": "oi",
+                        "current_step?": [{"range...": {"stop": 2, "current_step?": ["tally"]}}],
+                    }
+                }
+            ]
+        ),
     )
     assert result.final_state["tally"] == [1, 2, 1, 2]
 
@@ -796,7 +853,24 @@ def test_node_context_memory_per_path() -> None:
 
 def test_on_log_listener(run: Any) -> None:
     lines: list[str] = []
-    result = run(doc([{"log": {"message": "one"}}, {"log": {"message": "two {{$.n}}"}}]),
-                 {"n": 2}, on_log=lines.append)
+    result = run(
+        doc([{"log": {"message": "one"}}, {"log": {"message": "two {{$.n}}"}}]),
+        {"n": 2},
+        on_log=lines.append,
+    )
     assert lines == ["one", "two 2"]
     assert result.logs == ("one", "two 2")
+
+
+def test_a_setter_copies_objects_it_reads_from_the_state(run) -> None:
+    result = run(
+        {
+            "id": "copy",
+            "name": "copy",
+            "version": "1.0.0",
+            "initialState": {"a": {"x": 1}},
+            "workflow": [{"$.b": "$.a"}, {"$.a.x": 2}],
+        }
+    )
+    assert result.final_state["a"] == {"x": 2}
+    assert result.final_state["b"] == {"x": 1}

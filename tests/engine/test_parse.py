@@ -394,9 +394,7 @@ def test_edge_target_not_found_top_level(registry: Any) -> None:
 
 
 def test_edge_target_not_found_nested(registry: Any) -> None:
-    issue = only_issue(
-        doc([{"log": {"success?": [{"logic": {"true?": "nowhere"}}]}}]), registry
-    )
+    issue = only_issue(doc([{"log": {"success?": [{"logic": {"true?": "nowhere"}}]}}]), registry)
     assert issue.path == "/workflow/0/log/success?/0/logic/true?"
     assert issue.code == "EDGE_TARGET_NOT_FOUND"
     assert "jumps to top-level steps only work at top level" in issue.message

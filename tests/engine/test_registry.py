@@ -97,8 +97,19 @@ def test_get_unknown() -> None:
 
 def test_builtin_registry() -> None:
     registry = builtin_registry(plugins=False)
-    expected = {"math", "logic", "transform", "log", "empty", "end", "wait", "range",
-                "every-array-item", "while", "__state_setter__"}
+    expected = {
+        "math",
+        "logic",
+        "transform",
+        "log",
+        "empty",
+        "end",
+        "wait",
+        "range",
+        "every-array-item",
+        "while",
+        "__state_setter__",
+    }
     assert set(registry) == expected
     assert len(BUILTIN_NODES) == 10
 
@@ -118,8 +129,9 @@ class FakeEntryPoint:
         return self._target
 
 
-def test_load_entry_points(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-                           ) -> None:
+def test_load_entry_points(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     groups: list[str] = []
     good = make_node("plugin-one")
     pair = (make_node("plugin-two"), make_node("plugin-three"))
@@ -148,8 +160,9 @@ def test_load_entry_points(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCa
     assert "no module named pkg.broken" in message
 
 
-def test_plugin_duplicating_a_builtin_is_skipped(monkeypatch: pytest.MonkeyPatch,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_plugin_duplicating_a_builtin_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(
         registry_module,
         "entry_points",

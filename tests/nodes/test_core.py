@@ -20,13 +20,21 @@ from workscript_jupyter.nodes.core import (
 )
 
 
-def call(node: Node, params: dict[str, Any], state: dict[str, Any] | None = None,
-         logs: list[str] | None = None) -> tuple[Edge | None, dict[str, Any]]:
+def call(
+    node: Node,
+    params: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    logs: list[str] | None = None,
+) -> tuple[Edge | None, dict[str, Any]]:
     state = {} if state is None else state
     node_id = node.metadata.id
-    ctx = NodeContext(state, node_id=node_id, node_type=node_id,
-                      node_path=f"/workflow/0/{node_id}",
-                      on_log=logs.append if logs is not None else None)
+    ctx = NodeContext(
+        state,
+        node_id=node_id,
+        node_type=node_id,
+        node_path=f"/workflow/0/{node_id}",
+        on_log=logs.append if logs is not None else None,
+    )
     return asyncio.run(node.execute(ctx, params)), state
 
 
@@ -83,8 +91,12 @@ def test_math_division_by_zero(values: list) -> None:
 
 @pytest.mark.parametrize(
     ("values", "where", "shown"),
-    [(["1", 2], "values[0]", "'1'"), ([1, True], "values[1]", "True"),
-     ([1, 2, None], "values[2]", "None"), ([1, [2]], "values[1]", "[2]")],
+    [
+        (["1", 2], "values[0]", "'1'"),
+        ([1, True], "values[1]", "True"),
+        ([1, 2, None], "values[2]", "None"),
+        ([1, [2]], "values[1]", "[2]"),
+    ],
 )
 def test_math_non_number(values: list, where: str, shown: str) -> None:
     edge, state = call(MathNode(), {"operation": "add", "values": values})
@@ -117,10 +129,24 @@ def test_math_subtract_empty() -> None:
 
 def test_math_in_a_workflow(run: Any) -> None:
     result = run(
-        doc([{"math": {"operation": "multiply", "values": ["$.a", "$.b.c"],
-                       "success?": {"$.product": "$.mathResult"}}},
-             {"math": {"operation": "divide", "values": ["$.a", 0],
-                       "error?": {"$.err": "$._edgeContext.error"}}}]),
+        doc(
+            [
+                {
+                    "math": {
+                        "operation": "multiply",
+                        "values": ["$.a", "$.b.c"],
+                        "success?": {"$.product": "$.mathResult"},
+                    }
+                },
+                {
+                    "math": {
+                        "operation": "divide",
+                        "values": ["$.a", 0],
+                        "error?": {"$.err": "$._edgeContext.error"},
+                    }
+                },
+            ]
+        ),
         {"a": 6, "b": {"c": 7}},
     )
     assert result.final_state["product"] == 42
@@ -129,8 +155,19 @@ def test_math_in_a_workflow(run: Any) -> None:
 
 
 def test_math_missing_reference_names_the_value(run: Any) -> None:
-    result = run(doc([{"math": {"operation": "add", "values": [1, "$.nope"],
-                                "error?": {"$.err": "$._edgeContext.error"}}}]))
+    result = run(
+        doc(
+            [
+                {
+                    "math": {
+                        "operation": "add",
+                        "values": [1, "$.nope"],
+                        "error?": {"$.err": "$._edgeContext.error"},
+                    }
+                }
+            ]
+        )
+    )
     assert result.final_state["err"] == "values[1] must be a number, got None"
 
 
@@ -218,8 +255,9 @@ def test_logic_compare(operation: str, values: list, expected: bool) -> None:
     ("operation", "values", "expected"),
     [("less", ["3", 10], True), ("greater", ["30", 4], True), ("greater", [10, "9"], True)],
 )
-def test_logic_compares_numeric_strings_with_numbers(operation: str, values: list,
-                                                     expected: bool) -> None:
+def test_logic_compares_numeric_strings_with_numbers(
+    operation: str, values: list, expected: bool
+) -> None:
     # JavaScript: "3" < 10 converts the string to a number (values.py's own rule)
     assert logic(operation, values) == ("true" if expected else "false", expected)
 
@@ -238,10 +276,21 @@ def test_logic_edge_data() -> None:
 
 
 def test_logic_in_a_workflow(run: Any) -> None:
-    result = run(doc([
-        {"logic": {"operation": "less", "values": ["$.i", 5],
-                   "true?": {"$.branch": "yes"}, "false?": {"$.branch": "no"}}},
-    ]), {"i": 7})
+    result = run(
+        doc(
+            [
+                {
+                    "logic": {
+                        "operation": "less",
+                        "values": ["$.i", 5],
+                        "true?": {"$.branch": "yes"},
+                        "false?": {"$.branch": "no"},
+                    }
+                },
+            ]
+        ),
+        {"i": 7},
+    )
     assert result.final_state["branch"] == "no"
     assert result.final_state["logicResult"] is False
 
@@ -287,8 +336,19 @@ def test_transform_parse_invalid_json_raises() -> None:
 
 
 def test_transform_parse_invalid_json_takes_error_edge(run: Any) -> None:
-    result = run(doc([{"transform": {"operation": "parse", "data": "{bad",
-                                     "error?": {"$.err": "$._edgeContext.type"}}}]))
+    result = run(
+        doc(
+            [
+                {
+                    "transform": {
+                        "operation": "parse",
+                        "data": "{bad",
+                        "error?": {"$.err": "$._edgeContext.type"},
+                    }
+                }
+            ]
+        )
+    )
     assert result.status == "completed"
     assert result.final_state["err"] == "JSONDecodeError"
     assert "transformResult" not in result.final_state
@@ -338,8 +398,10 @@ def test_log_without_message_clears() -> None:
 
 
 def test_log_in_a_workflow(run: Any) -> None:
-    result = run(doc([{"log": {"message": "n={{$.n}} items={{$.items}}"}}, "log"]),
-                 {"n": 3, "items": [1, "a"]})
+    result = run(
+        doc([{"log": {"message": "n={{$.n}} items={{$.items}}"}}, "log"]),
+        {"n": 3, "items": [1, "a"]},
+    )
     assert result.logs == ('n=3 items=[1,"a"]', "")
     assert "lastLoggedMessage" not in result.final_state
     result = run(doc([{"log": {"message": "Result: $.n"}}]), {"n": 3})
@@ -366,13 +428,12 @@ def test_end_raises_run_ended() -> None:
 
 def test_end_invalid_status() -> None:
     edge, _ = call(EndNode(), {"status": "aborted"})
-    message = "status must be \"completed\" or \"failed\", got 'aborted'"
+    message = 'status must be "completed" or "failed", got \'aborted\''
     assert edge == Edge("error", {"error": message})
 
 
 def test_end_completed_stops_the_run(run: Any) -> None:
-    result = run(doc([{"$.a": 1}, {"end": {"status": "completed", "message": "done"}},
-                      {"$.b": 1}]))
+    result = run(doc([{"$.a": 1}, {"end": {"status": "completed", "message": "done"}}, {"$.b": 1}]))
     assert result.status == "completed"
     assert result.error is None
     assert result.final_state["a"] == 1
@@ -380,9 +441,15 @@ def test_end_completed_stops_the_run(run: Any) -> None:
 
 
 def test_end_failed_stops_the_run(run: Any) -> None:
-    result = run(doc([{"$.a": 1}, {"log": {"success?": {"end": {"status": "failed",
-                                                                "message": "bad {{$.a}}"}}}},
-                      {"$.b": 1}]))
+    result = run(
+        doc(
+            [
+                {"$.a": 1},
+                {"log": {"success?": {"end": {"status": "failed", "message": "bad {{$.a}}"}}}},
+                {"$.b": 1},
+            ]
+        )
+    )
     assert result.status == "failed"
     assert result.error.message == "bad 1"
     assert result.error.code == "WORKFLOW_ENDED"
@@ -392,9 +459,27 @@ def test_end_failed_stops_the_run(run: Any) -> None:
 
 
 def test_end_inside_a_loop(run: Any) -> None:
-    result = run(doc([{"range...": {"stop": 10, "current_step?": [
-        {"logic": {"operation": "equal", "values": ["$.rangeValue", 3], "true?": "end"}}]}},
-        {"$.after": 1}]))
+    result = run(
+        doc(
+            [
+                {
+                    "range...": {
+                        "stop": 10,
+                        "current_step?": [
+                            {
+                                "logic": {
+                                    "operation": "equal",
+                                    "values": ["$.rangeValue", 3],
+                                    "true?": "end",
+                                }
+                            }
+                        ],
+                    }
+                },
+                {"$.after": 1},
+            ]
+        )
+    )
     assert result.status == "completed"
     assert result.final_state["rangeValue"] == 3
     assert "after" not in result.final_state

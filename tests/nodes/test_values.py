@@ -28,8 +28,16 @@ def test_truthy(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "number"),
-    [(None, 0.0), (True, 1.0), (False, 0.0), (3, 3.0), ("  4.5 ", 4.5), ("", 0.0), ("  ", 0.0),
-     ("1e3", 1000.0)],
+    [
+        (None, 0.0),
+        (True, 1.0),
+        (False, 0.0),
+        (3, 3.0),
+        ("  4.5 ", 4.5),
+        ("", 0.0),
+        ("  ", 0.0),
+        ("1e3", 1000.0),
+    ],
 )
 def test_js_number(value: object, number: float) -> None:
     assert js_number(value) == number

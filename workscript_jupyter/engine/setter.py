@@ -12,7 +12,7 @@ from typing import Any
 from .model import SETTER
 from .node import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from .result import iso_time
-from .state import StatePath, format_path, parse_path, set_path
+from .state import StatePath, copy_json, format_path, parse_path, set_path
 
 __all__ = ["StateSetter"]
 
@@ -46,6 +46,8 @@ class StateSetter(Node):
                 },
             )
         value = params["value"]
+        if isinstance(value, (dict, list)):  # {"$.b": "$.a"} copies: b does not follow a later
+            value = copy_json(value)
         set_path(ctx.state, path, value, replace_scalars=True)
         dotted = format_path(path)
         ctx.state["_lastStateSet"] = {

@@ -15,9 +15,9 @@ from ..errors import StateReferenceError
 
 __all__ = [
     "MISSING",
-    "copy_json",
     "Resolver",
     "compile_value",
+    "copy_json",
     "format_path",
     "get_path",
     "parse_path",
