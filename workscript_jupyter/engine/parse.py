@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any, Final
 
 from ..errors import StateReferenceError, ValidationIssue, WorkflowValidationError
@@ -189,14 +188,12 @@ class _Compiler:
                 self.issue(here, f"parameter {name!r} is null; leave it out instead")
             else:
                 params[name] = value
-        return NodeStep(
+        return self.compiled_step(
+            params,
             key=key,
             type=node_type,
             path=path,
             loop=loop,
-            params=params,
-            resolve=self.compile_params(params, path),
-            literal_containers=_has_containers(params),
             edges=edges,
             timeout=timeout,
             retry=retry,
@@ -227,23 +224,19 @@ class _Compiler:
                 params["value"] = data
         else:
             params["value"] = config
-        return NodeStep(
-            key=key,
-            type=SETTER,
-            path=path,
-            params=params,
-            resolve=self.compile_params(params, path),
-            literal_containers=_has_containers(params),
-            edges=edges,
-            setter=state_path,
+        return self.compiled_step(
+            params, key=key, type=SETTER, path=path, edges=edges, setter=state_path
         )
 
-    def compile_params(self, params: Mapping[str, Any], path: str) -> Any:
+    def compiled_step(self, params: dict[str, Any], **fields: Any) -> NodeStep:
+        """A NodeStep with its parameters compiled into a resolver."""
         try:
-            return compile_value(dict(params))
+            resolve = compile_value(params)
         except StateReferenceError as exc:  # a malformed reference inside a template
-            self.issue(path, str(exc))
-            return None
+            self.issue(fields["path"], str(exc))
+            resolve = None
+        containers = any(isinstance(v, (dict, list)) for v in params.values())
+        return NodeStep(params=params, resolve=resolve, literal_containers=containers, **fields)
 
     def reserved(
         self, name: str, value: Any, path: str, timeout: float | None, retry: RetryPolicy | None
@@ -329,10 +322,6 @@ def _step_key(raw: Any) -> str | None:
     if isinstance(raw, dict) and len(raw) == 1:
         return str(next(iter(raw)))
     return None
-
-
-def _has_containers(params: Mapping[str, Any]) -> bool:
-    return any(isinstance(v, (dict, list)) for v in params.values())
 
 
 def _is_number(value: Any) -> bool:

@@ -24,6 +24,33 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def _publish_position(
+    state: dict[str, Any], keys: tuple[str, str, str], value: Any, index: int, total: int
+) -> tuple[bool, bool]:
+    """Write an iterator's current value, index, total and first/last flags into the state."""
+    value_key, index_key, prefix = keys
+    is_first, is_last = index == 0, index == total - 1
+    state[value_key] = value
+    state[index_key] = index
+    state[prefix + "Total"] = total
+    state[prefix + "IsFirst"] = is_first
+    state[prefix + "IsLast"] = is_last
+    return is_first, is_last
+
+
+def _publish_end(
+    state: dict[str, Any], memory: dict[str, Any], keys: tuple[str, str, str], total: int
+) -> None:
+    """After the last item: no current value, index = total (-1 when empty), memory dropped."""
+    value_key, index_key, prefix = keys
+    memory.clear()
+    state.pop(value_key, None)
+    state[index_key] = total if total else -1
+    state[prefix + "Total"] = total
+    state[prefix + "IsFirst"] = False
+    state[prefix + "IsLast"] = total > 0
+
+
 class RangeNode(Node):
     metadata = NodeMetadata(
         id="range",
@@ -59,12 +86,10 @@ class RangeNode(Node):
             total = 0 if away else math.ceil(round(abs((stop - start) / step), 9))
             memory.update(start=start, stop=stop, step=step, index=0, total=total)
         state, index, total = ctx.state, memory["index"], memory["total"]
+        keys = (value_key, index_key, "range")
         if index >= total:
             bounds = {k: memory[k] for k in ("start", "stop", "step")}
-            memory.clear()
-            state.pop(value_key, None)
-            state[index_key] = total if total else -1
-            state.update(rangeTotal=total, rangeIsFirst=False, rangeIsLast=total > 0)
+            _publish_end(state, memory, keys, total)
             return Edge(
                 "complete",
                 {
@@ -77,12 +102,7 @@ class RangeNode(Node):
                 },
             )
         value = normalize_number(memory["start"] + index * memory["step"])
-        is_first, is_last = index == 0, index == total - 1
-        state[value_key] = value
-        state[index_key] = index
-        state["rangeTotal"] = total
-        state["rangeIsFirst"] = is_first
-        state["rangeIsLast"] = is_last
+        is_first, is_last = _publish_position(state, keys, value, index, total)
         memory["index"] = index + 1
         return Edge(
             "current_step",
@@ -159,15 +179,9 @@ class EveryArrayItemNode(Node):
             memory.update(items=list(items), index=0)
         state, items, index = ctx.state, memory["items"], memory["index"]
         total = len(items)
+        keys = (item_key, index_key, "everyArrayItem")
         if index >= total:
-            memory.clear()
-            state.pop(item_key, None)
-            state[index_key] = total if total else -1
-            state.update(
-                everyArrayItemTotal=total,
-                everyArrayItemIsFirst=False,
-                everyArrayItemIsLast=total > 0,
-            )
+            _publish_end(state, memory, keys, total)
             return Edge(
                 "complete",
                 {
@@ -179,12 +193,7 @@ class EveryArrayItemNode(Node):
                 },
             )
         item = items[index]
-        is_first, is_last = index == 0, index == total - 1
-        state[item_key] = item
-        state[index_key] = index
-        state["everyArrayItemTotal"] = total
-        state["everyArrayItemIsFirst"] = is_first
-        state["everyArrayItemIsLast"] = is_last
+        is_first, is_last = _publish_position(state, keys, item, index, total)
         memory["index"] = index + 1
         return Edge(
             "current-item",
