@@ -17,12 +17,14 @@ from .parse import load_document, parse_workflow, validate_workflow
 from .registry import ENTRY_POINT_GROUP, NodeRegistry
 from .result import RunError, RunResult, RunStatus, TimelineEntry
 from .schema import WORKFLOW_SCHEMA
+from .services import DatabaseGateway, Services
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "EVENT_TYPES",
     "SETTER",
     "WORKFLOW_SCHEMA",
+    "DatabaseGateway",
     "Edge",
     "Event",
     "EventBus",
@@ -40,6 +42,7 @@ __all__ = [
     "RunError",
     "RunResult",
     "RunStatus",
+    "Services",
     "TimelineEntry",
     "Workflow",
     "copy_json",

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from ..engine import Node, NodeRegistry
 from ..engine.setter import StateSetter
+from . import (
+    arrays,
+    branching,
+    crypto,
+    data,
+    database,
+    dates,
+    files,
+    http,
+    objects,
+    text,
+    validation,
+)
 from .core import EmptyNode, EndNode, LogicNode, LogNode, MathNode, TransformNode, WaitNode
 from .iterators import EveryArrayItemNode, RangeNode, WhileNode
 
@@ -20,6 +33,17 @@ BUILTIN_NODES: tuple[type[Node], ...] = (
     RangeNode,
     EveryArrayItemNode,
     WhileNode,
+    *data.NODES,
+    *arrays.NODES,
+    *text.NODES,
+    *objects.NODES,
+    *dates.NODES,
+    *validation.NODES,
+    *branching.NODES,
+    *crypto.NODES,
+    *http.NODES,
+    *files.NODES,
+    *database.NODES,
 )
 
 

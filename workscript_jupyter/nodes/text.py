@@ -1,0 +1,9 @@
+"""Text nodes: stringOperations, extractText, jsonExtract."""
+
+from __future__ import annotations
+
+from ..engine import Node
+
+__all__ = ["NODES"]
+
+NODES: tuple[type[Node], ...] = ()
