@@ -1,4 +1,5 @@
-"""arrayUtilities: chunk, compact, difference, intersection, union, unique, reverse, shuffle, flatten, first, last, sample."""
+"""arrayUtilities: chunk, compact, difference, intersection, union, unique, reverse,
+shuffle, flatten, first, last, sample."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Data nodes over lists of items: filter, sort, aggregate, splitOut, limit, removeDuplicates, summarize, compareDatasets."""
+"""Data nodes over lists of items: filter, sort, aggregate, splitOut, limit, removeDuplicates,
+summarize, compareDatasets."""
 
 from __future__ import annotations
 
