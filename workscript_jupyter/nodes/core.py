@@ -9,7 +9,7 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
 from ..engine.state import to_text
-from .values import as_number, js_number, js_truthy, normalize_number, strict_equal
+from .values import as_number, js_compare, js_truthy, normalize_number, strict_equal
 
 __all__ = ["EmptyNode", "EndNode", "LogNode", "LogicNode", "MathNode", "TransformNode", "WaitNode"]
 
@@ -72,15 +72,6 @@ def _has_float(numbers: list[int | float]) -> bool:
     return any(isinstance(n, float) for n in numbers)
 
 
-def _compare(a: Any, b: Any, greater: bool) -> bool:
-    """JavaScript's ``>`` and ``<``: two strings compare as text, anything else as numbers."""
-    if not (isinstance(a, str) and isinstance(b, str)):
-        if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
-            return False
-        a, b = js_number(a), js_number(b)  # NaN compares false either way
-    return bool(a > b) if greater else bool(a < b)
-
-
 class LogicNode(Node):
     metadata = NodeMetadata(
         id="logic",
@@ -117,9 +108,9 @@ class LogicNode(Node):
         elif operation == "equal":
             result = pair and strict_equal(values[0], values[1])
         elif operation == "greater":
-            result = pair and _compare(values[0], values[1], greater=True)
+            result = pair and js_compare(values[0], values[1], ">")
         elif operation == "less":
-            result = pair and _compare(values[0], values[1], greater=False)
+            result = pair and js_compare(values[0], values[1], "<")
         else:
             return _error(f"Unknown operation: {operation}")
         ctx.state["logicResult"] = result
