@@ -11,6 +11,7 @@ from typing import Any
 
 from .events import EVENT_TYPES, Event, EventBus, Listener
 from .executor import Execution, copy_json, run_workflow
+from .expressions import Expression, ExpressionError, compile_expression, evaluate
 from .model import SETTER, Jump, NodeStep, RetryPolicy, Workflow
 from .node import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
 from .parse import load_document, parse_workflow, validate_workflow
@@ -29,6 +30,8 @@ __all__ = [
     "Event",
     "EventBus",
     "Execution",
+    "Expression",
+    "ExpressionError",
     "Jump",
     "Listener",
     "Node",
@@ -45,7 +48,9 @@ __all__ = [
     "Services",
     "TimelineEntry",
     "Workflow",
+    "compile_expression",
     "copy_json",
+    "evaluate",
     "load_document",
     "load_workflow",
     "parse_workflow",
