@@ -258,11 +258,11 @@ class _Compiler:
     _Tuple = _List
 
     def _Dict(self, node: ast.Dict) -> Compiled:
-        if any(key is None for key in node.keys):
-            raise self.fail(node, "** unpacking is not allowed")
-        pairs = [
-            (self.compile(k), self.compile(v)) for k, v in zip(node.keys, node.values, strict=True)
-        ]  # type: ignore[arg-type]
+        pairs = []
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:
+                raise self.fail(node, "** unpacking is not allowed")
+            pairs.append((self.compile(key), self.compile(value)))
         return lambda env: {to_text(k(env)): v(env) for k, v in pairs}
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Compiled:
