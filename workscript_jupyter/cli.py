@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("--json", action="store_true", help="the full metadata as JSON")
+    nodes.add_argument("--markdown", action="store_true", help="the catalogue as docs/nodes.md")
     return parser
 
 
@@ -138,7 +139,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     from .nodes import builtin_registry
 
-    catalogue = builtin_registry().metadata()
+    catalogue = builtin_registry(plugins=not args.markdown).metadata()
+    if args.markdown:
+        from .nodes.catalogue import catalogue_markdown
+
+        sys.stdout.write(catalogue_markdown(catalogue))
+        return EXIT_OK
     if args.json:
         _print_json([meta.to_dict() for meta in catalogue])
         return EXIT_OK
