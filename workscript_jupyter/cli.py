@@ -51,6 +51,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the whole run result as JSON")
     run.add_argument("--timeline", action="store_true", help="with --json, include the timeline")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress and no log lines")
+    run.add_argument(
+        "--root",
+        metavar="DIR",
+        default=".",
+        help="the only folder the filesystem node may touch (default: the current folder)",
+    )
+    run.add_argument(
+        "--db",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a named connection for the database node, e.g. default=sqlite:///data.db",
+    )
+    run.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="hosts fetchApi may call (example.com, *.example.com); default: any",
+    )
+    run.add_argument(
+        "--deny-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="hosts fetchApi may never call; wins over --allow-host",
+    )
 
     validate = commands.add_parser("validate", help="check a workflow file, listing every error")
     validate.add_argument("file", help="workflow file (JSON or YAML); - reads standard input")
@@ -99,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         workflow,
         registry,
         initial_state=state,
+        services=_services(args),
         on_event=progress.on_event if progress and progress.live else None,
         on_log=progress.on_log if progress else None,
     )
@@ -200,6 +228,28 @@ def _initial_state(pairs: list[str], state_file: str | None) -> dict[str, Any]:
             ) from None
         set_path(state, path, value)
     return state
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from .engine import Services
+
+    root = Path(args.root)
+    if not root.is_dir():
+        raise UsageError(f"--root {args.root}: not a folder")
+    databases = {}
+    for pair in args.db:
+        name, sep, url = pair.partition("=")
+        if not sep or not name or not url:
+            raise UsageError(f"--db {pair!r}: expected NAME=URL")
+        from .store import SqlDatabaseGateway
+
+        databases[name] = SqlDatabaseGateway(url)
+    return Services(
+        root_dir=root.resolve(),
+        http_allow=tuple(args.allow_host),
+        http_deny=tuple(args.deny_host),
+        databases=databases,
+    )
 
 
 def _print_json(value: Any) -> None:

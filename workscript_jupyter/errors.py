@@ -9,7 +9,13 @@
     │   └── NodeTimeoutError (TimeoutError)     a node ran past its ``_timeoutSeconds``
     ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
     ├── StateReferenceError (ValueError)        a state path that cannot be read or written
-    └── ConfigurationError (ValueError)         bad configuration of the package itself
+    ├── ConfigurationError (ValueError)         bad configuration of the package itself
+    └── DatabaseGatewayError                    a database call failed (message safe to show)
+        ├── MissingDriverError (ImportError)        the URL's driver is not installed
+        ├── DatabaseUnavailableError (ConnectionError)  unreachable, or the login is refused
+        ├── UnknownTableError (LookupError)
+        ├── UnknownColumnError (LookupError)
+        └── DatabaseQueryError (ValueError)         the database refused the statement
 
 Errors whose meaning matches a builtin also derive from it, so callers can catch either.
 Each error has a stable ``code`` used in run results, CLI output and API responses.
@@ -23,11 +29,17 @@ from typing import Any
 
 __all__ = [
     "ConfigurationError",
+    "DatabaseGatewayError",
+    "DatabaseQueryError",
+    "DatabaseUnavailableError",
     "LoopLimitError",
+    "MissingDriverError",
     "NodeExecutionError",
     "NodeNotFoundError",
     "NodeTimeoutError",
     "StateReferenceError",
+    "UnknownColumnError",
+    "UnknownTableError",
     "ValidationIssue",
     "WorkflowValidationError",
     "WorkscriptError",
@@ -120,3 +132,33 @@ class StateReferenceError(WorkscriptError, ValueError):
 
 class ConfigurationError(WorkscriptError, ValueError):
     code = "CONFIGURATION_ERROR"
+
+
+class DatabaseGatewayError(WorkscriptError):
+    """A database call failed; the message is safe to show (no password, no values)."""
+
+    code = "DATABASE_ERROR"
+
+
+class MissingDriverError(DatabaseGatewayError, ImportError):
+    code = "DATABASE_DRIVER_MISSING"
+
+
+class DatabaseUnavailableError(DatabaseGatewayError, ConnectionError):
+    """The server cannot be reached, or refuses the login."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+
+class UnknownTableError(DatabaseGatewayError, LookupError):
+    code = "DATABASE_UNKNOWN_TABLE"
+
+
+class UnknownColumnError(DatabaseGatewayError, LookupError):
+    code = "DATABASE_UNKNOWN_COLUMN"
+
+
+class DatabaseQueryError(DatabaseGatewayError, ValueError):
+    """The database refused a statement (syntax, constraint, type...), or bad arguments."""
+
+    code = "DATABASE_QUERY_ERROR"

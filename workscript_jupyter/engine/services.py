@@ -19,7 +19,9 @@ class DatabaseGateway(Protocol):
     """One named database connection, as the ``database`` node sees it.
 
     Every value travels as a bound parameter; table and column names are checked against the
-    database's own schema before any statement is built.
+    database's own schema before any statement is built. A refused call raises a
+    ``DatabaseGatewayError`` (see errors.py) whose message is safe to show; the node turns it
+    into its ``error`` edge.
     """
 
     async def insert(self, table: str, data: Mapping[str, Any]) -> dict[str, Any]: ...
@@ -64,5 +66,6 @@ class Services:
     http_allow: tuple[str, ...] = ()
     http_deny: tuple[str, ...] = ()
     http_timeout_seconds: float = 30.0
+    http_max_response_bytes: int = 20 * 1024 * 1024
     databases: Mapping[str, DatabaseGateway] = field(default_factory=dict)
     dedupe_history: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,314 @@
+"""The filter node's conditions, compiled once per run into one predicate per condition.
+
+A condition is ``{field, dataType, operation, value, value2}``. Compiling resolves the data type,
+the operation, the field path and the comparison value up front, so the per-row work is one
+field read and one comparison. An unknown data type or operation is reported before any row is
+read (the original only noticed it on the first row, and never on an empty list).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .data_common import UNDEFINED, Getter, field_getter, js_string
+from .values import js_number, strict_equal
+
+__all__ = ["ConditionError", "Predicate", "compile_conditions"]
+
+Predicate = Callable[[Any], bool]
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be compiled; the message names ``conditions[i]``."""
+
+
+_NUMBER_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": operator.eq,
+    "notEquals": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def compile_conditions(conditions: list[Any], match_mode: str) -> Predicate:
+    """One predicate for a row: all conditions (``all``) or at least one (``any``)."""
+    predicates = [_compile(condition, f"conditions[{i}]") for i, condition in enumerate(conditions)]
+    if len(predicates) == 1:
+        return predicates[0]
+    if match_mode == "all":
+
+        def all_match(item: Any) -> bool:
+            for predicate in predicates:  # noqa: SIM110 - a loop beats all() per row
+                if not predicate(item):
+                    return False
+            return True
+
+        return all_match
+
+    def any_match(item: Any) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - a loop beats any() per row
+            if predicate(item):
+                return True
+        return False
+
+    return any_match
+
+
+def _compile(condition: Any, where: str) -> Predicate:
+    if not isinstance(condition, Mapping):
+        raise ConditionError(f"{where} must be an object with field, dataType and operation")
+    field = condition.get("field")
+    if not isinstance(field, str) or not field:
+        raise ConditionError(f"{where}.field must be a non-empty string, got {field!r}")
+    data_type, op = condition.get("dataType"), condition.get("operation")
+    compiler = _COMPILERS.get(data_type) if isinstance(data_type, str) else None
+    if compiler is None:
+        raise ConditionError(
+            f"{where}.dataType: unsupported data type {data_type!r}; "
+            f"expected one of {', '.join(_COMPILERS)}"
+        )
+    get = field_getter(field)
+    return compiler(get, op, condition, where)
+
+
+def _unsupported(where: str, data_type: str, op: Any, allowed: tuple[str, ...]) -> ConditionError:
+    return ConditionError(
+        f"{where}.operation: unsupported {data_type} operation {op!r}; "
+        f"expected one of {', '.join(allowed)}"
+    )
+
+
+# -- string ----------------------------------------------------------------------------------------
+
+_STRING_OPS = (
+    "equals",
+    "notEquals",
+    "contains",
+    "notContains",
+    "startsWith",
+    "endsWith",
+    "regex",
+    "isEmpty",
+    "isNotEmpty",
+)
+
+
+def _as_text(value: Any) -> str:
+    """``String(value ?? '')``."""
+    if value.__class__ is str:
+        return value
+    if value is None or value is UNDEFINED:
+        return ""
+    return js_string(value)
+
+
+def _string_test(op: str, target: str) -> Callable[[str], bool]:
+    if op == "equals":
+        return target.__eq__
+    if op == "notEquals":
+        return target.__ne__
+    if op == "contains":
+        return lambda text: target in text
+    if op == "notContains":
+        return lambda text: target not in text
+    if op == "startsWith":
+        return lambda text: text.startswith(target)
+    if op == "endsWith":
+        return lambda text: text.endswith(target)
+    if op == "regex":
+        try:
+            search = re.compile(target).search
+        except re.error:
+            return lambda _text: False  # as the original: an invalid pattern matches nothing
+        return lambda text: search(text) is not None
+    if op == "isEmpty":
+        return lambda text: text == ""
+    return lambda text: text != ""
+
+
+def _compile_string(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    if op not in _STRING_OPS:
+        raise _unsupported(where, "string", op, _STRING_OPS)
+    test = _string_test(op, _as_text(condition.get("value")))
+
+    def string_condition(item: Any) -> bool:
+        return test(_as_text(get(item)))
+
+    return string_condition
+
+
+# -- number ----------------------------------------------------------------------------------------
+
+
+def _to_number(value: Any) -> float:
+    if value is None or value is UNDEFINED:
+        return math.nan
+    return js_number(value)
+
+
+def _compile_number(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    if op == "between":
+        if "value2" not in condition:
+            raise ConditionError(f"{where}.value2 is required by the between operation")
+        low, high = _to_number(condition.get("value")), _to_number(condition["value2"])
+        return _number_between(get, low, high)
+    compare = _NUMBER_OPS.get(op) if isinstance(op, str) else None
+    if compare is None:
+        raise _unsupported(where, "number", op, (*_NUMBER_OPS, "between"))
+    target = _to_number(condition.get("value"))
+    if math.isnan(target):
+        return lambda _item: False  # NaN never compares, as in the original
+
+    def number_condition(item: Any) -> bool:
+        value = get(item)
+        cls = value.__class__
+        if cls is not int and cls is not float:
+            if value is None or value is UNDEFINED:
+                return False
+            value = js_number(value)
+        if value != value:  # NaN
+            return False
+        return compare(value, target)
+
+    return number_condition
+
+
+def _number_between(get: Getter, low: float, high: float) -> Predicate:
+    if math.isnan(low) or math.isnan(high):
+        return lambda _item: False
+
+    def between(item: Any) -> bool:
+        value = get(item)
+        cls = value.__class__
+        if cls is not int and cls is not float:
+            if value is None or value is UNDEFINED:
+                return False
+            value = js_number(value)
+        return bool(low <= value <= high)
+
+    return between
+
+
+# -- boolean ---------------------------------------------------------------------------------------
+
+
+def _compile_boolean(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    if op == "true":
+        return lambda item: get(item) is True
+    if op == "false":
+        return lambda item: get(item) is False
+    raise _unsupported(where, "boolean", op, ("true", "false"))
+
+
+# -- date ------------------------------------------------------------------------------------------
+
+
+def date_millis(value: Any) -> float:
+    """``new Date(value).getTime()`` for numbers (ms) and ISO 8601 text; NaN when invalid.
+
+    ISO text without an offset is read as UTC (JavaScript reads date-times without an offset as
+    local time; a server's local zone is not something a workflow should depend on).
+    """
+    if isinstance(value, bool) or value is None or value is UNDEFINED:
+        return math.nan
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        return math.nan
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return math.nan
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp() * 1000.0
+
+
+_DATE_OPS = ("before", "after", "equals", "between")
+
+
+def _compile_date(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    if op not in _DATE_OPS:
+        raise _unsupported(where, "date", op, _DATE_OPS)
+    target = date_millis(condition.get("value"))
+    if op == "between":
+        if "value2" not in condition:
+            raise ConditionError(f"{where}.value2 is required by the between operation")
+        high = date_millis(condition["value2"])
+        test: Callable[[float], bool] = lambda ms: target <= ms <= high  # noqa: E731
+    else:
+        compare = {"before": operator.lt, "after": operator.gt, "equals": operator.eq}[op]
+        test = lambda ms: bool(compare(ms, target))  # noqa: E731
+    if math.isnan(target):
+        return lambda _item: False
+
+    def date_condition(item: Any) -> bool:
+        ms = date_millis(get(item))
+        return ms == ms and test(ms)
+
+    return date_condition
+
+
+# -- array and object ------------------------------------------------------------------------------
+
+
+def _includes(values: list[Any], target: Any) -> bool:
+    if target.__class__ is str:
+        return target in values
+    return any(strict_equal(v, target) for v in values)
+
+
+def _compile_array(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    target = condition.get("value")
+    tests: dict[str, Callable[[list[Any]], bool]] = {
+        "contains": lambda values: _includes(values, target),
+        "notContains": lambda values: not _includes(values, target),
+        "isEmpty": lambda values: not values,
+        "isNotEmpty": lambda values: bool(values),
+    }
+    test = tests.get(op) if isinstance(op, str) else None
+    if test is None:
+        raise _unsupported(where, "array", op, tuple(tests))
+
+    def array_condition(item: Any) -> bool:
+        value = get(item)
+        return value.__class__ is list and test(value)
+
+    return array_condition
+
+
+def _compile_object(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    if op == "isEmpty":
+
+        def object_is_empty(item: Any) -> bool:
+            value = get(item)
+            if value is None or value is UNDEFINED:
+                return True
+            return isinstance(value, (dict, list)) and not value
+
+        return object_is_empty
+    if op == "isNotEmpty":
+
+        def object_is_not_empty(item: Any) -> bool:
+            value = get(item)
+            return isinstance(value, (dict, list)) and bool(value)
+
+        return object_is_not_empty
+    raise _unsupported(where, "object", op, ("isEmpty", "isNotEmpty"))
+
+
+_COMPILERS: dict[str, Callable[[Getter, Any, Mapping[str, Any], str], Predicate]] = {
+    "string": _compile_string,
+    "number": _compile_number,
+    "boolean": _compile_boolean,
+    "date": _compile_date,
+    "array": _compile_array,
+    "object": _compile_object,
+}
