@@ -63,6 +63,17 @@ ITEM = {"price": 120, "qty": 3, "name": "TV", "tags": ["a", "b"], "meta": {"ok":
         ("bool([]) and bool('x')", True),
         ("contains(item.tags, 'a') and startswith(item.name, 'T') and endswith('ab', 'b')", True),
         ("'a != b'", "a != b"),
+        ("item.price >= 100 ? 'high' : 'low'", "high"),
+        ("item.qty > 5 ? 'many' : item.qty > 1 ? 'some' : 'one'", "some"),
+        ("max(1, item.qty > 2 ? 10 : 0)", 10),
+        ("{'k': item.qty > 2 ? 'y' : 'n'}", {"k": "y"}),
+        ("(item.qty ? 1 : 0) + 1", 2),
+        ("'a ? b : c'", "a ? b : c"),
+        ("round(2.5) + round(-2.5)", 0),
+        ("round(1.005, 2)", 1.01),
+        ("Math.round(2.5) + Math.round(-2.5)", 1),
+        ("Math.floor(2.7) + Math.ceil(0.1) + Math.abs(-1) + Math.max(1, 5)", 9),
+        ("pow(2, 10) + Math.pow(3, 2) + Math.sqrt(16)", 1037),
         ("'x && y'", "x && y"),
     ],
 )
@@ -71,7 +82,8 @@ def test_evaluates(text, expected):
 
 
 def test_placeholders_read_dotted_fields():
-    variables = {"price": 2.5, "qty": 4, "order": {"lines": [{"total": 7}]}}
+    variables = {"price": 2.5, "qty": 4, "order": {"lines": [{"total": 7}]}, "unit price": 3}
+    assert evaluate("{unit price} * {qty}", variables) == 12
     assert evaluate("{price} * {qty}", variables) == 10
     assert evaluate("{order.lines.0.total} + 1", variables) == 8
     assert evaluate("{missing} == null", variables) is True
@@ -93,6 +105,8 @@ def test_compiled_once_and_reused():
         ("item.name.upper()", "method calls are not allowed"),
         ("open('/etc/passwd')", "unknown function 'open'"),
         ("eval('1')", "unknown function 'eval'"),
+        ("Math.random()", "Math.random is not available"),
+        ("item.qty ? 1", "is not a valid expression"),
         ("[x for x in item.tags]", "a comprehension is not allowed"),
         ("lambda: 1", "a lambda is not allowed"),
         ("(a := 1)", "an assignment (:=) is not allowed"),

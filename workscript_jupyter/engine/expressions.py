@@ -13,12 +13,13 @@ from __future__ import annotations
 import ast
 import math
 import operator
-import re
 from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, Final
 
 from ..errors import WorkscriptError
+from .expression_syntax import to_python
 from .state import to_text
 from .values import js_compare, js_truthy, normalize_number, strict_equal
 
@@ -38,7 +39,15 @@ class ExpressionError(WorkscriptError, ValueError):
 
 
 def _round(value: Any, digits: Any = 0) -> Any:
-    return normalize_number(round(_num(value, "round"), int(_num(digits, "round"))))
+    """Halves round away from zero (2.5 → 3), as people and spreadsheets expect."""
+    number, places = _num(value, "round"), int(_num(digits, "round"))
+    exact = Decimal(repr(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return normalize_number(float(exact))
+
+
+def _js_round(value: Any) -> Any:
+    """JavaScript's Math.round: halves go up (-2.5 → -2)."""
+    return math.floor(_num(value, "Math.round") + 0.5)
 
 
 def _num(value: Any, where: str) -> float | int:
@@ -67,6 +76,7 @@ FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
     "floor": lambda x: math.floor(_num(x, "floor")),
     "ceil": lambda x: math.ceil(_num(x, "ceil")),
     "sqrt": lambda x: normalize_number(math.sqrt(_num(x, "sqrt"))),
+    "pow": lambda x, y: _arithmetic("**", x, y, "pow()"),
     "lower": _text(str.lower),
     "upper": _text(str.upper),
     "trim": _text(str.strip),
@@ -77,6 +87,16 @@ FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
     "contains": lambda haystack, needle: needle in haystack,
     "startswith": lambda text, prefix: to_text(text).startswith(to_text(prefix)),
     "endswith": lambda text, suffix: to_text(text).endswith(to_text(suffix)),
+}
+MATH: Final[dict[str, Callable[..., Any]]] = {  # JavaScript's Math.x(...), for old formulas
+    "round": _js_round,
+    "floor": FUNCTIONS["floor"],
+    "ceil": FUNCTIONS["ceil"],
+    "abs": FUNCTIONS["abs"],
+    "min": FUNCTIONS["min"],
+    "max": FUNCTIONS["max"],
+    "sqrt": FUNCTIONS["sqrt"],
+    "pow": FUNCTIONS["pow"],
 }
 FIELD: Final = "field"  # {a.b} compiles to field("a.b"): a dotted path into the variables
 
@@ -89,26 +109,6 @@ _CONSTANTS: Final = {
     "None": None,
     "undefined": None,
 }
-_STRING = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
-_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}")
-_JS_SPELLINGS: Final = (
-    (re.compile(r"&&"), " and "),
-    (re.compile(r"\|\|"), " or "),
-    (re.compile(r"!(?!=)"), " not "),
-)
-
-
-def _rewrite(text: str) -> str:
-    """JavaScript operators and ``{field}`` placeholders into Python, outside string literals."""
-    parts = _STRING.split(text)
-    for i in range(0, len(parts), 2):  # even parts are outside quotes
-        code = parts[i].replace("!==", "\0ne\0").replace("===", "\0eq\0")
-        code = code.replace("!=", "\0ne\0").replace("==", "\0eq\0")
-        for pattern, replacement in _JS_SPELLINGS:
-            code = pattern.sub(replacement, code)
-        code = code.replace("\0ne\0", " != ").replace("\0eq\0", " == ")
-        parts[i] = _PLACEHOLDER.sub(lambda m: f'field("{m.group(1)}")', code)
-    return "".join(parts)
 
 
 class Expression:
@@ -145,7 +145,7 @@ def compile_expression(text: str) -> Expression:
         raise ExpressionError(
             f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
         )
-    source = _rewrite(text).strip()
+    source = to_python(text).strip()
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -331,18 +331,35 @@ class _Compiler:
         return compare
 
     def _Call(self, node: ast.Call) -> Compiled:
-        if not isinstance(node.func, ast.Name):
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "Math"
+            and func.attr in MATH
+        ):
+            return self._call(node, MATH[func.attr], f"Math.{func.attr}")
+        if isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "Math":
+            known = ", ".join(f"Math.{name}" for name in MATH)
+            raise self.fail(node, f"Math.{func.attr} is not available; there are {known}")
+        if not isinstance(func, ast.Name):
             raise self.fail(node, "method calls are not allowed; use a function such as lower(x)")
-        name = node.func.id
+        name = func.id
         if name not in FUNCTIONS and name != FIELD:
             allowed = ", ".join(sorted([*FUNCTIONS, FIELD]))
             raise self.fail(node, f"unknown function {name!r}; allowed: {allowed}")
+        if name == FIELD:
+            return self._call(node, _field, name, with_env=True)
+        return self._call(node, FUNCTIONS[name], name)
+
+    def _call(
+        self, node: ast.Call, function: Callable[..., Any], name: str, *, with_env: bool = False
+    ) -> Compiled:
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name}() takes plain positional arguments")
         args = [self.compile(arg) for arg in node.args]
-        if name == FIELD:
-            return lambda env: _field(env, *(arg(env) for arg in args))
-        function = FUNCTIONS[name]
+        if with_env:
+            return lambda env: function(env, *(arg(env) for arg in args))
         return lambda env: function(*(arg(env) for arg in args))
 
 
