@@ -406,7 +406,7 @@ def test_stale_calculation_errors_are_cleared():
             "calculations[0].formula",
         ),
         ({"calculations": [{"outputField": "a", "formula": "Math.pow(1)"}]}, "pow"),
-        ({"calculations": [{"outputField": "a", "formula": "pow(1, (2)"}]}, "parentheses"),
+        ({"calculations": [{"outputField": "a", "formula": "pow(1, (2)"}]}, "was never closed"),
     ],
 )
 def test_calculate_bad_input_takes_error(params, named):

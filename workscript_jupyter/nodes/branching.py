@@ -177,8 +177,6 @@ def _record(ctx: NodeContext, item: Any, selected: str, matched: Mapping[str, An
 
 ON_ERROR: Final = ("stop", "skip", "use_default")
 _FIELD_REF: Final = re.compile(r"\{([^{}]+)\}")
-_MATH_PREFIX: Final = re.compile(r"\bMath\.(?=(?:sqrt|abs|ceil|floor|min|max)\s*\()")
-_JS_CALL: Final = re.compile(r"\b(?:Math\.pow|pow|Math\.round)\s*\(")
 
 
 class _CalculationError(Exception):
@@ -276,7 +274,7 @@ def _prepare(calculation: Any, where: str) -> tuple[str, Expression, int | None]
         isinstance(precision, bool) or not isinstance(precision, int) or precision < 0
     ):
         raise _CalculationError(f"precision must be a non-negative integer, got {precision!r}")
-    return output_field, _compile(_javascript_math(formula), f"{where}.formula"), precision
+    return output_field, _compile(formula, f"{where}.formula"), precision
 
 
 def _calculate(expression: Expression, data: Mapping[str, Any], precision: int | None) -> Any:
@@ -300,40 +298,6 @@ def _check_field(name: str, data: Mapping[str, Any]) -> None:
         raise _CalculationError(f'Field "{name}" not found in data')
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _CalculationError(f'Field "{name}" is not a number (value: {to_text(value)})')
-
-
-def _javascript_math(formula: str) -> str:
-    """``Math.sqrt(x)`` → ``sqrt(x)``, ``pow(a, b)`` → ``a ** b``, ``Math.round(x)`` → half up."""
-    text = _MATH_PREFIX.sub("", formula)
-    while match := _JS_CALL.search(text):
-        arguments, end = _call_arguments(text, match.end())
-        name = match.group(0).rstrip("( \t").removeprefix("Math.")
-        if name == "pow" and len(arguments) == 2:
-            replacement = f"(({arguments[0]}) ** ({arguments[1]}))"
-        elif name == "round" and len(arguments) == 1:
-            replacement = f"floor(({arguments[0]}) + 0.5)"
-        else:
-            raise ExpressionError(f"{match.group(0).rstrip('( ')}() takes 2 arguments (pow) or 1")
-        text = text[: match.start()] + replacement + text[end:]
-    return text
-
-
-def _call_arguments(text: str, start: int) -> tuple[list[str], int]:
-    """The top-level, comma-separated arguments of a call whose ``(`` ends at ``start``."""
-    depth, arguments, current = 0, [], start
-    for position in range(start, len(text)):
-        char = text[position]
-        if char == "(":
-            depth += 1
-        elif char == ")" and depth:
-            depth -= 1
-        elif char == ")":
-            arguments.append(text[current:position].strip())
-            return [a for a in arguments if a], position + 1
-        elif char == "," and not depth:
-            arguments.append(text[current:position].strip())
-            current = position + 1
-    raise ExpressionError(f"{text!r}: unbalanced parentheses")
 
 
 def _finish(
