@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .data_common import UNDEFINED, Getter, field_getter, js_string
+from .text_regex import PatternError, compile_user_regex
 from .values import js_number, strict_equal
 
 __all__ = ["ConditionError", "Predicate", "compile_conditions"]
@@ -123,11 +123,11 @@ def _string_test(op: str, target: str) -> Callable[[str], bool]:
     if op == "endsWith":
         return lambda text: text.endswith(target)
     if op == "regex":
-        try:
-            search = re.compile(target).search
-        except re.error:
+        try:  # user patterns run with a time limit (text_regex), never on plain re
+            pattern = compile_user_regex(target, "", param="conditions[].value")
+        except PatternError:
             return lambda _text: False  # as the original: an invalid pattern matches nothing
-        return lambda text: search(text) is not None
+        return pattern.search
     if op == "isEmpty":
         return lambda text: text == ""
     return lambda text: text != ""
