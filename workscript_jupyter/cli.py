@@ -127,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         registry,
         initial_state=state,
         services=_services(args),
+        copy_initial_state=False,  # parsed for this run alone
         on_event=progress.on_event if progress and progress.live else None,
         on_log=progress.on_log if progress else None,
     )

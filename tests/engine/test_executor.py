@@ -874,3 +874,33 @@ def test_a_setter_copies_objects_it_reads_from_the_state(run) -> None:
     )
     assert result.final_state["a"] == {"x": 2}
     assert result.final_state["b"] == {"x": 1}
+
+
+def test_run_result_repr_stays_short_for_a_big_state(run) -> None:
+    rows = [{"id": i, "name": f"row {i}"} for i in range(5000)]
+    result = run(
+        {"id": "big", "name": "big", "version": "1.0.0", "workflow": ["empty"]}, {"rows": rows}
+    )
+    text = repr(result)
+    assert len(text) < 200
+    assert "status='completed'" in text and "state_keys=1" in text
+
+
+def test_an_initial_state_handed_over_is_used_without_a_copy(registry) -> None:
+    from workscript_jupyter.engine import Execution, load_workflow
+
+    document = {
+        "id": "own",
+        "name": "own",
+        "version": "1.0.0",
+        "initialState": {"fixed": {"n": 1}},
+        "workflow": [{"$.rows[0].seen": True}, {"$.fixed.n": 2}],
+    }
+    workflow = load_workflow(document, registry)
+    mine = {"rows": [{"id": 1}]}
+    result = asyncio.run(
+        Execution(workflow, registry, initial_state=mine, copy_initial_state=False).run()
+    )
+    assert result.final_state["rows"] is mine["rows"]  # handed over: no copy made
+    assert mine["rows"][0]["seen"] is True
+    assert document["initialState"] == {"fixed": {"n": 1}}  # the workflow's own is still copied

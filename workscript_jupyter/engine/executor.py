@@ -49,13 +49,19 @@ class Execution:
         on_event: Listener | None = None,
         services: Any = None,
         timeline_limit: int = 10_000,
+        copy_initial_state: bool = True,
         on_log: Callable[[str], None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.registry = registry
         self.execution_id = execution_id or f"exec_{uuid.uuid4().hex}"
         self.services = services
-        self.state: dict[str, Any] = copy_json({**workflow.initial_state, **(initial_state or {})})
+        # The workflow's initialState is shared by every run, so it is always copied. The caller's
+        # is copied too unless the caller hands it over (the CLI and server parse a fresh one per
+        # run): for 10,000 rows the copy costs more than filtering them.
+        given = initial_state or {}
+        self.state: dict[str, Any] = copy_json(dict(workflow.initial_state))
+        self.state.update(copy_json(dict(given)) if copy_initial_state else given)
         self.node_runs = 0
         self.current_path = ""
         self.warnings: list[dict[str, str]] = []

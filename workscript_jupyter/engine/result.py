@@ -64,7 +64,7 @@ class TimelineEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RunResult:
     execution_id: str
     workflow_id: str
@@ -78,6 +78,16 @@ class RunResult:
     timeline: tuple[TimelineEntry, ...] = ()
     timeline_dropped: int = 0
     logs: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        # Short on purpose: the final state may hold 10,000 rows, and asyncio itself reprs the
+        # result of the task that ran it (CPython 3.11's asyncio.run signal check).
+        error = f", error={self.error.code}" if self.error else ""
+        return (
+            f"RunResult(workflow_id={self.workflow_id!r}, status={self.status!r}, "
+            f"node_runs={self.node_runs}, duration_ms={self.duration_ms:.1f}, "
+            f"state_keys={len(self.final_state)}{error})"
+        )
 
     @property
     def duration_ms(self) -> float:
