@@ -9,13 +9,10 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
 from ..engine.state import to_text
+from .common import error_edge
 from .values import as_number, js_compare, js_truthy, normalize_number, strict_equal
 
 __all__ = ["EmptyNode", "EndNode", "LogNode", "LogicNode", "MathNode", "TransformNode", "WaitNode"]
-
-
-def _error(message: str, **extra: Any) -> Edge:
-    return Edge("error", {"error": message, **extra})
 
 
 class MathNode(Node):
@@ -41,28 +38,28 @@ class MathNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         operation, values = params.get("operation"), params.get("values")
         if not operation or values is None:
-            return _error("Missing operation or values")
+            return error_edge("Missing operation or values")
         if not isinstance(values, list):
-            return _error(f"values must be a list of numbers, got {values!r}")
+            return error_edge(f"values must be a list of numbers, got {values!r}")
         try:
             numbers = [as_number(v, f"values[{i}]") for i, v in enumerate(values)]
         except ValueError as exc:
-            return _error(str(exc))
+            return error_edge(str(exc))
         if operation == "add":
             result: int | float = sum(numbers)
         elif operation == "multiply":
             result = reduce(lambda a, b: a * b, numbers, 1.0 if _has_float(numbers) else 1)
         elif operation in ("subtract", "divide"):
             if not numbers:
-                return _error(f"{operation} needs at least one value")
+                return error_edge(f"{operation} needs at least one value")
             if operation == "subtract":
                 result = reduce(lambda a, b: a - b, numbers)
             elif any(n == 0 for n in numbers[1:]):
-                return _error("division by zero")
+                return error_edge("division by zero")
             else:
                 result = reduce(lambda a, b: a / b, numbers)
         else:
-            return _error(f"Unknown operation: {operation}")
+            return error_edge(f"Unknown operation: {operation}")
         result = normalize_number(result)
         ctx.state["mathResult"] = result
         return Edge("success", {"result": result})
@@ -95,7 +92,7 @@ class LogicNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         operation, values = params.get("operation"), params.get("values")
         if not operation or values is None:
-            return _error("Missing operation or values")
+            return error_edge("Missing operation or values")
         if not isinstance(values, list):
             values = [values]
         pair = len(values) > 1
@@ -112,7 +109,7 @@ class LogicNode(Node):
         elif operation == "less":
             result = pair and js_compare(values[0], values[1], "<")
         else:
-            return _error(f"Unknown operation: {operation}")
+            return error_edge(f"Unknown operation: {operation}")
         ctx.state["logicResult"] = result
         return Edge("true" if result else "false", {"result": result})
 
@@ -148,7 +145,7 @@ class TransformNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         operation = params.get("operation")
         if not operation or "data" not in params:
-            return _error("Missing operation or data")
+            return error_edge("Missing operation or data")
         data = params["data"]
         if operation == "stringify":
             result: Any = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
@@ -165,7 +162,7 @@ class TransformNode(Node):
         elif operation == "reverse":
             result = data[::-1] if isinstance(data, list) else to_text(data)[::-1]
         else:
-            return _error(f"Unknown operation: {operation}")
+            return error_edge(f"Unknown operation: {operation}")
         ctx.state["transformResult"] = result
         return Edge("success", {"result": result})
 
@@ -225,7 +222,7 @@ class EndNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         status = params.get("status", "completed")
         if status not in ("completed", "failed"):
-            return _error(f'status must be "completed" or "failed", got {status!r}')
+            return error_edge(f'status must be "completed" or "failed", got {status!r}')
         raise RunEnded(status, to_text(params.get("message", "")))
 
 
@@ -242,6 +239,6 @@ class WaitNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         seconds = params.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            return _error(f"seconds must be a number >= 0, got {seconds!r}")
+            return error_edge(f"seconds must be a number >= 0, got {seconds!r}")
         await asyncio.sleep(seconds)
         return Edge("success", {"waitedSeconds": seconds})

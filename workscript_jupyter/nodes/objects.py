@@ -13,7 +13,7 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.state import to_text
-from .objects_common import MISSING, error_edge, get_dotted, js_string, set_dotted, state_view
+from .common import MISSING, error_edge, get_dotted, js_string, set_dotted, state_view
 from .objects_math import MathOperationsNode
 from .objects_utilities import ObjectUtilitiesNode
 from .values import js_number, js_truthy, normalize_number

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timezone
 from functools import reduce
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
-from .objects_common import MISSING, error_edge, get_dotted, is_number, js_string
+from .common import MISSING, error_edge, get_dotted, is_number, js_string, now_iso
 from .values import js_number, normalize_number
 
 __all__ = ["MathOperationsNode"]
@@ -164,7 +163,7 @@ class MathOperationsNode(Node):
             "mode": mode,
             "result": result,
             "outputField": output,
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "timestamp": now_iso(),
         }
         return Edge(
             "success",

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.state import copy_json
-from .objects_common import (
+from .common import (
     MISSING,
     delete_dotted,
     error_edge,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
-from .objects_common import MISSING, error_edge, get_dotted, is_number, js_string, set_dotted
+from .common import MISSING, error_edge, get_dotted, is_number, js_string, set_dotted
 from .text_extract import ExtractTextNode
 from .text_json import JsonExtractNode
 from .text_regex import (

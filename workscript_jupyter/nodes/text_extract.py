@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
-from .objects_common import MISSING, error_edge, get_dotted, is_number, js_string
+from .common import MISSING, error_edge, get_dotted, is_number, js_string
 from .text_regex import (
     MAX_PATTERN_LENGTH,
     MAX_TEXT_LENGTH,

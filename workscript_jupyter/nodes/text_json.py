@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
-from .objects_common import MISSING, error_edge
+from .common import MISSING, error_edge
 
 __all__ = ["JsonExtractNode"]
 

@@ -1,37 +1,56 @@
-"""Helpers shared by the object and text nodes: dotted paths, JavaScript's String(), errors.
+"""Helpers every node family shares: the error edge, dotted field paths, JavaScript's String().
 
 The original nodes name their inputs with dotted paths (``"user.profile.name"``), walked the
-JavaScript way: a path goes through objects, and through lists by a digit segment
-(``"items.0"``), because arrays are objects there. A path that leads nowhere is ``MISSING``,
-which is not ``None``: a stored ``null`` is found.
+JavaScript way: through objects, and through lists by a digit segment (``"items.0"``). A path
+that leads nowhere is ``MISSING`` (JavaScript's ``undefined``), which is not ``None``: a stored
+``null`` is found. Field getters are compiled once per node run and then called once per row, so
+they are small closures specialised for the common one-segment path.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..engine import Edge
+from ..engine.result import iso_time
 from ..engine.state import MISSING, copy_json
 from .values import normalize_number
 
 __all__ = [
     "MISSING",
+    "UNDEFINED",
+    "Getter",
     "delete_dotted",
     "error_edge",
+    "field_getter",
     "get_dotted",
     "has_dotted",
     "is_number",
     "js_string",
+    "now_iso",
     "set_dotted",
     "split_path",
     "state_view",
 ]
 
+UNDEFINED: Any = MISSING
+"""JavaScript's ``undefined``: the same sentinel as a state path that leads nowhere."""
+
+Getter = Callable[[Any], Any]
+
 
 def error_edge(message: str, **extra: Any) -> Edge:
+    """The error edge with a message that names the parameter at fault."""
     return Edge("error", {"error": message, **extra})
+
+
+def now_iso() -> str:
+    """``new Date().toISOString()``: UTC with milliseconds and a ``Z``."""
+    import time
+
+    return iso_time(time.time())
 
 
 def is_number(value: Any) -> bool:
@@ -55,7 +74,7 @@ def _list_index(items: list[Any], segment: str) -> int | None:
 
 
 def _step(value: Any, segment: str) -> Any:
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping):  # the state itself may come as a read-only mapping
         return value.get(segment, MISSING)
     if isinstance(value, list):
         index = _list_index(value, segment)
@@ -63,14 +82,33 @@ def _step(value: Any, segment: str) -> Any:
     return MISSING
 
 
+def field_getter(path: str, *, dot_notation: bool = True) -> Getter:
+    """A function reading ``path`` ("a.b.0") from a row; MISSING where it is missing."""
+    segments = split_path(path) if dot_notation else [path]
+    if len(segments) == 1:
+        key = segments[0]
+
+        def get_one(item: Any) -> Any:
+            if item.__class__ is dict:
+                return item.get(key, MISSING)
+            return _step(item, key)
+
+        return get_one
+
+    def get_nested(item: Any) -> Any:
+        current = item
+        for segment in segments:
+            current = _step(current, segment)
+            if current is MISSING:
+                return MISSING
+        return current
+
+    return get_nested
+
+
 def get_dotted(source: Any, path: str) -> Any:
     """The value at a dotted path, or MISSING."""
-    value = source
-    for segment in split_path(path):
-        value = _step(value, segment)
-        if value is MISSING:
-            return MISSING
-    return value
+    return field_getter(path)(source)
 
 
 def has_dotted(source: Any, path: str) -> bool:
@@ -125,23 +163,31 @@ def delete_dotted(target: Any, path: str) -> bool:
     return False
 
 
-def js_string(value: Any) -> str:
-    """JavaScript's ``String(value)``: lists join with commas, objects are [object Object]."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
+def _number_text(value: int | float) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return str(normalize_number(value))
+        value = normalize_number(value)
+    return str(value)
+
+
+def js_string(value: Any) -> str:
+    """JavaScript's ``String(value)``: arrays join with commas, objects are [object Object]."""
+    if value.__class__ is str:
+        return value
+    if value is None:
+        return "null"
+    if value is UNDEFINED:
+        return "undefined"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _number_text(value)
     if isinstance(value, list):
-        return ",".join("" if item is None else js_string(item) for item in value)
-    if isinstance(value, Mapping):
+        return ",".join("" if v is None or v is UNDEFINED else js_string(v) for v in value)
+    if isinstance(value, dict):
         return "[object Object]"
     return str(value)
 
