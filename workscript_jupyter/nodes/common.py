@@ -29,6 +29,7 @@ __all__ = [
     "has_dotted",
     "is_number",
     "js_string",
+    "js_type",
     "now_iso",
     "set_dotted",
     "split_path",
@@ -203,3 +204,18 @@ def state_view(state: Mapping[str, Any], own_outputs: tuple[str, ...] = ()) -> d
         for key, value in state.items()
         if not key.startswith("_") and key not in own_outputs
     }
+
+
+def js_type(value: Any) -> str:
+    """The type name a user of the original knows: typeof, with array and null told apart."""
+    if value is MISSING:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"

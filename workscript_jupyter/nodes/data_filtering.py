@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from .common import js_type
 from .data_common import UNDEFINED, error, field_getter, js_string, now_iso
 from .data_conditions import ConditionError, compile_conditions
 from .values import normalize_number
@@ -65,13 +66,13 @@ class FilterNode(Node):
         if not isinstance(items, list):
             return error(
                 "Missing or invalid items parameter: expected an array of objects, "
-                f"got {_type_name(items)}",
+                f"got {js_type(items)}",
                 nodeId=ctx.node_id,
             )
         if not isinstance(conditions, list) or not conditions:
             return error(
                 "Missing or invalid conditions parameter: expected a non-empty array of "
-                f"condition objects, got {_type_name(conditions)}",
+                f"condition objects, got {js_type(conditions)}",
                 nodeId=ctx.node_id,
             )
         if match_mode not in ("all", "any"):
@@ -102,21 +103,6 @@ class FilterNode(Node):
         if passed:
             return Edge("passed", {"items": passed, **counts})
         return Edge("filtered", {"items": filtered, **counts})
-
-
-def _type_name(value: Any) -> str:
-    """The JavaScript ``typeof`` a user would recognise, for error messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 # -- sort ------------------------------------------------------------------------------------------
@@ -231,7 +217,7 @@ class SortNode(Node):
         items = ctx.inputs.get("items")
         items = [] if items is None else items
         if not isinstance(items, list):
-            return error(f"Input items must be an array, got {_type_name(items)}")
+            return error(f"Input items must be an array, got {js_type(items)}")
         if not items:
             ctx.state["sortedItems"] = []
             return Edge("success", {"items": [], "count": 0, "message": "No items to sort"})
@@ -295,7 +281,7 @@ class LimitNode(Node):
         if max_items <= 0:
             return error(f"Invalid maxItems: must be greater than 0, got {max_items!r}")
         if not isinstance(items, list):
-            return error(f"Invalid items parameter: must be an array, got {_type_name(items)}")
+            return error(f"Invalid items parameter: must be an array, got {js_type(items)}")
         if keep_from not in ("beginning", "end"):
             return error(
                 f'Invalid keepFrom parameter: must be "beginning" or "end", got {keep_from!r}'

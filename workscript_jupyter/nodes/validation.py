@@ -24,6 +24,7 @@ from typing import Any, Final
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.expressions import ExpressionError, compile_expression
 from ..engine.state import to_text
+from .common import MISSING, js_type
 from .values import js_truthy
 
 __all__ = ["NODES", "ValidateDataNode"]
@@ -37,7 +38,6 @@ TYPES: Final = (
     "json_schema",
     "custom",
 )
-_MISSING: Final = object()
 
 Problems = list[dict[str, Any]]
 
@@ -89,7 +89,7 @@ class ValidateDataNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         validation_type = params.get("validationType", "required_fields")
-        data = params["data"] if "data" in params else ctx.inputs.get("data", _MISSING)
+        data = params["data"] if "data" in params else ctx.inputs.get("data", MISSING)
         try:
             problem = _check_data(validation_type, data)
             if problem:
@@ -106,11 +106,11 @@ def _check_data(validation_type: Any, data: Any) -> str:
     if validation_type not in TYPES:
         return f"Unknown validation type: {validation_type}; expected one of {', '.join(TYPES)}"
     if validation_type == "json_schema":
-        return "No data to validate: give data or in.data" if data is _MISSING else ""
+        return "No data to validate: give data or in.data" if data is MISSING else ""
     if validation_type == "json":
-        return "No data to validate for JSON validation" if data in (None, _MISSING) else ""
+        return "No data to validate for JSON validation" if data in (None, MISSING) else ""
     if not isinstance(data, (dict, list)):
-        shown = "missing" if data is _MISSING else repr(data)
+        shown = "missing" if data is MISSING else repr(data)
         return f"data must be an object or a list to validate, got {shown}"
     return ""
 
@@ -165,13 +165,13 @@ def _parse_json(data: Any) -> tuple[Any, str]:
     if isinstance(data, (dict, list)):
         return data, ""
     if not isinstance(data, str):
-        return None, f"Expected string for JSON validation, got {_js_type(data)}"
+        return None, f"Expected string for JSON validation, got {js_type(data)}"
     try:
         parsed = json.loads(data)
     except json.JSONDecodeError as exc:
         return None, f"Invalid JSON: {exc}"
     if not isinstance(parsed, (dict, list)):
-        kind = _js_type(parsed)
+        kind = js_type(parsed)
         return None, f"JSON parsed to primitive value ({kind}), expected object or array"
     return parsed, ""
 
@@ -180,7 +180,7 @@ def _parse_json(data: Any) -> tuple[Any, str]:
 
 
 def _field(data: Any, path: Any) -> Any:
-    """A dotted path into objects and lists; _MISSING when a step is absent."""
+    """A dotted path into objects and lists; MISSING when a step is absent."""
     current = data
     for key in to_text(path).split("."):
         if isinstance(current, Mapping) and key in current:
@@ -188,27 +188,12 @@ def _field(data: Any, path: Any) -> Any:
         elif isinstance(current, list) and key.isdigit() and int(key) < len(current):
             current = current[int(key)]
         else:
-            return _MISSING
+            return MISSING
     return current
 
 
-def _js_type(value: Any) -> str:
-    """The original's type names: typeof, with array and null told apart."""
-    if value is _MISSING:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _shown(value: Any) -> Any:
-    return None if value is _MISSING else value
+    return None if value is MISSING else value
 
 
 def _rules(params: dict[str, Any], name: str, label: str) -> list[Any]:
@@ -226,7 +211,7 @@ def _type_check(data: Any, params: dict[str, Any]) -> Problems:
     errors: Problems = []
     for check in _rules(params, "typeChecks", "type_check"):
         value = _field(data, check["field"])
-        actual = _js_type(value)
+        actual = js_type(value)
         if actual != check.get("expectedType"):
             error = f"Expected type {check.get('expectedType')}, got {actual}"
             errors.append({"field": check["field"], "error": error, "value": _shown(value)})
@@ -237,7 +222,7 @@ def _required_fields(data: Any, params: dict[str, Any]) -> Problems:
     errors: Problems = []
     for field in _rules(params, "requiredFields", "required_fields"):
         value = _field(data, field)
-        if value in (_MISSING, None, ""):
+        if value in (MISSING, None, ""):
             error = "Required field is missing or empty"
             errors.append({"field": field, "error": error, "value": _shown(value)})
     return errors
@@ -248,7 +233,7 @@ def _range(data: Any, params: dict[str, Any]) -> Problems:
     for rule in _rules(params, "rangeValidations", "range"):
         field, value = rule["field"], _field(data, rule["field"])
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            error = f"Field must be a number for range validation, got {_js_type(value)}"
+            error = f"Field must be a number for range validation, got {js_type(value)}"
             errors.append({"field": field, "error": error, "value": _shown(value)})
             continue
         low, high = rule.get("min"), rule.get("max")
@@ -268,7 +253,7 @@ def _pattern(data: Any, params: dict[str, Any]) -> Problems:
     for rule in _rules(params, "patternValidations", "pattern"):
         field, value = rule["field"], _field(data, rule["field"])
         custom = rule.get("errorMessage")
-        if value in (_MISSING, None):
+        if value in (MISSING, None):
             error = custom or "Field value is missing for pattern validation"
             errors.append({"field": field, "error": error, "value": None})
             continue
