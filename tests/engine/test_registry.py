@@ -184,3 +184,17 @@ def test_builtin_registry_loads_plugins(monkeypatch: pytest.MonkeyPatch) -> None
     )
     assert "extra" in builtin_registry()
     assert "extra" not in builtin_registry(plugins=False)
+
+
+def test_the_catalogue_has_every_node_of_the_language_outside_services() -> None:
+    """WORKFLOW-LANGUAGE.md §6, less the nodes that need AI, Google, resources, other
+    workflows, notebooks or kernels (they come with their own issues)."""
+    catalogue = {
+        "math", "logic", "transform", "log", "empty", "filter", "sort", "aggregate", "splitOut",
+        "limit", "removeDuplicates", "arrayUtilities", "every-array-item", "range", "while",
+        "editFields", "summarize", "transformObject", "jsonExtract", "stringOperations",
+        "extractText", "fetchApi", "compareDatasets", "switch", "calculateField",
+        "mathOperations", "dateTime", "validateData", "objectUtilities", "filesystem",
+        "database", "auth", "end", "wait",
+    }  # fmt: skip
+    assert catalogue - set(builtin_registry(plugins=False)) == set()
