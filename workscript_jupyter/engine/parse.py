@@ -177,17 +177,22 @@ class _Compiler:
         edges: dict[str, Target] = {}
         timeout, retry = None, None
         for name, value in config.items():
-            here = pointer_join(path, name)
-            if name.endswith("?"):
+            if name[-1:] == "?":
+                here = pointer_join(path, name)
                 edges[name[:-1]] = self.target(value, here, top=top, depth=depth)
-            elif name.startswith("_"):
+            elif name[:1] == "_":
+                here = pointer_join(path, name)
                 timeout, retry = self.reserved(name, value, here, timeout, retry)
-            elif not _PARAM_KEY.match(name):
-                self.issue(here, f"parameter name {name!r} must match ^[A-Za-z0-9_-]+$")
-            elif value is None:
-                self.issue(here, f"parameter {name!r} is null; leave it out instead")
-            else:
+            elif value is not None and _PARAM_KEY.match(name):
                 params[name] = value
+            elif value is None:
+                self.issue(
+                    pointer_join(path, name), f"parameter {name!r} is null; leave it out instead"
+                )
+            else:
+                self.issue(
+                    pointer_join(path, name), f"parameter name {name!r} must match ^[A-Za-z0-9_-]+$"
+                )
         return self.compiled_step(
             params,
             key=key,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 from ..errors import StateReferenceError
@@ -195,7 +196,7 @@ def compile_value(value: Any) -> Resolver | None:
         return _compile_string(value)
     if isinstance(value, list):
         items = [compile_value(v) for v in value]
-        if all(r is None for r in items):
+        if not any(items):
             return None
         parts = [r if r is not None else _literal(v) for r, v in zip(items, value, strict=True)]
 
@@ -206,7 +207,7 @@ def compile_value(value: Any) -> Resolver | None:
         return resolve_list
     if isinstance(value, dict):
         compiled = {k: compile_value(v) for k, v in value.items()}
-        if all(r is None for r in compiled.values()):
+        if not any(compiled.values()):
             return None
         fields = [(k, r if r is not None else _literal(value[k])) for k, r in compiled.items()]
 
@@ -222,6 +223,7 @@ def compile_value(value: Any) -> Resolver | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # the same "$.x" recurs across steps; a resolver is pure, so share it
 def _compile_string(text: str) -> Resolver | None:
     if "$." not in text:
         return None
