@@ -240,8 +240,16 @@ class Execution:
             services=self.services,
             on_log=self._on_log,
         )
-        if self._emit is not None:
-            self._event("node:started", {"nodePath": step.path, "nodeType": step.type})
+        emit = self._emit
+        if emit is not None:
+            emit(
+                Event(
+                    "node:started",
+                    self.execution_id,
+                    self.workflow.id,
+                    {"nodePath": step.path, "nodeType": step.type},
+                )
+            )
         started = _perf()
         try:
             edge = await self._attempts(step, ctx)
@@ -299,7 +307,8 @@ class Execution:
             }
             if error is not None:
                 payload["error"] = error
-            self._event("node:failed" if error is not None else "node:completed", payload)
+            kind = "node:failed" if error is not None else "node:completed"
+            self._emit(Event(kind, self.execution_id, self.workflow.id, payload))
 
     async def _attempts(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
         policy = step.retry
