@@ -11,10 +11,23 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.app import WorkscriptApp
 
     return [{"module": "workscript_jupyter.server.app", "app": WorkscriptApp}]
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext workscript_jupyter``: the %%workflow and %workscript magics."""
+    from .kernel import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    from .kernel import unload_ipython_extension as unload
+
+    unload(shell)

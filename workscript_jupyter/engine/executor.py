@@ -85,6 +85,11 @@ class Execution:
 
         return log
 
+    @property
+    def timeline(self) -> tuple[TimelineEntry, ...]:
+        """The node runs so far (the last ``timeline_limit`` of them)."""
+        return tuple(self._timeline)
+
     # -- public -------------------------------------------------------------------------------
 
     def cancel(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 __all__ = ["RunError", "RunResult", "RunStatus", "TimelineEntry", "iso_time"]
@@ -22,7 +22,7 @@ def iso_time(epoch_seconds: float) -> str:
     """
     whole = int(epoch_seconds)
     if _second_cache[0] != whole:
-        moment = datetime.fromtimestamp(whole, tz=timezone.utc)
+        moment = datetime.fromtimestamp(whole, tz=UTC)
         _second_cache[0], _second_cache[1] = whole, moment.strftime("%Y-%m-%dT%H:%M:%S.")
     millis = int((epoch_seconds - whole) * 1000)
     return f"{_second_cache[1]}{millis:03d}Z"

@@ -318,7 +318,7 @@ class FetchApiNode(Node):
             return Edge("error", {"error": message, "nodeId": ctx.node_id})
         except HostNotAllowed as refused:
             return self._failure(ctx, str(refused), shown, "HostNotAllowed")
-        except (asyncio.TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException):
             return Edge(
                 "error",
                 {

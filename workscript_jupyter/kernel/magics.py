@@ -1,0 +1,232 @@
+"""``%%workflow`` and ``%workscript``: build, validate and run workflows in a notebook.
+
+A ``%%workflow`` cell waits for its run by default, without blocking the kernel: an input
+transformer turns the cell into ``await <magic>.wait_in_cell(...)``, so the cell runs as a
+coroutine on the kernel's loop while the widget updates live. ``--no-wait`` returns the handle at
+once instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from IPython.core.display import HTML
+from IPython.core.display_functions import display
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..engine import NodeRegistry, Services, Workflow, load_document, parse_workflow
+from ..errors import WorkflowValidationError
+from .cell_errors import format_issues
+from .handle import RunHandle
+
+__all__ = ["WorkscriptMagics", "await_workflow_cells"]
+
+_CELL_MAGIC_CALL = "get_ipython().run_cell_magic('workflow',"
+
+
+@magics_class
+class WorkscriptMagics(Magics):
+    shell: Any
+
+    def __init__(self, shell: Any, registry: NodeRegistry) -> None:
+        super().__init__(shell)
+        self.registry = registry
+        self.runs: list[RunHandle] = []
+
+    # -- %%workflow ---------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument(
+        "--state",
+        "-s",
+        metavar="EXPR",
+        help="a dict literal, or the name of a dict in the notebook, merged over initialState",
+    )
+    @argument("--name", "-n", metavar="VAR", help="also bind the run handle to this variable")
+    @argument("--quiet", "-q", action="store_true", help="no live widget: just the result")
+    @argument(
+        "--no-wait",
+        action="store_true",
+        help="return the handle at once instead of waiting for the end (await it later)",
+    )
+    @cell_magic
+    def workflow(self, line: str, cell: str) -> RunHandle:
+        """Run the workflow written in this cell (JSON or YAML) and watch it run."""
+        line, literal = _take_state_literal(line)
+        args = parse_argstring(self.workflow, line)
+        if literal is not None:
+            args.state = literal
+        workflow = self._parse_cell(cell)
+        return self._start(workflow, args.state, quiet=args.quiet, name=args.name)
+
+    # -- %workscript --------------------------------------------------------------------------
+
+    @line_magic
+    def workscript(self, line: str) -> Any:
+        """%workscript nodes | validate VAR_OR_FILE | run FILE [--state EXPR] | help"""
+        words = shlex.split(line)
+        command, rest = (words[0], words[1:]) if words else ("help", [])
+        if command == "nodes":
+            return HTML(self._nodes_table())
+        if command == "validate" and len(rest) == 1:
+            text = self._text_of(rest[0])
+            self._parse_cell(text)
+            return HTML(f"<span style='color:#1e7d32'>✓ {rest[0]} is a valid workflow</span>")
+        if command == "run" and rest:
+            state = None
+            if len(rest) == 3 and rest[1] in ("--state", "-s"):
+                state = rest[2]
+            elif len(rest) != 1:
+                raise UsageError("usage: %workscript run FILE [--state EXPR]")
+            return self._start(self._parse_cell(self._text_of(rest[0])), state, quiet=False)
+        if command == "help":
+            return HTML(f"<pre>{_HELP}</pre>")
+        raise UsageError(f"%workscript {line!r}: unknown command\n{_HELP}")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _parse_cell(self, text: str) -> Workflow:
+        try:
+            document = load_document(text, source="cell")
+            if "id" in document:  # a cell may give just an id: name and version default
+                document.setdefault("name", str(document["id"]))
+                document.setdefault("version", "1.0.0")
+            return parse_workflow(document, self.registry)
+        except WorkflowValidationError as exc:
+            raise UsageError(format_issues(exc.issues, text)) from None
+
+    def _state(self, expr: str | None) -> dict[str, Any]:
+        if not expr:
+            return {}
+        namespace = self.shell.user_ns
+        if expr.isidentifier():
+            if expr not in namespace:
+                raise UsageError(f"--state {expr}: no variable named {expr!r} in the notebook")
+            value = namespace[expr]
+        else:
+            try:
+                value = ast.literal_eval(expr)
+            except (ValueError, SyntaxError) as exc:
+                raise UsageError(
+                    f"--state {expr!r}: not a dict literal or a variable name ({exc})"
+                ) from None
+        if not isinstance(value, dict):
+            raise UsageError(f"--state {expr}: must be a dict, not {type(value).__name__}")
+        return value
+
+    def _start(
+        self, workflow: Workflow, state_expr: str | None, *, quiet: bool, name: str | None = None
+    ) -> RunHandle:
+        state = self._state(state_expr)
+        monitor = None
+        summary = None
+        if not quiet:
+            from .monitor import RunMonitor  # ipywidgets only when a widget is shown
+
+            monitor = RunMonitor(workflow)
+            display(monitor)
+            summary = display(HTML(""), display_id=True)
+
+        def on_end(handle: RunHandle) -> None:
+            result = handle.result()
+            if monitor is not None:
+                monitor.finish_with(result)
+            if summary is not None:
+                summary.update(HTML(handle._repr_html_()))
+
+        handle = RunHandle(
+            workflow,
+            self.registry,
+            initial_state=state,
+            services=Services(root_dir=Path.cwd()),
+            on_event=monitor.on_event if monitor is not None else None,
+            on_end=on_end,
+        )
+        if monitor is not None:
+            monitor.attach(handle.state)
+        if name:
+            self.shell.user_ns[name] = handle
+        self.runs.append(handle)
+        return handle.start()
+
+    def _text_of(self, source: str) -> str:
+        value = self.shell.user_ns.get(source)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            import json
+
+            return json.dumps(value)
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"{source}: neither a variable holding a workflow nor a file")
+        return path.read_text(encoding="utf-8")
+
+    def _nodes_table(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td><code>{escape(m.id)}</code></td><td>{escape(m.category)}</td>"
+            f"<td>{escape(', '.join(m.edges))}</td><td>{escape(m.description)}</td></tr>"
+            for m in self.registry.metadata()
+        )
+        return (
+            "<table><tr><th>node</th><th>category</th><th>edges</th><th>description</th></tr>"
+            f"{rows}</table>"
+        )
+
+
+_HELP = """%%workflow [--state EXPR] [--name VAR] [--quiet] [--no-wait]
+    the cell is a workflow (JSON or YAML); runs it with a live monitor, waits for the end
+    and returns a run handle (await it, .result(), .status, .state, .timeline, .cancel())
+%workscript nodes                      the node catalogue
+%workscript validate VAR_OR_FILE       check a workflow held in a variable or a file
+%workscript run FILE [--state EXPR]    run a workflow file
+%workscript help                       this text"""
+
+
+_STATE_LITERAL = re.compile(r"(--state|-s)\s+(\{.*\})")
+
+
+def _take_state_literal(line: str) -> tuple[str, str | None]:
+    """``--state {'a': 1}`` needs no quotes: the dict literal is taken out before parsing."""
+    match = _STATE_LITERAL.search(line)
+    if match is None:
+        return line, None
+    return line[: match.start()] + line[match.end() :], match.group(2)
+
+
+def await_workflow_cells(lines: list[str]) -> list[str]:
+    """Input transformer: a waiting ``%%workflow`` cell becomes an awaited coroutine.
+
+    IPython has already turned the cell magic into ``get_ipython().run_cell_magic(...)``; with
+    ``await`` in front the kernel runs the cell as a coroutine on its loop, so the cell ends when
+    the run does while the loop keeps serving the widget.
+    """
+    if not lines or not lines[0].startswith(_CELL_MAGIC_CALL):
+        return lines
+    try:
+        call = ast.parse("".join(lines)).body[0]
+        magic_line = call.value.args[1].value  # type: ignore[attr-defined]
+    except (SyntaxError, IndexError, AttributeError):
+        return lines
+    try:
+        words = shlex.split(_take_state_literal(magic_line)[0])
+    except ValueError:
+        return lines  # unbalanced quotes: the magic itself reports them
+    if {"--no-wait", "--help", "-h"} & set(words):
+        return lines
+    from IPython.core.getipython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or not getattr(shell, "autoawait", False):
+        return lines
+    code = "".join(lines).rstrip()
+    show = bool({"--quiet", "-q"} & set(words))  # without the widget the result is the output
+    return [f"await ({code}).wait_in_cell(show={show})\n"]
