@@ -20,7 +20,15 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..engine import NodeRegistry, Services, Workflow, load_document, parse_workflow
+from ..engine import (
+    ExpressionError,
+    NodeRegistry,
+    Services,
+    Workflow,
+    evaluate,
+    load_document,
+    parse_workflow,
+)
 from ..errors import WorkflowValidationError
 from .cell_errors import format_issues
 from .handle import RunHandle
@@ -102,20 +110,19 @@ class WorkscriptMagics(Magics):
             raise UsageError(format_issues(exc.issues, text)) from None
 
     def _state(self, expr: str | None) -> dict[str, Any]:
+        """A dict literal (whose values may name notebook variables) or a variable's name.
+
+        Read with the workflow expression language, so nothing in the notebook is called.
+        """
         if not expr:
             return {}
         namespace = self.shell.user_ns
-        if expr.isidentifier():
-            if expr not in namespace:
-                raise UsageError(f"--state {expr}: no variable named {expr!r} in the notebook")
-            value = namespace[expr]
-        else:
-            try:
-                value = ast.literal_eval(expr)
-            except (ValueError, SyntaxError) as exc:
-                raise UsageError(
-                    f"--state {expr!r}: not a dict literal or a variable name ({exc})"
-                ) from None
+        if expr.isidentifier() and expr not in namespace:
+            raise UsageError(f"--state {expr}: no variable named {expr!r} in the notebook")
+        try:
+            value = evaluate(expr, namespace)
+        except ExpressionError as exc:
+            raise UsageError(f"--state: {exc.message}") from None
         if not isinstance(value, dict):
             raise UsageError(f"--state {expr}: must be a dict, not {type(value).__name__}")
         return value
@@ -220,13 +227,17 @@ def await_workflow_cells(lines: list[str]) -> list[str]:
         words = shlex.split(_take_state_literal(magic_line)[0])
     except ValueError:
         return lines  # unbalanced quotes: the magic itself reports them
-    if {"--no-wait", "--help", "-h"} & set(words):
+    if {"--help", "-h"} & set(words):
         return lines
+    quiet = bool({"--quiet", "-q"} & set(words))
+    if "--no-wait" in words:
+        # the widget and the summary below it show the run; a handle printed now would say
+        # "running" forever in the saved notebook, so the output is left out (as with ';')
+        return lines if quiet else ["".join(lines).rstrip() + ";\n"]
     from IPython.core.getipython import get_ipython
 
     shell = get_ipython()
     if shell is None or not getattr(shell, "autoawait", False):
         return lines
     code = "".join(lines).rstrip()
-    show = bool({"--quiet", "-q"} & set(words))  # without the widget the result is the output
-    return [f"await ({code}).wait_in_cell(show={show})\n"]
+    return [f"await ({code}).wait_in_cell(show={quiet})\n"]  # quiet: the result is the output
