@@ -65,11 +65,16 @@ class RunHandle:
         return self._wait().__await__()
 
     async def _wait(self) -> RunResult:
-        if self._result is not None:
-            return self._result
-        if self._task is None:
-            raise RuntimeError("this run was never started")
-        return await asyncio.shield(self._task)
+        if self._result is None:
+            if self._task is None:
+                raise RuntimeError("this run was never started")
+            await asyncio.shield(self._task)
+        assert self._result is not None
+        if self._on_end is not None:
+            # Once more, from the awaiting cell: a display update sent from the run's own
+            # (earlier) cell is dropped by headless runners such as nbclient after that cell ends.
+            self._on_end(self)
+        return self._result
 
     async def wait_in_cell(self, show: bool) -> RunHandle | None:
         """What a waiting ``%%workflow`` cell awaits: the end of the run; the handle if shown."""
