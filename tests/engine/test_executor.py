@@ -490,10 +490,9 @@ def test_cancel_keeps_state_and_returns_cancelled(registry: NodeRegistry) -> Non
 
     async def main() -> tuple[RunResult, list[bool], bool]:
         execution = Execution(workflow, registry)
-        answers = [execution.cancel()]  # not started yet
         task = asyncio.create_task(execution.run())
         await asyncio.sleep(0.05)
-        answers.append(execution.cancel())
+        answers = [execution.cancel()]
         answers.append(execution.cancel())  # already asked
         result = await task
         answers.append(execution.cancel())  # finished
@@ -502,7 +501,7 @@ def test_cancel_keeps_state_and_returns_cancelled(registry: NodeRegistry) -> Non
     started = time.perf_counter()
     result, answers, task_cancelled = asyncio.run(main())
     assert time.perf_counter() - started < 2
-    assert answers == [False, True, False, False]
+    assert answers == [True, False, False]
     assert task_cancelled is False
     assert result.status == "cancelled"
     assert result.error.code == "CANCELLED"
@@ -904,3 +903,18 @@ def test_an_initial_state_handed_over_is_used_without_a_copy(registry) -> None:
     assert result.final_state["rows"] is mine["rows"]  # handed over: no copy made
     assert mine["rows"][0]["seen"] is True
     assert document["initialState"] == {"fixed": {"n": 1}}  # the workflow's own is still copied
+
+
+def test_cancel_before_the_run_starts_ends_it_at_once(registry: NodeRegistry) -> None:
+    workflow = load_workflow(doc([{"$.a": 1}, {"wait": {"seconds": 5}}]), registry)
+
+    async def main() -> tuple[bool, RunResult]:
+        execution = Execution(workflow, registry)
+        asked = execution.cancel()  # e.g. a handle cancelled right after start()
+        return asked, await execution.run()
+
+    asked, result = asyncio.run(main())
+    assert asked is True
+    assert result.status == "cancelled"
+    assert result.node_runs == 0
+    assert "a" not in result.final_state

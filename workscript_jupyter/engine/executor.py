@@ -76,6 +76,7 @@ class Execution:
         self._cancel_requested = False
         self._task: asyncio.Task[Any] | None = None
         self._started = False
+        self._finished = False
         self._setter = StateSetter()
 
     def _log_both(self, listener: Callable[[str], None]) -> Callable[[str], None]:
@@ -93,11 +94,15 @@ class Execution:
     # -- public -------------------------------------------------------------------------------
 
     def cancel(self) -> bool:
-        """Ask the run to stop; it ends with status ``cancelled``. False if not running."""
-        if self._cancel_requested or self._task is None or self._task.done():
+        """Ask the run to stop; it ends with status ``cancelled``. False once it has ended.
+
+        A run asked to stop before it started ends ``cancelled`` as soon as it starts.
+        """
+        if self._cancel_requested or self._finished:
             return False
         self._cancel_requested = True
-        self._task.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
         return True
 
     async def run(self) -> RunResult:
@@ -139,6 +144,7 @@ class Execution:
                 task.uncancel()
             status = "cancelled"
             error = RunError("the run was cancelled", "CANCELLED", self.current_path)
+        self._finished = True
         wall_end = wall_start + (_perf() - perf_start)
         result = RunResult(
             execution_id=self.execution_id,

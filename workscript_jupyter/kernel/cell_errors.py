@@ -48,9 +48,12 @@ def _line_of(pointer: str, lines: dict[str, int]) -> int | None:
         pointer = pointer.rsplit("/", 1)[0]
 
 
-def format_issues(issues: Sequence[ValidationIssue], text: str) -> str:
-    """One line per issue: ``line 3, /workflow/0/math/values: message [CODE]``."""
-    lines = pointer_lines(text)
+def format_issues(issues: Sequence[ValidationIssue], text: str, *, line_offset: int = 0) -> str:
+    """One line per issue: ``line 3, /workflow/0/math/values: message [CODE]``.
+
+    ``line_offset`` counts lines above ``text`` (a cell's ``%%workflow`` line).
+    """
+    lines = {pointer: line + line_offset for pointer, line in pointer_lines(text).items()}
     count = len(issues)
     out = [f"invalid workflow: {count} error{'s' if count != 1 else ''}"]
     for issue in issues:

@@ -55,7 +55,8 @@ def workflow_svg(workflow: Workflow, current: str = "") -> str:
     for step in workflow.steps:
         tops.append(y)
         y += _step_height(step) + GAP
-    width = EDGE_X + 80 + MAX_CHIPS * (CHIP_W + 6) + 40
+    longest = max((len(n) for st in workflow.steps for n in st.edges), default=0)
+    width = EDGE_X + 7 * longest + 22 + MAX_CHIPS * (CHIP_W + 6) + 40
     height = y + 4
     for index, step in enumerate(workflow.steps):
         top = tops[index]
@@ -94,7 +95,7 @@ def _edges(step: NodeStep, top: float, tops: list[float], current: str) -> list[
         if isinstance(target, Jump):
             parts.append(_jump(top, tops[target.index], name, target.name))
             continue
-        x = EDGE_X + 80
+        x = EDGE_X + 7 * len(name) + 22  # after the label, whatever its length
         for inner in target[:MAX_CHIPS]:
             label = _label(inner) + (" …" if any(inner.edges.values()) else "")
             parts.append(

@@ -64,13 +64,19 @@ class WorkscriptMagics(Magics):
         help="return the handle at once instead of waiting for the end (await it later)",
     )
     @cell_magic
-    def workflow(self, line: str, cell: str) -> RunHandle:
+    def workflow(self, line: str, cell: str) -> RunHandle | None:
         """Run the workflow written in this cell (JSON or YAML) and watch it run."""
         line, literal = _take_state_literal(line)
-        args = parse_argstring(self.workflow, line)
+        if {"--help", "-h"} & set(line.split()):
+            print(self.workflow.parser.format_help())
+            return None
+        try:
+            args = parse_argstring(self.workflow, line)
+        except ValueError as exc:  # shlex: unbalanced quotes
+            raise UsageError(f"%%workflow {line}: {exc}") from None
         if literal is not None:
             args.state = literal
-        workflow = self._parse_cell(cell)
+        workflow = self._parse_cell(cell, line_offset=1)  # line 1 of the cell is %%workflow
         return self._start(workflow, args.state, quiet=args.quiet, name=args.name)
 
     # -- %workscript --------------------------------------------------------------------------
@@ -78,7 +84,13 @@ class WorkscriptMagics(Magics):
     @line_magic
     def workscript(self, line: str) -> Any:
         """%workscript nodes | validate VAR_OR_FILE | run FILE [--state EXPR] | help"""
-        words = shlex.split(line)
+        line, literal = _take_state_literal(line)
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%workscript {line}: {exc}") from None
+        if literal is not None:
+            words += ["--state", literal]
         command, rest = (words[0], words[1:]) if words else ("help", [])
         if command == "nodes":
             return HTML(self._nodes_table())
@@ -99,7 +111,7 @@ class WorkscriptMagics(Magics):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _parse_cell(self, text: str) -> Workflow:
+    def _parse_cell(self, text: str, *, line_offset: int = 0) -> Workflow:
         try:
             document = load_document(text, source="cell")
             if "id" in document:  # a cell may give just an id: name and version default
@@ -107,7 +119,7 @@ class WorkscriptMagics(Magics):
                 document.setdefault("version", "1.0.0")
             return parse_workflow(document, self.registry)
         except WorkflowValidationError as exc:
-            raise UsageError(format_issues(exc.issues, text)) from None
+            raise UsageError(format_issues(exc.issues, text, line_offset=line_offset)) from None
 
     def _state(self, expr: str | None) -> dict[str, Any]:
         """A dict literal (whose values may name notebook variables) or a variable's name.
@@ -117,8 +129,10 @@ class WorkscriptMagics(Magics):
         if not expr:
             return {}
         namespace = self.shell.user_ns
-        if expr.isidentifier() and expr not in namespace:
-            raise UsageError(f"--state {expr}: no variable named {expr!r} in the notebook")
+        unknown = _unknown_names(expr, namespace)
+        if unknown:
+            names = ", ".join(repr(n) for n in unknown)
+            raise UsageError(f"--state {expr}: no variable named {names} in the notebook")
         try:
             value = evaluate(expr, namespace)
         except ExpressionError as exc:
@@ -199,6 +213,26 @@ _HELP = """%%workflow [--state EXPR] [--name VAR] [--quiet] [--no-wait]
 
 
 _STATE_LITERAL = re.compile(r"(--state|-s)\s+(\{.*\})")
+
+
+_LITERAL_NAMES = frozenset({"true", "false", "null", "undefined", "True", "False", "None"})
+
+
+def _unknown_names(expr: str, namespace: dict[str, Any]) -> list[str]:
+    """Names an expression reads that the notebook does not define (a typo, not a null)."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        return []  # the expression language reports the syntax error
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return [
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name)
+        and id(n) not in called
+        and n.id not in namespace
+        and n.id not in _LITERAL_NAMES
+    ]
 
 
 def _take_state_literal(line: str) -> tuple[str, str | None]:

@@ -8,6 +8,7 @@ once at the end. Node rows are summed per node path, so a 4,000-run loop is a fe
 
 from __future__ import annotations
 
+import asyncio
 import time
 from html import escape
 from typing import Any
@@ -19,6 +20,10 @@ from .graph import workflow_svg
 from .summary import NodeRow, rows_table, state_json, status_badge
 
 __all__ = ["RunMonitor"]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 class RunMonitor(widgets.VBox):  # type: ignore[misc]
@@ -38,6 +43,8 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         self._last_push = 0.0
         self._graph_for: str | None = None
         self._state: dict[str, Any] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_path = ""
 
         self.header = widgets.HTML()
         self.progress = widgets.IntProgress(
@@ -73,7 +80,7 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         kind = event.type
         payload = event.payload
         if kind == "node:started":
-            self.current_path = payload["nodePath"]
+            self.current_path = self._last_path = payload["nodePath"]
         elif kind == "node:completed" or kind == "node:failed":
             self._count(payload, failed=kind == "node:failed")
         elif kind == "workflow:started":
@@ -83,8 +90,24 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
             self._finish(payload)
             return
         now = time.monotonic()
-        if now - self._last_push >= self.min_interval:
+        waited = now - self._last_push
+        if waited >= self.min_interval:
             self.push(now)
+        elif self._timer is None:
+            self._push_later(self.min_interval - waited)
+
+    def _push_later(self, delay: float) -> None:
+        """Push what a throttled event changed once the loop is free (a slow node awaiting)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the next event or the end pushes it
+        self._timer = loop.call_later(delay, self._deferred_push)
+
+    def _deferred_push(self) -> None:
+        self._timer = None
+        if self._ended is None:
+            self.push()
 
     def _count(self, payload: dict[str, Any], *, failed: bool) -> None:
         self.node_runs += 1
@@ -103,6 +126,10 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         self.status = payload.get("status", "completed")
         self.error = payload.get("error")
         self._ended = time.monotonic()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last_path = self.current_path or self._last_path  # where a failed run stopped
         self.current_path = ""
         self.push()
 
@@ -137,13 +164,13 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         return (
             f"<div class='workscript-header'><b>{escape(self.workflow.name)}</b> "
             f"<code>{escape(self.workflow.id)}</code> {status_badge(self.status)} "
-            f"<span class='workscript-elapsed'>{elapsed:.2f} s</span></div>"
+            f"<span class='workscript-elapsed'>{_duration(elapsed)}</span></div>"
         )
 
     def _progress_value(self) -> int:
         if self._ended is not None and self.status == "completed":
             return self.progress.max  # type: ignore[no-any-return]
-        parts = self.current_path.split("/")
+        parts = (self.current_path or self._last_path).split("/")
         if len(parts) > 2 and parts[1] == "workflow" and parts[2].isdigit():
             return int(parts[2])
         return self.progress.value  # type: ignore[no-any-return]

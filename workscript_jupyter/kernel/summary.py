@@ -34,6 +34,9 @@ STATUS_COLOURS = {
 MAX_ROWS = 200
 MAX_STATE_CHARS = 20_000
 SUMMARY_MARKER = "workscript-run-summary"
+# inline, and explicit: notebook front ends restyle tables (JupyterLab right-aligns cells)
+_CELL = "text-align:left;padding:1px 10px 1px 0"
+_NUM = "text-align:right;padding:1px 0 1px 14px"
 
 
 @dataclass(slots=True)
@@ -76,17 +79,20 @@ def rows_table(rows: list[NodeRow], *, current: str = "") -> str:
             icon, colour = "⋯", STATUS_COLOURS["running"]
         title = f" title='{escape(row.error)}'" if row.error else ""
         body.append(
-            f"<tr{title}><td style='color:{colour}'>{icon}</td>"
-            f"<td><code>{escape(row.path)}</code></td><td>{escape(row.type)}</td>"
-            f"<td>{escape(row.last_edge or '—')}</td><td style='text-align:right'>{row.runs:,}</td>"
-            f"<td style='text-align:right'>{row.total_ms:,.1f} ms</td></tr>"
+            f"<tr{title}><td style='{_CELL};color:{colour}'>{icon}</td>"
+            f"<td style='{_CELL}'><code>{escape(row.path)}</code></td>"
+            f"<td style='{_CELL}'>{escape(row.type)}</td>"
+            f"<td style='{_CELL}'>{escape(row.last_edge or '—')}</td>"
+            f"<td style='{_NUM}'>{row.runs:,}</td>"
+            f"<td style='{_NUM}'>{row.total_ms:,.1f} ms</td></tr>"
         )
     more = len(rows) - len(shown)
     if more > 0:
         body.append(f"<tr><td></td><td colspan='5'>… {more:,} more nodes</td></tr>")
     head = (
-        "<tr style='text-align:left'><th></th><th>node path</th><th>type</th><th>edge</th>"
-        "<th style='text-align:right'>runs</th><th style='text-align:right'>time</th></tr>"
+        f"<tr><th style='{_CELL}'></th><th style='{_CELL}'>node path</th>"
+        f"<th style='{_CELL}'>type</th><th style='{_CELL}'>edge</th>"
+        f"<th style='{_NUM}'>runs</th><th style='{_NUM}'>time</th></tr>"
     )
     return (
         "<table style='border-collapse:collapse;font-size:12px' class='workscript-rows'>"
@@ -133,11 +139,12 @@ def summary_html(
             f"<div style='color:#b35c00'>warning at <code>{escape(warning['nodePath'])}</code>: "
             f"{escape(warning['message'])}</div>"
         )
-    parts.append(rows_table(aggregate_rows(result.timeline)))
     state = result.final_state if live_state is None else live_state
     parts.append(
-        "<details><summary>final state</summary>"
-        f"<pre style='max-height:300px;overflow:auto'>{escape(state_json(state))}</pre></details>"
+        "<details><summary>node runs and final state</summary>"
+        + rows_table(aggregate_rows(result.timeline))
+        + f"<pre style='max-height:300px;overflow:auto'>{escape(state_json(state))}</pre>"
+        + "</details>"
     )
     parts.append("</div>")
     return "".join(parts)
