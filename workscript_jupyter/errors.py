@@ -10,6 +10,11 @@
     ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
     ├── StateReferenceError (ValueError)        a state path that cannot be read or written
     ├── ConfigurationError (ValueError)         bad configuration of the package itself
+    ├── StoreError                              the workscript store refused or failed a call
+    │   ├── RecordNotFoundError (LookupError)       no such row, or not yours (the same answer)
+    │   ├── ConflictError                           a unique rule (username, email, path...)
+    │   │   └── FireAlreadyClaimedError                 another server claimed this tick
+    │   └── StoreUnavailableError (ConnectionError) the database cannot be reached
     └── DatabaseGatewayError                    a database call failed (message safe to show)
         ├── MissingDriverError (ImportError)        the URL's driver is not installed
         ├── DatabaseUnavailableError (ConnectionError)  unreachable, or the login is refused
@@ -29,6 +34,11 @@ from typing import Any
 
 __all__ = [
     "ConfigurationError",
+    "ConflictError",
+    "FireAlreadyClaimedError",
+    "RecordNotFoundError",
+    "StoreError",
+    "StoreUnavailableError",
     "DatabaseGatewayError",
     "DatabaseQueryError",
     "DatabaseUnavailableError",
@@ -132,6 +142,31 @@ class StateReferenceError(WorkscriptError, ValueError):
 
 class ConfigurationError(WorkscriptError, ValueError):
     code = "CONFIGURATION_ERROR"
+
+
+class StoreError(WorkscriptError):
+    code = "STORE_ERROR"
+
+
+class RecordNotFoundError(StoreError, LookupError):
+    code = "NOT_FOUND"
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        super().__init__(f"no {kind} with id {record_id!r}")
+        self.kind = kind
+        self.record_id = record_id
+
+
+class ConflictError(StoreError):
+    code = "CONFLICT"
+
+
+class FireAlreadyClaimedError(ConflictError):
+    code = "FIRE_ALREADY_CLAIMED"
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    code = "STORE_UNAVAILABLE"
 
 
 class DatabaseGatewayError(WorkscriptError):

@@ -1,0 +1,286 @@
+"""The values the store keeps and returns: frozen dataclasses, never ORM rows.
+
+Ids are ``uuid4().hex`` strings (32 characters) everywhere (``new_id``); times are timezone-aware
+UTC ``datetime`` with microseconds (``utcnow``). JSON-shaped fields are plain dicts and lists.
+Secrets are stored only as hashes (or encrypted, for integration tokens) and never appear in the
+records a list or get returns, except the fields explicitly named ``*_hash`` / ``*_encrypted``,
+which callers use to verify and never send out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "AiModel",
+    "AiUsage",
+    "ApiKey",
+    "Automation",
+    "ExecutionRecord",
+    "Integration",
+    "LoginAttempt",
+    "OAuthState",
+    "Page",
+    "PasswordReset",
+    "RefreshToken",
+    "Resource",
+    "ScheduleFire",
+    "Scope",
+    "Session",
+    "User",
+    "WorkflowRecord",
+    "new_id",
+    "utcnow",
+]
+
+
+def new_id() -> str:
+    """The one id scheme of the store: 32 hex characters, collision-free in practice."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Who is asking. A non-admin sees and changes only rows they own; an admin sees all."""
+
+    user_id: str
+    is_admin: bool = False
+
+    def allows(self, owner_id: str | None) -> bool:
+        return self.is_admin or owner_id == self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list, and the opaque cursor of the next page (None at the end)."""
+
+    items: tuple[Any, ...]
+    next_cursor: str | None = None
+
+
+# -- users and credentials ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    email: str | None = None
+    display_name: str | None = None
+    roles: tuple[str, ...] = ("user",)
+    is_active: bool = True
+    source: str = "local"  # local | jupyter | hub | google
+    external_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: str
+    user_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    replaced_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    owner_id: str
+    name: str
+    prefix: str  # the first characters of the key, shown to recognise it
+    key_hash: str
+    scopes: tuple[str, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    id: str
+    username: str
+    succeeded: bool
+    at: datetime
+    ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordReset:
+    id: str
+    user_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+# -- workflows and runs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRecord:
+    id: str
+    owner_id: str
+    name: str
+    definition: dict[str, Any]
+    version: str = "1.0.0"
+    description: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One run. Automations' runs live here too (``automation_id``): one table for every run."""
+
+    id: str
+    owner_id: str
+    status: str  # queued | running | completed | failed | timed_out | cancelled | interrupted
+    trigger: str = "manual"  # manual | api | cron | webhook | notebook
+    workflow_id: str | None = None
+    automation_id: str | None = None
+    initial_state: dict[str, Any] = field(default_factory=dict)
+    final_state: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    trigger_data: dict[str, Any] = field(default_factory=dict)
+    node_runs: int = 0
+    attempt: int = 1
+    claimed_by: str | None = None  # the server or worker running it
+    created_at: datetime = field(default_factory=utcnow)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Automation:
+    id: str
+    owner_id: str
+    name: str
+    trigger_type: str  # cron | webhook | manual
+    workflow_id: str | None = None
+    notebook_path: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    cron_expression: str | None = None
+    timezone: str = "UTC"
+    webhook_token_hash: str | None = None
+    enabled: bool = True
+    misfire_policy: str = "run_once"  # skip | run_once | run_all
+    misfire_grace_seconds: int = 3600
+    overlap_policy: str = "skip"  # skip | queue | allow
+    retry_count: int = 0
+    retry_delay_seconds: float = 60.0
+    retry_backoff: float = 2.0
+    timeout_seconds: float | None = None
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFire:
+    """One tick of an automation: claimed once, whatever happened to it afterwards."""
+
+    id: str
+    automation_id: str
+    scheduled_for: datetime
+    claimed_by: str
+    claimed_at: datetime
+    outcome: str = "claimed"  # claimed | fired | skipped | failed
+    reason: str | None = None
+    execution_id: str | None = None
+
+
+# -- integrations, resources, AI ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    id: str
+    owner_id: str
+    provider: str  # google
+    account_email: str | None = None
+    scopes: tuple[str, ...] = ()
+    token_encrypted: str | None = None  # Fernet/other ciphertext; never plain
+    expires_at: datetime | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthState:
+    state: str
+    user_id: str
+    provider: str
+    code_verifier: str
+    redirect_uri: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    id: str
+    owner_id: str
+    path: str
+    content: str
+    content_type: str = "text/plain"
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def size(self) -> int:
+        return len(self.content.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class AiModel:
+    id: str  # the provider's model id, e.g. "openai/gpt-4o-mini"
+    name: str
+    provider: str = "openrouter"
+    context_length: int | None = None
+    pricing: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class AiUsage:
+    id: str
+    owner_id: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    execution_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
