@@ -124,9 +124,8 @@ def bench(label: str, url: str) -> None:
     floor = median_ms(bare_page)
     print(f"{label}: {total:,} rows")
     print(f"  inserts, store.create_many: {store_rate:9,.0f} executions/s (50-node timelines)")
-    print(
-        f"  inserts, bare executemany:  {raw_rate:9,.0f} executions/s   ratio {store_rate / raw_rate:.2f}"
-    )
+    ratio = store_rate / raw_rate
+    print(f"  inserts, bare executemany:  {raw_rate:9,.0f} executions/s   ratio {ratio:.2f}")
     print(f"  newest page (50):           {newest:7.2f} ms")
     print(f"  one workflow's page:        {one_workflow:7.2f} ms")
     print(f"  its next page (cursor):     {second:7.2f} ms")
