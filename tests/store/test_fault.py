@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -91,16 +92,20 @@ class PrivateMariaDB:
 
 
 @pytest.fixture
-def private_mariadb(tmp_path):
+def private_mariadb():
     _need("mariadbd")
     if os.geteuid() != 0:
         pytest.skip("starting a private MariaDB as in CI needs root (chown to mysql)")
-    server = PrivateMariaDB(tmp_path / "mariadb")
-    server.start()
+    # not under pytest's tmp_path: its parents are private to root, and mariadbd runs as mysql
+    folder = Path(tempfile.mkdtemp(prefix="workscript-mariadb-"))
+    folder.chmod(0o755)
+    server = PrivateMariaDB(folder / "server")
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_stopped_database_gives_a_clear_error_and_nothing_is_lost(private_mariadb):

@@ -1,0 +1,1 @@
+"""The store contract: one suite, run against every backend (see conftest.py)."""

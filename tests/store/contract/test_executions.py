@@ -1,0 +1,347 @@
+"""Executions: CRUD, summaries, filters, counts, JSON and time round-trips, concurrent updates."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from workscript_jupyter.errors import ConflictError, RecordNotFoundError
+from workscript_jupyter.store.base import Store
+from workscript_jupyter.store.records import ExecutionRecord, Scope, new_id
+
+from .conftest import walk
+
+T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def record(owner: Scope, minutes: float, **fields: object) -> ExecutionRecord:
+    """A finished run created ``minutes`` after T0."""
+    values: dict[str, object] = {"status": "completed", "trigger": "manual"}
+    values.update(fields)
+    return ExecutionRecord(
+        id=new_id(),
+        owner_id=owner.user_id,
+        created_at=T0 + timedelta(minutes=minutes),
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def test_create_defaults_and_get(store: Store, alice: Scope) -> None:
+    created = store.executions.create(alice, workflow_id="wf1", initial_state={"x": 1})
+    assert len(created.id) == 32
+    assert created.owner_id == alice.user_id
+    assert (created.status, created.trigger, created.attempt, created.node_runs) == (
+        "queued",
+        "manual",
+        1,
+        0,
+    )
+    assert created.initial_state == {"x": 1}
+    assert created.trigger_data == {}
+    assert created.timeline == []
+    assert created.final_state is None and created.error is None
+    assert created.started_at is None and created.ended_at is None
+    assert created.created_at.utcoffset() == timedelta(0)
+    assert store.executions.get(alice, created.id) == created
+
+
+def test_create_every_field(store: Store, alice: Scope) -> None:
+    wanted = new_id()
+    created = store.executions.create(
+        alice,
+        status="running",
+        trigger="webhook",
+        workflow_id="wf",
+        automation_id="auto",
+        initial_state={"in": [1, 2]},
+        trigger_data={"headers": {"x-a": "b"}},
+        id=wanted,
+    )
+    got = store.executions.get(alice, wanted)
+    assert got == created
+    assert (got.status, got.trigger, got.workflow_id, got.automation_id) == (
+        "running",
+        "webhook",
+        "wf",
+        "auto",
+    )
+    assert got.trigger_data == {"headers": {"x-a": "b"}}
+    with pytest.raises(ConflictError):
+        store.executions.create(alice, id=wanted)
+    assert store.executions.get(alice, wanted) == created
+
+
+def test_update_through_a_run(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice, workflow_id="wf")
+    started = datetime(2024, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
+    store.executions.update(
+        alice, run.id, status="running", started_at=started, claimed_by="server-1"
+    )
+    timeline = [{"node": f"n{i}", "status": "completed", "ms": i * 1.5} for i in range(5)]
+    done = store.executions.update(
+        alice,
+        run.id,
+        status="failed",
+        final_state={"out": {"ok": False}},
+        error={"message": "boom", "node_path": "workflow[2]"},
+        timeline=timeline,
+        node_runs=5,
+        attempt=2,
+        ended_at=started + timedelta(seconds=1, microseconds=7),
+        duration_ms=1000.007,
+        trigger_data={"retry": True},
+    )
+    got = store.executions.get(alice, run.id)
+    assert got == done
+    assert got.status == "failed" and got.claimed_by == "server-1"
+    assert got.started_at == started
+    assert got.ended_at == started + timedelta(seconds=1, microseconds=7)
+    assert got.timeline == timeline
+    assert got.error == {"message": "boom", "node_path": "workflow[2]"}
+    assert got.final_state == {"out": {"ok": False}}
+    assert (got.node_runs, got.attempt) == (5, 2)
+    assert got.duration_ms == pytest.approx(1000.007, rel=1e-3)  # exactness: the test below
+    assert got.created_at == run.created_at and got.workflow_id == "wf"
+
+
+@pytest.mark.parametrize("field", ["owner_id", "workflow_id", "created_at", "initial_state", "x"])
+def test_update_refuses_other_fields_and_writes_nothing(
+    store: Store, alice: Scope, field: str
+) -> None:
+    run = store.executions.create(alice)
+    with pytest.raises(ValueError, match=field):
+        store.executions.update(alice, run.id, status="running", **{field: "x"})
+    assert store.executions.get(alice, run.id) == run
+
+
+def test_delete(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice)
+    store.executions.delete(alice, run.id)
+    with pytest.raises(RecordNotFoundError):
+        store.executions.get(alice, run.id)
+    with pytest.raises(RecordNotFoundError):
+        store.executions.delete(alice, run.id)
+    with pytest.raises(RecordNotFoundError):
+        store.executions.update(alice, run.id, status="running")
+
+
+def test_owner_scoping(store: Store, alice: Scope, bob: Scope, admin: Scope) -> None:
+    mine = store.executions.create(alice, workflow_id="shared")
+    theirs = store.executions.create(bob, workflow_id="shared")
+    for call in (
+        lambda: store.executions.get(bob, mine.id),
+        lambda: store.executions.update(bob, mine.id, status="cancelled"),
+        lambda: store.executions.delete(bob, mine.id),
+    ):
+        with pytest.raises(RecordNotFoundError):
+            call()
+    assert store.executions.get(alice, mine.id).status == "queued"
+    assert [r.id for r in store.executions.list(alice, workflow_id="shared").items] == [mine.id]
+    assert [r.id for r in store.executions.list(bob).items] == [theirs.id]
+    assert {r.id for r in store.executions.list(admin).items} == {mine.id, theirs.id}
+    assert store.executions.update(admin, mine.id, status="cancelled").owner_id == alice.user_id
+    store.executions.delete(admin, theirs.id)
+    assert store.executions.list(bob).items == ()
+
+
+def test_list_returns_summaries(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice, workflow_id="wf", initial_state={"big": "x" * 1000})
+    store.executions.update(
+        alice,
+        run.id,
+        status="completed",
+        final_state={"result": [1, 2, 3]},
+        timeline=[{"node": "a"}],
+        node_runs=1,
+        error={"message": "kept"},
+    )
+    (summary,) = store.executions.list(alice).items
+    assert summary.id == run.id
+    assert summary.timeline == [] and summary.initial_state == {}
+    assert not summary.final_state
+    assert (summary.status, summary.workflow_id, summary.node_runs) == ("completed", "wf", 1)
+    full = store.executions.get(alice, run.id)
+    assert full.timeline == [{"node": "a"}] and full.final_state == {"result": [1, 2, 3]}
+
+
+def test_filters(store: Store, alice: Scope, bob: Scope) -> None:
+    rows = {
+        "a": record(alice, 0, workflow_id="w1", status="completed", trigger="manual"),
+        "b": record(alice, 10, workflow_id="w1", status="failed", trigger="cron"),
+        "c": record(alice, 20, workflow_id="w2", status="running", trigger="cron"),
+        "d": record(alice, 30, automation_id="au", status="queued", trigger="webhook"),
+        "e": record(alice, 40, workflow_id="w2", automation_id="au", status="completed"),
+        "f": record(bob, 50, workflow_id="w1", status="completed"),  # never alice's
+    }
+    store.executions.create_many(list(rows.values()))
+    name = {r.id: key for key, r in rows.items()}
+
+    def found(**filters: object) -> list[str]:
+        return [name[r.id] for r in walk(store.executions.list, limit=2, scope=alice, **filters)]
+
+    assert found() == ["e", "d", "c", "b", "a"]
+    assert found(workflow_id="w1") == ["b", "a"]
+    assert found(automation_id="au") == ["e", "d"]
+    assert found(status="completed") == ["e", "a"]
+    assert found(status=["running", "queued"]) == ["d", "c"]
+    assert found(status=("failed",)) == ["b"]
+    assert found(trigger="cron") == ["c", "b"]
+    assert found(created_after=T0 + timedelta(minutes=5)) == ["e", "d", "c", "b"]
+    assert found(created_before=T0 + timedelta(minutes=25)) == ["c", "b", "a"]
+    assert found(
+        created_after=T0 + timedelta(minutes=5), created_before=T0 + timedelta(minutes=35)
+    ) == ["d", "c", "b"]
+    assert found(workflow_id="w2", status="completed", trigger="manual") == ["e"]
+    assert found(workflow_id="nope") == []
+
+
+def test_count(store: Store, alice: Scope, bob: Scope) -> None:
+    store.executions.create(alice, status="running")
+    store.executions.create(alice, status="queued")
+    store.executions.create(bob, status="running")
+    store.executions.create(bob, status="completed")
+    assert store.executions.count(status="running") == 2
+    assert store.executions.count(status=["running", "queued"]) == 3
+    assert store.executions.count(status="running", owner_id=alice.user_id) == 1
+    assert store.executions.count(status=("queued",), owner_id=bob.user_id) == 0
+
+
+def test_create_many_keeps_records_as_given(store: Store, alice: Scope, bob: Scope) -> None:
+    timeline = [{"node": f"n{i}", "output": {"i": i}} for i in range(50)]
+    rows = [
+        record(alice, 1, workflow_id="w", timeline=timeline, final_state={"n": 1}, node_runs=50),
+        record(bob, 2, status="failed", error={"message": "no"}, attempt=3, claimed_by="w-2"),
+    ]
+    store.executions.create_many(rows)
+    assert store.executions.get(alice, rows[0].id) == rows[0]
+    assert store.executions.get(bob, rows[1].id) == rows[1]
+
+
+def test_create_many_with_a_taken_id_inserts_nothing(store: Store, alice: Scope) -> None:
+    existing = store.executions.create(alice)
+    fresh = record(alice, 1)
+    clash = ExecutionRecord(id=existing.id, owner_id=alice.user_id, status="completed")
+    with pytest.raises(ConflictError):
+        store.executions.create_many([fresh, clash])
+    with pytest.raises(RecordNotFoundError):
+        store.executions.get(alice, fresh.id)
+    assert store.executions.get(alice, existing.id) == existing
+
+
+def test_json_fields_round_trip(store: Store, alice: Scope) -> None:
+    nested = {
+        "unicode": "naïve café — 日本語 — emoji 🚀👩‍💻 — nul-free",
+        "numbers": [0, -1, 2**53, 3.14159, 1e-12, 1.5e300],
+        "flags": [True, False, None],
+        "deep": {"a": {"b": {"c": {"d": [[[], {}], [{"e": "f"}]]}}}},
+        "empty": {"list": [], "dict": {}, "string": ""},
+        "quotes": 'it\'s "quoted" \\ backslashed\nnewline\ttab',
+    }
+    big = {"rows": [{"i": i, "text": "x" * 90, "ü": "ü"} for i in range(10_000)]}
+    assert len(str(big)) > 1_000_000
+    run = store.executions.create(
+        alice, initial_state=nested, trigger_data={"payload": nested["deep"]}
+    )
+    store.executions.update(alice, run.id, final_state=big, error={"details": nested})
+    got = store.executions.get(alice, run.id)
+    assert got.initial_state == nested
+    assert got.trigger_data == {"payload": nested["deep"]}
+    assert got.final_state == big
+    assert got.error == {"details": nested}
+
+
+def test_times_round_trip_aware_with_microseconds(store: Store, alice: Scope) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    started = datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=india)
+    ended = datetime(2025, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+    run = store.executions.create(alice)
+    store.executions.update(alice, run.id, started_at=started, ended_at=ended)
+    got = store.executions.get(alice, run.id)
+    assert got.started_at == started  # the same instant ...
+    assert got.started_at is not None and got.started_at.utcoffset() == timedelta(0)  # in UTC
+    assert got.started_at.microsecond == 999999
+    assert got.ended_at == ended and got.ended_at is not None and got.ended_at.microsecond == 1
+    assert got.created_at == run.created_at
+
+
+def test_float_fields_keep_double_precision(store: Store, alice: Scope) -> None:
+    """Durations, costs and delays are doubles: a 4-byte FLOAT column would round them."""
+    run = store.executions.create(alice)
+    store.executions.update(alice, run.id, duration_ms=123456.789012)
+    assert store.executions.get(alice, run.id).duration_ms == pytest.approx(
+        123456.789012, rel=1e-12
+    )
+    usage = store.ai.add_usage(
+        alice, model="m", prompt_tokens=1, completion_tokens=1, cost=1234.56789012
+    )
+    (listed,) = store.ai.list_usage(alice).items
+    assert listed.id == usage.id and listed.cost == pytest.approx(1234.56789012, rel=1e-12)
+    auto = store.automations.create(
+        alice,
+        name="a",
+        trigger_type="manual",
+        retry_delay_seconds=0.123456789,
+        retry_backoff=1.000001,
+        timeout_seconds=86400.000001,
+    )
+    got = store.automations.get(alice, auto.id)
+    assert got.retry_delay_seconds == pytest.approx(0.123456789, rel=1e-12)
+    assert got.retry_backoff == pytest.approx(1.000001, rel=1e-12)
+    assert got.timeout_seconds == pytest.approx(86400.000001, rel=1e-12)
+
+
+def test_naive_times_are_refused(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice)
+    with pytest.raises(ValueError):
+        store.executions.update(alice, run.id, started_at=datetime(2024, 1, 1, 12, 0))
+    assert store.executions.get(alice, run.id).started_at is None
+
+
+def test_callers_cannot_mutate_stored_state(store: Store, alice: Scope) -> None:
+    state = {"items": [1, 2]}
+    run = store.executions.create(alice, initial_state=state)
+    state["items"].append(3)
+    run.initial_state["items"].append(4)
+    timeline = [{"node": "a"}]
+    store.executions.update(alice, run.id, timeline=timeline)
+    timeline.append({"node": "b"})
+    got = store.executions.get(alice, run.id)
+    got.timeline.clear()
+    again = store.executions.get(alice, run.id)
+    assert again.initial_state == {"items": [1, 2]}
+    assert again.timeline == [{"node": "a"}]
+
+
+def test_two_threads_update_different_fields(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice, status="running")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def progress() -> None:
+        try:
+            barrier.wait()
+            for i in range(1, 51):
+                store.executions.update(alice, run.id, node_runs=i, timeline=[{"step": i}])
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def heartbeat() -> None:
+        try:
+            barrier.wait()
+            for i in range(1, 51):
+                store.executions.update(alice, run.id, claimed_by=f"worker-{i}", attempt=i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=progress), threading.Thread(target=heartbeat)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    got = store.executions.get(alice, run.id)
+    assert (got.node_runs, got.timeline) == (50, [{"step": 50}])
+    assert (got.claimed_by, got.attempt) == ("worker-50", 50)
+    assert got.status == "running" and got.created_at == run.created_at

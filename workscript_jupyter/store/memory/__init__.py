@@ -1,0 +1,34 @@
+"""The in-memory store: a complete ``Store`` that doubles as the test double.
+
+It keeps every rule of ``store.base`` (owner scoping, keyset paging, unique rules, validated
+updates, cascades, batched pruning) so code tested against it behaves the same on SQL. Nothing
+survives the process; all families share one ``RLock``, so it is safe from any thread.
+"""
+
+from __future__ import annotations
+
+from ..base import Store
+from ._state import Tables
+from .accounts import MemoryCredentials, MemoryUsers
+from .extras import MemoryAi, MemoryIntegrations, MemoryResources
+from .runs import MemoryExecutions, MemoryWorkflows
+from .schedules import MemoryAutomations, MemoryFires
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """All families over one shared set of tables."""
+
+    def __init__(self) -> None:
+        tables = Tables()
+        self._tables = tables
+        self.workflows = MemoryWorkflows(tables)
+        self.executions = MemoryExecutions(tables)
+        self.automations = MemoryAutomations(tables)
+        self.fires = MemoryFires(tables)
+        self.users = MemoryUsers(tables)
+        self.credentials = MemoryCredentials(tables)
+        self.resources = MemoryResources(tables)
+        self.integrations = MemoryIntegrations(tables)
+        self.ai = MemoryAi(tables)

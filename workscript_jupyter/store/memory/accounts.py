@@ -1,0 +1,354 @@
+"""Users and their credentials (sessions, refresh tokens, API keys, logins, resets), in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ...errors import ConflictError, RecordNotFoundError
+from ..base import USER_FIELDS, CredentialStore, UserStore
+from ..records import (
+    ApiKey,
+    LoginAttempt,
+    Page,
+    PasswordReset,
+    RefreshToken,
+    Scope,
+    Session,
+    User,
+    new_id,
+    utcnow,
+)
+from ._state import Tables, check_changes, owned, paginate, utc
+
+__all__ = ["MemoryCredentials", "MemoryUsers"]
+
+
+def _key(value: str | None) -> str | None:
+    """The case-insensitive form of a username or email (the SQL ``*_key`` columns)."""
+    return None if value is None else value.lower()
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    at = utc(value, name)
+    assert at is not None
+    return at
+
+
+class MemoryUsers(UserStore):
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def _check_unique(self, user: User) -> None:
+        for other in self._t.users.values():
+            if other.id == user.id:
+                continue
+            if _key(other.username) == _key(user.username):
+                raise ConflictError(f"the username {user.username!r} is taken")
+            if user.email is not None and _key(other.email) == _key(user.email):
+                raise ConflictError(f"the email {user.email!r} is taken")
+            if (
+                user.external_id is not None
+                and other.source == user.source
+                and other.external_id == user.external_id
+            ):
+                raise ConflictError(f"a {user.source} user {user.external_id!r} already exists")
+
+    def create(
+        self,
+        username: str,
+        *,
+        email: str | None = None,
+        password_hash: str | None = None,
+        roles: Iterable[str] = ("user",),
+        display_name: str | None = None,
+        source: str = "local",
+        external_id: str | None = None,
+    ) -> User:
+        now = utcnow()
+        user = User(
+            id=new_id(),
+            username=username,
+            email=email,
+            display_name=display_name,
+            roles=tuple(roles),
+            source=source,
+            external_id=external_id,
+            created_at=now,
+            updated_at=now,
+        )
+        with self._t.lock:
+            self._check_unique(user)
+            self._t.users[user.id] = user
+            self._t.password_hashes[user.id] = password_hash
+        return user
+
+    def _get(self, user_id: str) -> User:
+        user = self._t.users.get(user_id)
+        if user is None:
+            raise RecordNotFoundError("user", user_id)
+        return user
+
+    def get(self, user_id: str) -> User:
+        with self._t.lock:
+            return self._get(user_id)
+
+    def find(
+        self,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        source: str | None = None,
+        external_id: str | None = None,
+    ) -> User | None:
+        if username is None and email is None and external_id is None:
+            return None
+        with self._t.lock:
+            for user in self._t.users.values():
+                if (
+                    (username is None or _key(user.username) == _key(username))
+                    and (email is None or _key(user.email) == _key(email))
+                    and (external_id is None or user.external_id == external_id)
+                    and (source is None or user.source == source)
+                ):
+                    return user
+        return None
+
+    def update(self, user_id: str, **changes: Any) -> User:
+        values = check_changes("user", changes, USER_FIELDS)
+        with self._t.lock:
+            user = replace(self._get(user_id), **values, updated_at=utcnow())
+            self._check_unique(user)
+            self._t.users[user_id] = user
+            return user
+
+    def delete(self, user_id: str) -> None:
+        t = self._t
+        with t.lock:
+            self._get(user_id)
+            del t.users[user_id]
+            t.password_hashes.pop(user_id, None)
+            for table in (t.sessions, t.refresh_tokens, t.password_resets, t.oauth_states):
+                for key in [k for k, row in table.items() if row.user_id == user_id]:
+                    del table[key]
+            for owned_table in (
+                t.api_keys,
+                t.workflows,
+                t.executions,
+                t.integrations,
+                t.resources,
+                t.ai_usage,
+            ):
+                for key in [k for k, row in owned_table.items() if row.owner_id == user_id]:
+                    del owned_table[key]
+            for automation_id in [a.id for a in t.automations.values() if a.owner_id == user_id]:
+                t.drop_automation(automation_id)
+
+    def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
+        with self._t.lock:
+            return paginate(list(self._t.users.values()), limit=limit, cursor=cursor)
+
+    def get_password_hash(self, user_id: str) -> str | None:
+        with self._t.lock:
+            self._get(user_id)
+            return self._t.password_hashes.get(user_id)
+
+    def set_password_hash(self, user_id: str, password_hash: str | None) -> None:
+        with self._t.lock:
+            self._get(user_id)
+            self._t.password_hashes[user_id] = password_hash
+
+
+class MemoryCredentials(CredentialStore):
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        user_id: str,
+        expires_at: datetime,
+        *,
+        user_agent: str | None = None,
+        ip: str | None = None,
+    ) -> Session:
+        session = Session(
+            id=new_id(),
+            user_id=user_id,
+            created_at=utcnow(),
+            expires_at=_aware(expires_at, "expires_at"),
+            user_agent=user_agent,
+            ip=ip,
+        )
+        with self._t.lock:
+            self._t.require_user(user_id)
+            self._t.sessions[session.id] = session
+        return session
+
+    def get_session(self, session_id: str) -> Session | None:
+        with self._t.lock:
+            return self._t.sessions.get(session_id)
+
+    def _set_session(self, session_id: str, **values: Any) -> None:
+        with self._t.lock:
+            session = self._t.sessions.get(session_id)
+            if session is None:
+                raise RecordNotFoundError("session", session_id)
+            self._t.sessions[session_id] = replace(session, **values)
+
+    def touch_session(self, session_id: str, at: datetime) -> None:
+        self._set_session(session_id, last_seen_at=_aware(at, "at"))
+
+    def revoke_session(self, session_id: str, at: datetime) -> None:
+        self._set_session(session_id, revoked_at=_aware(at, "at"))
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        at = _aware(now, "now")
+        with self._t.lock:
+            expired = [k for k, s in self._t.sessions.items() if s.expires_at <= at]
+            for key in expired:
+                del self._t.sessions[key]
+            return len(expired)
+
+    # -- refresh tokens -------------------------------------------------------------------
+
+    def add_refresh_token(
+        self, user_id: str, token_hash: str, expires_at: datetime
+    ) -> RefreshToken:
+        token = RefreshToken(
+            id=new_id(),
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=utcnow(),
+            expires_at=_aware(expires_at, "expires_at"),
+        )
+        with self._t.lock:
+            self._t.require_user(user_id)
+            if any(t.token_hash == token_hash for t in self._t.refresh_tokens.values()):
+                raise ConflictError("this refresh token hash is already stored")
+            self._t.refresh_tokens[token.id] = token
+        return token
+
+    def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        with self._t.lock:
+            return next(
+                (t for t in self._t.refresh_tokens.values() if t.token_hash == token_hash), None
+            )
+
+    def revoke_refresh_token(
+        self, token_id: str, at: datetime, *, replaced_by: str | None = None
+    ) -> None:
+        when = _aware(at, "at")
+        with self._t.lock:
+            token = self._t.refresh_tokens.get(token_id)
+            if token is None:
+                raise RecordNotFoundError("refresh token", token_id)
+            self._t.refresh_tokens[token_id] = replace(
+                token, revoked_at=when, replaced_by=replaced_by
+            )
+
+    # -- API keys -------------------------------------------------------------------------
+
+    def create_api_key(
+        self,
+        scope: Scope,
+        *,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: Iterable[str] = (),
+        expires_at: datetime | None = None,
+    ) -> ApiKey:
+        key = ApiKey(
+            id=new_id(),
+            owner_id=scope.user_id,
+            name=name,
+            prefix=prefix,
+            key_hash=key_hash,
+            scopes=tuple(scopes),
+            created_at=utcnow(),
+            expires_at=utc(expires_at, "expires_at"),
+        )
+        with self._t.lock:
+            self._t.require_user(scope.user_id)
+            if any(k.key_hash == key_hash for k in self._t.api_keys.values()):
+                raise ConflictError("this API key hash is already stored")
+            self._t.api_keys[key.id] = key
+        return key
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        with self._t.lock:
+            return next((k for k in self._t.api_keys.values() if k.key_hash == key_hash), None)
+
+    def list_api_keys(self, scope: Scope) -> list[ApiKey]:
+        with self._t.lock:
+            keys = [k for k in self._t.api_keys.values() if scope.allows(k.owner_id)]
+        return sorted(keys, key=lambda k: (k.created_at, k.id), reverse=True)
+
+    def revoke_api_key(self, scope: Scope, key_id: str, at: datetime) -> None:
+        when = _aware(at, "at")
+        with self._t.lock:
+            key = owned(self._t.api_keys, scope, key_id, "api key")
+            self._t.api_keys[key_id] = replace(key, revoked_at=when)
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        when = _aware(at, "at")
+        with self._t.lock:
+            key = self._t.api_keys.get(key_id)
+            if key is None:
+                raise RecordNotFoundError("api key", key_id)
+            self._t.api_keys[key_id] = replace(key, last_used_at=when)
+
+    # -- login attempts and password resets -----------------------------------------------
+
+    def record_login_attempt(
+        self, username: str, succeeded: bool, at: datetime, *, ip: str | None = None
+    ) -> None:
+        attempt = LoginAttempt(
+            id=new_id(), username=username, succeeded=succeeded, at=_aware(at, "at"), ip=ip
+        )
+        with self._t.lock:
+            self._t.login_attempts[attempt.id] = attempt
+
+    def count_failed_logins(self, username: str, since: datetime) -> int:
+        key, start = _key(username), _aware(since, "since")
+        with self._t.lock:
+            return sum(
+                1
+                for a in self._t.login_attempts.values()
+                if not a.succeeded and _key(a.username) == key and a.at >= start
+            )
+
+    def create_password_reset(
+        self, user_id: str, token_hash: str, expires_at: datetime
+    ) -> PasswordReset:
+        reset = PasswordReset(
+            id=new_id(),
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=utcnow(),
+            expires_at=_aware(expires_at, "expires_at"),
+        )
+        with self._t.lock:
+            self._t.require_user(user_id)
+            if any(r.token_hash == token_hash for r in self._t.password_resets.values()):
+                raise ConflictError("this password reset token hash is already stored")
+            self._t.password_resets[reset.id] = reset
+        return reset
+
+    def find_password_reset(self, token_hash: str) -> PasswordReset | None:
+        with self._t.lock:
+            return next(
+                (r for r in self._t.password_resets.values() if r.token_hash == token_hash), None
+            )
+
+    def use_password_reset(self, reset_id: str, at: datetime) -> None:
+        when = _aware(at, "at")
+        with self._t.lock:
+            reset = self._t.password_resets.get(reset_id)
+            if reset is None:
+                raise RecordNotFoundError("password reset", reset_id)
+            self._t.password_resets[reset_id] = replace(reset, used_at=when)

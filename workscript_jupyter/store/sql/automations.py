@@ -1,0 +1,243 @@
+"""Automations and their fires in SQL.
+
+A fire is claimed by inserting ``(automation_id, scheduled_for)`` under the table's unique
+constraint: there is no read before the write, so two servers firing the same tick race on the
+database's unique index, and exactly one insert wins. The loser gets FireAlreadyClaimedError.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    delete,
+    insert,
+    literal,
+    select,
+    update,
+)
+
+from ...errors import FireAlreadyClaimedError, RecordNotFoundError
+from ..base import AUTOMATION_FIELDS, AutomationStore, FireStore
+from ..records import Automation, Page, ScheduleFire, Scope, new_id, utcnow
+from ..tables import ID_LENGTH, UtcDateTime, automations, schedule_fires
+from .common import (
+    Database,
+    Duplicates,
+    check_changes,
+    json_copy,
+    keyset,
+    owned,
+    row_values,
+    to_page,
+    to_record,
+)
+
+__all__ = ["SqlAutomationStore", "SqlFireStore"]
+
+KIND = "automation"
+_WEBHOOK = {"webhook_token_hash": "another automation already uses this webhook token"}
+
+
+class SqlAutomationStore(AutomationStore):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, scope: Scope, *, name: str, trigger_type: str, **fields: Any) -> Automation:
+        check_changes(KIND, fields, AUTOMATION_FIELDS)
+        if "parameters" in fields:
+            fields = {**fields, "parameters": json_copy(fields["parameters"])}
+        now = utcnow()
+        record = Automation(
+            id=new_id(),
+            owner_id=scope.user_id,
+            name=name,
+            trigger_type=trigger_type,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        values = row_values(record, automations)
+        with self._db.begin(
+            Duplicates(KIND, "automations", _WEBHOOK, record.id, owner_id=scope.user_id)
+        ) as connection:
+            connection.execute(insert(automations).values(values))
+        return record
+
+    def get(self, scope: Scope, automation_id: str) -> Automation:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(automations).where(
+                    automations.c.id == automation_id, *owned(automations, scope)
+                )
+            ).first()
+        if row is None:
+            raise RecordNotFoundError(KIND, automation_id)
+        return to_record(Automation, row._mapping)
+
+    def update(self, scope: Scope, automation_id: str, **changes: Any) -> Automation:
+        check_changes(KIND, changes, AUTOMATION_FIELDS)
+        values = {**changes, "updated_at": utcnow()}
+        with self._db.begin(Duplicates(KIND, "automations", _WEBHOOK)) as connection:
+            result = connection.execute(
+                update(automations)
+                .where(automations.c.id == automation_id, *owned(automations, scope))
+                .values(values)
+            )
+            if result.rowcount == 0:
+                raise RecordNotFoundError(KIND, automation_id)
+            row = connection.execute(
+                select(automations).where(automations.c.id == automation_id)
+            ).one()
+        return to_record(Automation, row._mapping)
+
+    def delete(self, scope: Scope, automation_id: str) -> None:
+        with self._db.begin() as connection:
+            # The automation first (its owner checked by the WHERE); its fires after, explicitly,
+            # so the result is the same whether or not the database enforces the cascade.
+            result = connection.execute(
+                delete(automations).where(
+                    automations.c.id == automation_id, *owned(automations, scope)
+                )
+            )
+            if result.rowcount == 0:
+                raise RecordNotFoundError(KIND, automation_id)
+            connection.execute(
+                delete(schedule_fires).where(schedule_fires.c.automation_id == automation_id)
+            )
+
+    def list(
+        self,
+        scope: Scope,
+        *,
+        enabled: bool | None = None,
+        trigger_type: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        conditions: list[ColumnElement[bool]] = owned(automations, scope)
+        if enabled is not None:
+            conditions.append(automations.c.enabled == enabled)
+        if trigger_type is not None:
+            conditions.append(automations.c.trigger_type == trigger_type)
+        statement = keyset(
+            select(automations).where(*conditions),
+            automations.c.created_at,
+            automations.c.id,
+            cursor,
+            limit,
+        )
+        with self._db.read() as connection:
+            rows = connection.execute(statement).all()
+        return to_page(rows, limit, lambda row: to_record(Automation, row))
+
+    def due(self, now: datetime, *, limit: int = 100) -> builtins.list[Automation]:
+        statement = (
+            select(automations)
+            .where(
+                automations.c.enabled.is_(True),
+                automations.c.next_run_at.is_not(None),
+                automations.c.next_run_at <= now,
+            )
+            .order_by(automations.c.next_run_at, automations.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as connection:
+            rows = connection.execute(statement).all()
+        return [to_record(Automation, row._mapping) for row in rows]
+
+    def find_by_webhook_hash(self, token_hash: str) -> Automation | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(automations).where(automations.c.webhook_token_hash == token_hash)
+            ).first()
+        return None if row is None else to_record(Automation, row._mapping)
+
+
+class SqlFireStore(FireStore):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def claim(self, automation_id: str, scheduled_for: datetime, claimed_by: str) -> ScheduleFire:
+        fire = ScheduleFire(
+            id=new_id(),
+            automation_id=automation_id,
+            scheduled_for=scheduled_for,
+            claimed_by=claimed_by,
+            claimed_at=utcnow(),
+        )
+        # INSERT ... SELECT FROM automations: the automation must exist (even where foreign
+        # keys are not enforced), and the unique index alone decides who wins the tick.
+        source = select(
+            literal(fire.id, String(ID_LENGTH)),
+            automations.c.id,
+            literal(fire.scheduled_for, UtcDateTime()),
+            literal(fire.claimed_by, String(200)),
+            literal(fire.claimed_at, UtcDateTime()),
+            literal(fire.outcome, String(20)),
+        ).where(automations.c.id == automation_id)
+        columns = ["id", "automation_id", "scheduled_for", "claimed_by", "claimed_at", "outcome"]
+        duplicates = Duplicates(
+            "fire",
+            "schedule_fires",
+            {
+                "scheduled_for": f"the tick {scheduled_for.isoformat()} of automation "
+                f"{automation_id!r} is already claimed"
+            },
+            fire.id,
+            error=FireAlreadyClaimedError,
+        )
+        with self._db.begin(duplicates) as connection:
+            result = connection.execute(insert(schedule_fires).from_select(columns, source))
+            if result.rowcount == 0:
+                raise RecordNotFoundError(KIND, automation_id)
+        return fire
+
+    def record(
+        self,
+        fire_id: str,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        execution_id: str | None = None,
+    ) -> ScheduleFire:
+        values: dict[str, Any] = {"outcome": outcome}
+        if reason is not None:
+            values["reason"] = reason
+        if execution_id is not None:
+            values["execution_id"] = execution_id
+        with self._db.begin() as connection:
+            result = connection.execute(
+                update(schedule_fires).where(schedule_fires.c.id == fire_id).values(values)
+            )
+            if result.rowcount == 0:
+                raise RecordNotFoundError("fire", fire_id)
+            row = connection.execute(
+                select(schedule_fires).where(schedule_fires.c.id == fire_id)
+            ).one()
+        return to_record(ScheduleFire, row._mapping)
+
+    def list(
+        self, scope: Scope, automation_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        statement = keyset(
+            select(schedule_fires).where(schedule_fires.c.automation_id == automation_id),
+            schedule_fires.c.scheduled_for,
+            schedule_fires.c.id,
+            cursor,
+            limit,
+        )
+        with self._db.read() as connection:
+            visible = connection.execute(
+                select(automations.c.id).where(
+                    automations.c.id == automation_id, *owned(automations, scope)
+                )
+            ).first()
+            if visible is None:
+                raise RecordNotFoundError(KIND, automation_id)
+            rows = connection.execute(statement).all()
+        return to_page(rows, limit, lambda row: to_record(ScheduleFire, row), "scheduled_for")

@@ -1,0 +1,250 @@
+"""Runs in SQL: one table for every run, summaries for lists, batched inserts and pruning.
+
+Lists select only the summary columns (never the timeline or the states, which can be large),
+so a page reads a few small rows through the (created_at, id) or (workflow_id, created_at, id)
+index whatever the size of the table. Updates write only the columns that changed, so two
+writers of the same run never undo each other's other columns. Pruning deletes a bounded batch
+of ids per transaction, so it never holds locks on the table for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from ...errors import RecordNotFoundError
+from ..base import EXECUTION_FIELDS, ExecutionStore
+from ..records import ExecutionRecord, Page, Scope, new_id
+from ..tables import workflow_executions as runs
+from .common import (
+    Database,
+    Duplicates,
+    check_changes,
+    json_copy,
+    keyset,
+    owned,
+    to_page,
+    to_record,
+)
+
+__all__ = ["ACTIVE_STATUSES", "SqlExecutionStore"]
+
+KIND = "execution"
+ACTIVE_STATUSES = ("queued", "running")  # never pruned
+_LARGE = frozenset({"timeline", "initial_state", "final_state"})
+_SUMMARY_COLUMNS = [column for column in runs.c if column.name not in _LARGE]
+_INSERT_CHUNK = 1000
+_COLUMN_NAMES = tuple(runs.c.keys())
+
+
+def _summary(row: Any) -> ExecutionRecord:
+    return to_record(ExecutionRecord, row, timeline=[], initial_state={}, final_state=None)
+
+
+def _row(record: ExecutionRecord) -> dict[str, Any]:
+    # getattr, not dataclasses.asdict: asdict deep-copies every timeline, which costs more
+    # than the insert itself in a batch of thousands of runs.
+    return {name: getattr(record, name) for name in _COLUMN_NAMES}
+
+
+def _statuses(status: str | Sequence[str]) -> list[str]:
+    return [status] if isinstance(status, str) else list(status)
+
+
+class SqlExecutionStore(ExecutionStore):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(
+        self,
+        scope: Scope,
+        *,
+        status: str = "queued",
+        trigger: str = "manual",
+        workflow_id: str | None = None,
+        automation_id: str | None = None,
+        initial_state: dict[str, Any] | None = None,
+        trigger_data: dict[str, Any] | None = None,
+        id: str | None = None,
+    ) -> ExecutionRecord:
+        record = ExecutionRecord(
+            id=id or new_id(),
+            owner_id=scope.user_id,
+            status=status,
+            trigger=trigger,
+            workflow_id=workflow_id,
+            automation_id=automation_id,
+            initial_state=json_copy(initial_state or {}),
+            trigger_data=json_copy(trigger_data or {}),
+        )
+        with self._db.begin(
+            Duplicates(KIND, "workflow_executions", record_id=record.id, owner_id=scope.user_id)
+        ) as conn:
+            conn.execute(insert(runs).values(_row(record)))
+        return record
+
+    def create_many(self, records: Sequence[ExecutionRecord]) -> None:
+        """One transaction; one executemany INSERT per chunk, which PyMySQL sends as
+        multi-row INSERTs (far fewer round trips than one statement per run)."""
+        rows = [_row(record) for record in records]
+        if not rows:
+            return
+        duplicates = Duplicates(KIND, "workflow_executions", record_id=None)
+        with self._db.begin(duplicates) as connection:
+            for start in range(0, len(rows), _INSERT_CHUNK):
+                connection.execute(insert(runs), rows[start : start + _INSERT_CHUNK])
+
+    def get(self, scope: Scope, execution_id: str) -> ExecutionRecord:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(runs).where(runs.c.id == execution_id, *owned(runs, scope))
+            ).first()
+        if row is None:
+            raise RecordNotFoundError(KIND, execution_id)
+        return to_record(ExecutionRecord, row._mapping)
+
+    def update(self, scope: Scope, execution_id: str, **changes: Any) -> ExecutionRecord:
+        check_changes(KIND, changes, EXECUTION_FIELDS)
+        with self._db.begin() as connection:
+            # The UPDATE comes first: it takes the row (or SQLite's write) lock before the read,
+            # and the WHERE re-checks the owner, so there is no read-then-write race.
+            condition = [runs.c.id == execution_id, *owned(runs, scope)]
+            if changes:
+                result = connection.execute(update(runs).where(*condition).values(changes))
+                found = result.rowcount > 0
+            else:
+                found = connection.execute(select(runs.c.id).where(*condition)).first() is not None
+            if not found:
+                raise RecordNotFoundError(KIND, execution_id)
+            row = connection.execute(select(runs).where(runs.c.id == execution_id)).one()
+        return to_record(ExecutionRecord, row._mapping)
+
+    def delete(self, scope: Scope, execution_id: str) -> None:
+        with self._db.begin() as connection:
+            result = connection.execute(
+                delete(runs).where(runs.c.id == execution_id, *owned(runs, scope))
+            )
+            if result.rowcount == 0:
+                raise RecordNotFoundError(KIND, execution_id)
+
+    def list(
+        self,
+        scope: Scope,
+        *,
+        workflow_id: str | None = None,
+        automation_id: str | None = None,
+        status: str | Sequence[str] | None = None,
+        trigger: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        conditions: list[ColumnElement[bool]] = owned(runs, scope)
+        if workflow_id is not None:
+            conditions.append(runs.c.workflow_id == workflow_id)
+        if automation_id is not None:
+            conditions.append(runs.c.automation_id == automation_id)
+        if status is not None:
+            conditions.append(runs.c.status.in_(_statuses(status)))
+        if trigger is not None:
+            conditions.append(runs.c.trigger == trigger)
+        if created_after is not None:
+            conditions.append(runs.c.created_at >= created_after)
+        if created_before is not None:
+            conditions.append(runs.c.created_at < created_before)
+        statement = keyset(
+            select(*_SUMMARY_COLUMNS).where(*conditions),
+            runs.c.created_at,
+            runs.c.id,
+            cursor,
+            limit,
+        )
+        with self._db.read() as connection:
+            rows = connection.execute(statement).all()
+        return to_page(rows, limit, _summary)
+
+    def count(self, *, status: str | Sequence[str], owner_id: str | None = None) -> int:
+        statement = select(func.count()).select_from(runs)
+        statement = statement.where(runs.c.status.in_(_statuses(status)))
+        if owner_id is not None:
+            statement = statement.where(runs.c.owner_id == owner_id)
+        with self._db.read() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def prune(
+        self,
+        *,
+        older_than: datetime | None = None,
+        keep_per_workflow: int | None = None,
+        batch_size: int = 500,
+    ) -> int:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        if keep_per_workflow is not None and keep_per_workflow < 0:
+            raise ValueError(f"keep_per_workflow must be 0 or more, not {keep_per_workflow!r}")
+        deleted = 0
+        if older_than is not None:
+            deleted += self._prune_where([runs.c.created_at < older_than], batch_size)
+        if keep_per_workflow is not None:
+            with self._db.read() as connection:
+                workflow_ids = connection.execute(
+                    select(runs.c.workflow_id).where(runs.c.workflow_id.is_not(None)).distinct()
+                ).scalars().all()  # fmt: skip
+            for workflow_id in workflow_ids:
+                deleted += self._prune_workflow(workflow_id, keep_per_workflow, batch_size)
+        return deleted
+
+    def _prune_workflow(self, workflow_id: str, keep: int, batch_size: int) -> int:
+        """Delete the finished runs of a workflow older than its ``keep``-th newest finished
+        run (active runs neither count nor go)."""
+        in_workflow = runs.c.workflow_id == workflow_id
+        if keep == 0:
+            return self._prune_where([in_workflow], batch_size)
+        with self._db.read() as connection:
+            boundary = connection.execute(
+                select(runs.c.created_at, runs.c.id)
+                .where(in_workflow, runs.c.status.not_in(ACTIVE_STATUSES))
+                .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+                .offset(keep - 1)
+                .limit(1)
+            ).first()
+        if boundary is None:
+            return 0
+        at, last_id = boundary
+        older = (runs.c.created_at < at) | ((runs.c.created_at == at) & (runs.c.id < last_id))
+        return self._prune_where([in_workflow, runs.c.created_at <= at, older], batch_size)
+
+    def _prune_where(self, conditions: Sequence[ColumnElement[bool]], batch_size: int) -> int:
+        """Select a batch of ids, delete them in a short transaction, until none is left.
+
+        Ids are selected first and deleted with ``IN (...)`` because MariaDB refuses a CTE or
+        a LIMIT-ed subquery on the same table inside DELETE; the DELETE re-checks the status
+        so a run that became active in between is kept.
+        """
+        finished = runs.c.status.not_in(ACTIVE_STATUSES)
+        total = 0
+        while True:
+            with self._db.read() as connection:
+                ids = connection.execute(
+                    select(runs.c.id)
+                    .where(*conditions, finished)
+                    .order_by(runs.c.created_at, runs.c.id)
+                    .limit(batch_size)
+                ).scalars().all()  # fmt: skip
+            if not ids:
+                return total
+            with self._db.begin() as connection:
+                total += self._delete_ids(connection, list(ids), finished)
+            if len(ids) < batch_size:
+                return total
+
+    @staticmethod
+    def _delete_ids(
+        connection: Connection, ids: Sequence[str], finished: ColumnElement[bool]
+    ) -> int:
+        result = connection.execute(delete(runs).where(runs.c.id.in_(ids), finished))
+        return int(result.rowcount)
