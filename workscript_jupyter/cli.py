@@ -1,4 +1,5 @@
-"""The ``workscript`` command: run and validate workflows, list the node catalogue.
+"""The ``workscript`` command: run and validate workflows, list the node catalogue, migrate the
+database (``workscript db upgrade | downgrade | current | history``).
 
 Exit codes: 0 completed (or valid), 1 the run failed (failed, timed out, cancelled), 2 the workflow
 or the command line is invalid. Tracebacks only with ``--debug``.
@@ -86,7 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("--json", action="store_true", help="the full metadata as JSON")
     nodes.add_argument("--markdown", action="store_true", help="the catalogue as docs/nodes.md")
+
+    _add_db_parser(commands)
     return parser
+
+
+def _add_db_parser(commands: Any) -> None:
+    db = commands.add_parser("db", help="the workscript database: migrate its schema (Alembic)")
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument(
+        "--db-url",
+        metavar="URL",
+        help="the database (default: WORKSCRIPT_DB_URL, else DB_HOST/DB_PORT/DB_USER/"
+        "DB_PASSWORD/DB_NAME, else sqlite:///<jupyter data dir>/workscript.sqlite)",
+    )
+    upgrade = db_commands.add_parser(
+        "upgrade", parents=[target], help="migrate up to REVISION (default: head)"
+    )
+    upgrade.add_argument("revision", nargs="?", default="head", metavar="REVISION")
+    downgrade = db_commands.add_parser(
+        "downgrade", parents=[target], help="migrate down to REVISION (base: drop every table)"
+    )
+    downgrade.add_argument("revision", metavar="REVISION")
+    db_commands.add_parser("current", parents=[target], help="print the database's revision")
+    db_commands.add_parser("history", help="list the migrations, oldest first")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "db":
+            return _db(args)
         return _nodes(args)
     except WorkflowValidationError as exc:
         _print_issues(exc.issues, sys.stderr)
@@ -181,6 +208,48 @@ def _nodes(args: argparse.Namespace) -> int:
     for meta in catalogue:
         edges = ", ".join(meta.edges) or "-"
         print(f"{meta.id:<{width}}  {meta.description}  [edges: {edges}]")
+    return EXIT_OK
+
+
+def _db(args: argparse.Namespace) -> int:
+    from .store import migrate
+
+    head = migrate.head()
+    if args.db_command == "history":
+        for revision in reversed(migrate.revisions()):
+            mark = " (head)" if revision.id == head else ""
+            parent = revision.down_revision or "<base>"
+            print(f"{parent} -> {revision.id}{mark}: {revision.message}")
+        return EXIT_OK
+
+    from .store.connection import create_store_engine, mask_url, resolve_db_url
+
+    url = resolve_db_url(args.db_url)
+    print(f"workscript: database {mask_url(url)}", file=sys.stderr)
+    engine = create_store_engine(url)
+    try:
+        before = migrate.current(engine)
+        if args.db_command == "upgrade":
+            migrate.upgrade(engine, args.revision)
+        elif args.db_command == "downgrade":
+            migrate.downgrade(engine, args.revision)
+        after = migrate.current(engine)
+    finally:
+        engine.dispose()
+
+    def describe(revision: str | None) -> str:
+        if revision is None:
+            return "base (no workscript tables)"
+        return f"{revision} (head)" if revision == head else revision
+
+    if args.db_command == "current":
+        print(describe(after))
+        if after != head:
+            print(f"the newest revision is {head}: run `workscript db upgrade`", file=sys.stderr)
+    elif before == after:
+        print(f"already at {describe(after)}")
+    else:
+        print(f"{args.db_command}d from {describe(before)} to {describe(after)}")
     return EXIT_OK
 
 

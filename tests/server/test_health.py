@@ -71,3 +71,21 @@ def test_extension_is_listed_as_ok():
     assert "workscript_jupyter" in text
     line = next(line for line in text.splitlines() if "workscript_jupyter" in line and "OK" in line)
     assert __version__ in line
+
+
+async def test_the_server_opens_a_migrated_store_and_prunes(jp_serverapp):
+    from workscript_jupyter.store.sql import SqlStore
+
+    extension = jp_serverapp.web_app.settings["workscript"]
+    assert isinstance(extension["store"], SqlStore)
+    user = extension["store"].users.create("probe")  # the schema is there: migrated at start
+    assert extension["store"].users.get(user.id).username == "probe"
+    app = next(
+        a
+        for a in jp_serverapp.extension_manager.extension_apps["workscript_jupyter"]
+        if a.name == "workscript"
+    )
+    await jp_serverapp.extension_manager.start_all_extensions()  # what a started server does
+    assert app._pruner is not None and not app._pruner.done()
+    await app.stop_extension()
+    assert app._pruner is None

@@ -111,8 +111,8 @@ def private_mariadb():
 def test_a_stopped_database_gives_a_clear_error_and_nothing_is_lost(private_mariadb):
     import pymysql
     from sqlalchemy import create_engine
-    from workscript_jupyter.store.sql import SqlStore
 
+    from workscript_jupyter.store.sql import SqlStore
     from workscript_jupyter.store.tables import metadata
 
     admin = pymysql.connect(host="127.0.0.1", port=private_mariadb.port, user="root", password="")

@@ -1,8 +1,9 @@
 """``SqlDatabaseGateway``: the ``database`` node's view of one SQL database, on SQLAlchemy 2 Core.
 
-One synchronous Engine per gateway (``pool_pre_ping``, ``pool_recycle``; SQLite waits on a busy
-database instead of failing at once). Every call runs in a worker thread (``asyncio.to_thread``)
-so the event loop never blocks on the database.
+One synchronous Engine per gateway, built with the defaults and messages of ``connection``
+(``pool_pre_ping``, ``pool_recycle``; SQLite waits on a busy database instead of failing at
+once). Every call runs in a worker thread (``asyncio.to_thread``) so the event loop never blocks
+on the database.
 
 Safety: table and column names are checked against the reflected schema before any statement
 is built, and every value travels as a bound parameter; ``query`` takes named parameters only
@@ -28,7 +29,6 @@ from sqlalchemy import (
     Column,
     MetaData,
     Table,
-    create_engine,
     delete,
     exc,
     insert,
@@ -38,7 +38,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import (
@@ -49,6 +48,8 @@ from ..errors import (
     UnknownColumnError,
     UnknownTableError,
 )
+from .connection import driver_message as _driver_message
+from .connection import engine_options, is_sqlite_memory, mask_url, new_engine
 
 __all__ = [
     "DatabaseGatewayError",
@@ -64,10 +65,6 @@ _T = TypeVar("_T")
 # spelled here: inside the gateway class, ``list`` is a method
 _Rows = list[dict[str, Any]]
 _Conditions = list[ColumnElement[bool]]
-
-# driver module -> the extra of this package that installs it
-_DRIVER_EXTRAS = {"pymysql": "mysql"}
-_SQLITE_MEMORY = (None, "", ":memory:")
 
 
 class SqlDatabaseGateway:
@@ -92,12 +89,12 @@ class SqlDatabaseGateway:
         self._tables: dict[str, Table] = {}
         self._lock = threading.Lock()
         # an in-memory SQLite database lives in one connection: calls take turns on it
-        self._serial = threading.Lock() if self._is_sqlite_memory() else None
+        self._serial = threading.Lock() if is_sqlite_memory(self._url) else None
 
     @property
     def masked_url(self) -> str:
         """The URL with its password replaced by ``***``: the only form ever shown."""
-        return self._url.render_as_string(hide_password=True)
+        return mask_url(self._url)
 
     def __repr__(self) -> str:
         return f"SqlDatabaseGateway({self.masked_url!r})"
@@ -157,9 +154,6 @@ class SqlDatabaseGateway:
         with self._serial:
             return work(*args)
 
-    def _is_sqlite_memory(self) -> bool:
-        return self._url.get_backend_name() == "sqlite" and self._url.database in _SQLITE_MEMORY
-
     def _get_engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
@@ -167,40 +161,9 @@ class SqlDatabaseGateway:
             return self._engine
 
     def _create_engine(self) -> Engine:
-        options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 3600}
-        if self._url.get_backend_name() == "sqlite":
-            connect_args: dict[str, Any] = {"timeout": self._busy_timeout}
-            if self._is_sqlite_memory():
-                connect_args["check_same_thread"] = False
-                options["poolclass"] = StaticPool
-            options["connect_args"] = connect_args
+        options = engine_options(self._url, busy_timeout_seconds=self._busy_timeout)
         options.update(self._engine_options)
-        try:
-            return create_engine(self._url, **options)
-        except ImportError as error:
-            raise MissingDriverError(self._missing_driver_message(error)) from None
-        except exc.NoSuchModuleError as error:
-            raise MissingDriverError(
-                f"no SQLAlchemy dialect for {self.masked_url}: {error}"
-            ) from None
-        except exc.ArgumentError as error:
-            raise DatabaseGatewayError(f"invalid options for {self.masked_url}: {error}") from None
-
-    def _missing_driver_message(self, error: ImportError) -> str:
-        module = (error.name or self._url.get_driver_name() or "").split(".")[0]
-        extra = _DRIVER_EXTRAS.get(module.lower())
-        if extra:
-            advice = f'pip install "workscript-jupyter[{extra}]"'
-        elif self._url.get_backend_name() in ("mysql", "mariadb"):
-            advice = (
-                'pip install "workscript-jupyter[mysql]" and use a mysql+pymysql:// URL, '
-                f"or install the Python package that provides {module!r}"
-            )
-        else:
-            advice = f"install the Python package that provides {module!r}"
-        return (
-            f"the database driver {module!r} needed by {self.masked_url} is not installed: {advice}"
-        )
+        return new_engine(self._url, options, invalid=DatabaseGatewayError)
 
     def _connect(self) -> Connection:
         """A connection in a transaction-ready state; a refused login names the masked URL."""
@@ -377,17 +340,6 @@ class SqlDatabaseGateway:
         finally:
             if not sql.lstrip().lower().startswith("select"):
                 self.refresh_schema()  # the statement may have changed the schema
-
-
-def _driver_message(error: exc.DBAPIError) -> str:
-    """The driver's own words, without SQLAlchemy's statement and parameter echo."""
-    original = error.orig
-    if original is None:
-        return type(error).__name__
-    args: tuple[Any, ...] = tuple(getattr(original, "args", ()))
-    if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (code, message)
-        return f"({args[0]}) {args[1]}"
-    return str(original) or type(original).__name__
 
 
 def _required(conditions: list[ColumnElement[bool]], operation: str) -> list[ColumnElement[bool]]:

@@ -48,8 +48,12 @@ MYSQL: dict[str, Any] = {
 }
 
 # LONGTEXT-sized JSON and text on MySQL: a state or a notebook can exceed 64 KB
-BigJSON = JSON().with_variant(mysql.JSON(), "mysql")
-BigText = Text().with_variant(mysql.LONGTEXT(), "mysql")
+BigJSON = JSON().with_variant(mysql.JSON(), "mysql", "mariadb")
+BigText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+# a resource path is case-sensitive everywhere: binary collation on MySQL, as SQLite compares
+PathString = String(512).with_variant(
+    mysql.VARCHAR(512, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -327,7 +331,7 @@ resources = Table(
     metadata,
     _id(),
     _owner(),
-    Column("path", String(512), nullable=False),
+    Column("path", PathString, nullable=False),
     Column("content", BigText, nullable=False),
     Column("content_type", String(200), nullable=False),
     *_times(),

@@ -189,3 +189,13 @@ def test_ai_usage(store: Store, alice: Scope, bob: Scope, admin: Scope) -> None:
     assert store.ai.usage_totals(alice, since=future)["requests"] == 0
     past = datetime.now(UTC) - timedelta(days=1)
     assert len(store.ai.list_usage(alice, since=past).items) == 3
+
+
+def test_resource_paths_are_case_sensitive_on_every_backend(store: Store, alice: Scope) -> None:
+    upper = store.resources.create(alice, path="notes/Report.md", content="A")
+    lower = store.resources.create(alice, path="notes/report.md", content="a")
+    assert upper.id != lower.id
+    assert store.resources.get_by_path(alice, "notes/Report.md").content == "A"
+    assert store.resources.get_by_path(alice, "notes/report.md").content == "a"
+    listed = store.resources.list(alice, path_prefix="notes/R").items
+    assert [r.path for r in listed] == ["notes/Report.md"]

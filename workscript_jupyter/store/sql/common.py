@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, or
 from sqlalchemy import exc as sa_exc
 
 from ...errors import ConflictError, RecordNotFoundError, StoreError, StoreUnavailableError
+from ..connection import driver_message
 from ..records import Page, Scope
 
 __all__ = [
@@ -115,13 +116,13 @@ class Database:
             yield
         except sa_exc.IntegrityError as error:
             if duplicates is None:
-                message = f"a unique rule of the store was broken: {_driver_message(error)}"
+                message = f"a unique rule of the store was broken: {driver_message(error)}"
                 raise ConflictError(message) from error
             raise duplicates.translate(error) from error
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as error:
-            raise self._unavailable(_driver_message(error)) from error
+            raise self._unavailable(driver_message(error)) from error
         except sa_exc.DBAPIError as error:
-            reason = _driver_message(error)
+            reason = driver_message(error)
             if error.connection_invalidated or _missing_schema(reason):
                 raise self._unavailable(reason) from error
             raise StoreError(
@@ -146,17 +147,6 @@ class Database:
 def _missing_schema(reason: str) -> bool:
     """SQLite's "no such table", MySQL's 1146 "Table ... doesn't exist": not migrated yet."""
     return "no such table" in reason or ("(1146)" in reason and "doesn't exist" in reason)
-
-
-def _driver_message(error: sa_exc.DBAPIError) -> str:
-    """The driver's own words, without the SQL statement and parameters SQLAlchemy appends."""
-    orig = error.orig
-    if orig is None:
-        return str(error).split("\n", 1)[0]
-    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
-    if len(args) == 2 and isinstance(args[1], str):  # PyMySQL: (code, message)
-        return f"({args[0]}) {args[1]}"
-    return str(orig) or type(orig).__name__
 
 
 # -- records -----------------------------------------------------------------------------------

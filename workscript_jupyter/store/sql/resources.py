@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import RESOURCE_FIELDS, ResourceStore
@@ -109,7 +109,9 @@ class SqlResourceStore(ResourceStore):
     ) -> Page:
         statement = select(resources).where(*owned(resources, scope))
         if path_prefix:
-            statement = statement.where(resources.c.path.startswith(path_prefix, autoescape=True))
+            # not LIKE: SQLite's LIKE ignores case, and paths are case-sensitive everywhere
+            prefix = func.substr(resources.c.path, 1, len(path_prefix))
+            statement = statement.where(prefix == path_prefix)
         statement = keyset(statement, resources.c.created_at, resources.c.id, cursor, limit)
         with self._db.read() as connection:
             rows = connection.execute(statement).all()

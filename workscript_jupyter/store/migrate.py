@@ -1,0 +1,257 @@
+"""Alembic owns the schema: upgrade, downgrade, current revision, history, and drift.
+
+The migration scripts ship inside the package (``store/migrations``: ``env.py``, the
+``script.py.mako`` template and ``versions/``) and Alembic is configured here in code, so neither
+an ``alembic.ini`` nor a working directory is needed: ``workscript db upgrade``, the server's
+``auto_migrate`` and the tests all go through these functions.
+
+Every function takes an Engine (used as is, left open) or a URL (an engine is made with
+``create_store_engine`` and disposed afterwards). Failures are project errors: an unreachable
+database is ``StoreUnavailableError`` naming the masked URL; an unknown revision or a statement
+the database refuses is ``StoreError``.
+
+Alembic keeps the running command in module globals, so a process runs one migration at a time
+(a thread lock). On MySQL/MariaDB a migration also holds the named lock ``workscript.migrate``
+(``GET_LOCK``), so servers that start together against one database migrate one after the other,
+and the later ones find nothing left to do.
+
+SQLite changes a table by copying it (Alembic's "batch" mode, ``render_as_batch``); the copy drops
+the old table, which with foreign keys on would cascade-delete the rows that point at it. So a
+SQLite migration runs with foreign keys off, and they are switched back on afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.autogenerate.api import AutogenContext
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import exc, text
+from sqlalchemy.engine import URL, Connection, Engine
+
+from ..errors import StoreError, StoreUnavailableError
+from .connection import create_store_engine, driver_message, mask_url, unavailable_message
+from .tables import UtcDateTime, metadata
+
+__all__ = [
+    "SCRIPT_LOCATION",
+    "Revision",
+    "alembic_config",
+    "context_options",
+    "current",
+    "downgrade",
+    "drift",
+    "head",
+    "history",
+    "revisions",
+    "upgrade",
+]
+
+SCRIPT_LOCATION = Path(__file__).with_name("migrations")
+# MySQL: servers starting together take turns on the migration (GET_LOCK, per connection)
+MIGRATION_LOCK = "workscript.migrate"
+MIGRATION_LOCK_SECONDS = 120
+# Alembic's ``context`` and ``op`` are process-wide proxies: one command at a time per process
+_ALEMBIC = threading.Lock()
+
+EngineOrUrl = Engine | str | URL
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One migration script: its id, the one it follows, and its message."""
+
+    id: str
+    down_revision: str | None
+    message: str
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+
+def alembic_config() -> Config:
+    """An Alembic ``Config`` pointing at the scripts inside the package (no ini file)."""
+    config = Config()
+    # configparser interpolation: a literal % in the install path must be doubled
+    config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
+    return config
+
+
+def context_options(connection: Connection) -> dict[str, Any]:
+    """The ``MigrationContext`` options shared by ``env.py`` and ``drift``.
+
+    Both must compare the same way, or the drift test would pass while ``revision
+    --autogenerate`` found changes (or the reverse).
+    """
+    return {
+        "target_metadata": metadata,
+        "render_as_batch": connection.dialect.name == "sqlite",
+        "compare_type": True,
+        "render_item": render_item,
+    }
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """Write ``UtcDateTime`` into a migration as plain SQLAlchemy types.
+
+    A migration must not import the live ``tables`` module: the type could change later and
+    silently rewrite history. DATETIME(6) on MySQL keeps the microseconds.
+    """
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        autogen_context.imports.add("from sqlalchemy.dialects import mysql")
+        return 'sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")'
+    return False
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def upgrade(engine_or_url: EngineOrUrl, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (default: the newest)."""
+    with _migrating(engine_or_url, f"upgrade to {revision}") as config:
+        command.upgrade(config, revision)
+
+
+def downgrade(engine_or_url: EngineOrUrl, revision: str) -> None:
+    """Migrate the database down to ``revision`` (``base`` removes every table)."""
+    with _migrating(engine_or_url, f"downgrade to {revision}") as config:
+        command.downgrade(config, revision)
+
+
+def current(engine_or_url: EngineOrUrl) -> str | None:
+    """The database's revision, or None when it has never been migrated."""
+    with _engine(engine_or_url) as engine, _connect(engine) as connection:
+        try:
+            return MigrationContext.configure(connection).get_current_revision()
+        except CommandError as error:
+            raise StoreError(
+                f"cannot read the revision of {mask_url(engine.url)}: {error}"
+            ) from None
+        except exc.DBAPIError as error:
+            raise _database_error(engine, "read the revision", error) from None
+
+
+def head() -> str | None:
+    """The newest revision among the scripts."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def revisions() -> list[Revision]:
+    """Every migration script, oldest first."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    found = [
+        Revision(
+            id=script.revision,
+            down_revision=_single(script.down_revision),
+            message=(script.doc or "").strip(),
+        )
+        for script in scripts.walk_revisions()
+    ]
+    return found[::-1]
+
+
+def history() -> list[str]:
+    """The revision ids, oldest first."""
+    return [revision.id for revision in revisions()]
+
+
+def drift(engine_or_url: EngineOrUrl) -> list[Any]:
+    """What autogenerate would change to make the database match ``tables.metadata``.
+
+    Empty when the migrations and the models agree: the test suite checks that after
+    ``upgrade`` on every backend, so a table edited without a migration fails the build.
+    """
+    with _engine(engine_or_url) as engine, _connect(engine) as connection:
+        try:
+            context = MigrationContext.configure(connection, opts=context_options(connection))
+            return list(compare_metadata(context, metadata))
+        except exc.DBAPIError as error:
+            raise _database_error(engine, "compare the schema", error) from None
+
+
+# -- plumbing -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _engine(engine_or_url: EngineOrUrl) -> Iterator[Engine]:
+    if isinstance(engine_or_url, Engine):
+        yield engine_or_url
+        return
+    engine = create_store_engine(engine_or_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _connect(engine: Engine) -> Connection:
+    try:
+        return engine.connect()
+    except exc.DBAPIError as error:
+        raise StoreUnavailableError(unavailable_message(engine.url, error)) from None
+
+
+@contextmanager
+def _migrating(engine_or_url: EngineOrUrl, action: str) -> Iterator[Config]:
+    """A config carrying one connection in a transaction; errors become project errors."""
+    with _ALEMBIC, _engine(engine_or_url) as engine, _connect(engine) as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        locked = False
+        try:
+            if sqlite:  # outside any transaction, or SQLite ignores it
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            elif connection.dialect.name in ("mysql", "mariadb"):
+                locked = _take_lock(connection, engine)
+            with connection.begin():
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                yield config
+        except CommandError as error:
+            raise StoreError(f"cannot {action} on {mask_url(engine.url)}: {error}") from None
+        except exc.DBAPIError as error:
+            raise _database_error(engine, action, error) from None
+        finally:
+            if not connection.invalidated:
+                connection.rollback()
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                if locked:
+                    connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
+                connection.commit()
+
+
+def _take_lock(connection: Connection, engine: Engine) -> bool:
+    got = connection.execute(
+        text("SELECT GET_LOCK(:name, :seconds)"),
+        {"name": MIGRATION_LOCK, "seconds": MIGRATION_LOCK_SECONDS},
+    ).scalar()
+    connection.commit()
+    if got != 1:
+        raise StoreError(
+            f"another server has been migrating {mask_url(engine.url)} for over "
+            f"{MIGRATION_LOCK_SECONDS} s (lock {MIGRATION_LOCK!r}); try again when it is done"
+        )
+    return True
+
+
+def _database_error(engine: Engine, action: str, error: exc.DBAPIError) -> StoreError:
+    if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return StoreUnavailableError(unavailable_message(engine.url, error))
+    return StoreError(f"cannot {action} on {mask_url(engine.url)}: {driver_message(error)}")
+
+
+def _single(down: Any) -> str | None:
+    if down is None or isinstance(down, str):
+        return down
+    return ", ".join(down)  # a merge revision follows several

@@ -1,0 +1,1 @@
+"""Alembic scripts of the store: ``env.py``, ``script.py.mako`` and ``versions/`` (see migrate)."""
