@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, or_
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, delete, or_
 from sqlalchemy import exc as sa_exc
 
 from ...errors import ConflictError, RecordNotFoundError, StoreError, StoreUnavailableError
@@ -212,6 +212,15 @@ def owned(table: Table, scope: Scope) -> list[ColumnElement[bool]]:
 
 
 # -- keyset paging -----------------------------------------------------------------------------
+
+
+def delete_owned(
+    connection: Connection, table: Table, record_id: str, scope: Scope, kind: str
+) -> None:
+    """Delete one row the scope may see; a missing or someone else's row is not found."""
+    result = connection.execute(delete(table).where(table.c.id == record_id, *owned(table, scope)))
+    if result.rowcount == 0:
+        raise RecordNotFoundError(kind, record_id)
 
 
 def encode_cursor(at: datetime, record_id: str) -> str:

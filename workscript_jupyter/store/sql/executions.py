@@ -23,6 +23,7 @@ from .common import (
     Database,
     Duplicates,
     check_changes,
+    delete_owned,
     json_copy,
     keyset,
     owned,
@@ -124,11 +125,7 @@ class SqlExecutionStore(ExecutionStore):
 
     def delete(self, scope: Scope, execution_id: str) -> None:
         with self._db.begin() as connection:
-            result = connection.execute(
-                delete(runs).where(runs.c.id == execution_id, *owned(runs, scope))
-            )
-            if result.rowcount == 0:
-                raise RecordNotFoundError(KIND, execution_id)
+            delete_owned(connection, runs, execution_id, scope, KIND)
 
     def list(
         self,

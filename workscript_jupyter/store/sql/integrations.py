@@ -16,7 +16,16 @@ from ...errors import RecordNotFoundError
 from ..base import INTEGRATION_FIELDS, IntegrationStore
 from ..records import Integration, OAuthState, Scope, new_id, utcnow
 from ..tables import integrations, oauth_states
-from .common import Database, Duplicates, check_changes, json_value, owned, row_values, to_record
+from .common import (
+    Database,
+    Duplicates,
+    check_changes,
+    delete_owned,
+    json_value,
+    owned,
+    row_values,
+    to_record,
+)
 
 __all__ = ["SqlIntegrationStore"]
 
@@ -80,13 +89,7 @@ class SqlIntegrationStore(IntegrationStore):
 
     def delete(self, scope: Scope, integration_id: str) -> None:
         with self._db.begin() as connection:
-            result = connection.execute(
-                delete(integrations).where(
-                    integrations.c.id == integration_id, *owned(integrations, scope)
-                )
-            )
-            if result.rowcount == 0:
-                raise RecordNotFoundError(KIND, integration_id)
+            delete_owned(connection, integrations, integration_id, scope, KIND)
 
     def list(self, scope: Scope, *, provider: str | None = None) -> list[Integration]:
         conditions: list[ColumnElement[bool]] = owned(integrations, scope)

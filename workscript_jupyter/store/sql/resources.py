@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import RESOURCE_FIELDS, ResourceStore
@@ -14,6 +14,7 @@ from .common import (
     Database,
     Duplicates,
     check_changes,
+    delete_owned,
     keyset,
     owned,
     row_values,
@@ -93,11 +94,7 @@ class SqlResourceStore(ResourceStore):
 
     def delete(self, scope: Scope, resource_id: str) -> None:
         with self._db.begin() as connection:
-            result = connection.execute(
-                delete(resources).where(resources.c.id == resource_id, *owned(resources, scope))
-            )
-            if result.rowcount == 0:
-                raise RecordNotFoundError(KIND, resource_id)
+            delete_owned(connection, resources, resource_id, scope, KIND)
 
     def list(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import WORKFLOW_FIELDS, WorkflowStore
@@ -14,6 +14,7 @@ from .common import (
     Database,
     Duplicates,
     check_changes,
+    delete_owned,
     json_copy,
     keyset,
     owned,
@@ -85,11 +86,7 @@ class SqlWorkflowStore(WorkflowStore):
     def delete(self, scope: Scope, workflow_id: str) -> None:
         # Runs keep their workflow_id: a run's record outlives the workflow it ran.
         with self._db.begin() as connection:
-            result = connection.execute(
-                delete(workflows).where(workflows.c.id == workflow_id, *owned(workflows, scope))
-            )
-            if result.rowcount == 0:
-                raise RecordNotFoundError(KIND, workflow_id)
+            delete_owned(connection, workflows, workflow_id, scope, KIND)
 
     def list(
         self,
