@@ -10,6 +10,12 @@
     ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
     ├── StateReferenceError (ValueError)        a state path that cannot be read or written
     ├── ConfigurationError (ValueError)         bad configuration of the package itself
+    ├── BadRequestError (ValueError)            a request the service cannot read (400)
+    ├── PermissionDeniedError (PermissionError) the caller may not do this (403)
+    ├── PayloadTooLargeError                    a request body over the limit (413)
+    ├── UnsupportedMediaTypeError               a body that is not JSON (415)
+    ├── UnprocessableError (ValueError)         well-formed but not doable now (422)
+    ├── TooManyRunsError                        too many runs queued; .retry_after seconds (429)
     ├── StoreError                              the workscript store refused or failed a call
     │   ├── RecordNotFoundError (LookupError)       no such row, or not yours (the same answer)
     │   ├── ConflictError                           a unique rule (username, email, path...)
@@ -23,7 +29,9 @@
         └── DatabaseQueryError (ValueError)         the database refused the statement
 
 Errors whose meaning matches a builtin also derive from it, so callers can catch either.
-Each error has a stable ``code`` used in run results, CLI output and API responses.
+Each error has a stable ``code`` used in run results, CLI output and API responses, a ``message``,
+and ``details`` (None, or JSON-shaped data the API sends as ``error.details``: the issues of a
+``WorkflowValidationError``, the fields of a ``BadRequestError``...).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BadRequestError",
     "ConfigurationError",
     "ConflictError",
     "DatabaseGatewayError",
@@ -44,12 +53,17 @@ __all__ = [
     "NodeExecutionError",
     "NodeNotFoundError",
     "NodeTimeoutError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
     "RecordNotFoundError",
     "StateReferenceError",
     "StoreError",
     "StoreUnavailableError",
+    "TooManyRunsError",
     "UnknownColumnError",
     "UnknownTableError",
+    "UnprocessableError",
+    "UnsupportedMediaTypeError",
     "ValidationIssue",
     "WorkflowValidationError",
     "WorkscriptError",
@@ -61,9 +75,10 @@ class WorkscriptError(Exception):
 
     code = "WORKSCRIPT_ERROR"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details: Any = details
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +107,7 @@ class WorkflowValidationError(WorkscriptError, ValueError):
         head = "; ".join(str(i) for i in self.issues[:3])
         more = f" (and {count - 3} more)" if count > 3 else ""
         super().__init__(f"invalid workflow: {head}{more}")
+        self.details = self.to_list()
 
     def to_list(self) -> list[dict[str, str]]:
         return [issue.to_dict() for issue in self.issues]
@@ -142,6 +158,46 @@ class StateReferenceError(WorkscriptError, ValueError):
 
 class ConfigurationError(WorkscriptError, ValueError):
     code = "CONFIGURATION_ERROR"
+
+
+class BadRequestError(WorkscriptError, ValueError):
+    """A request the service cannot read: bad JSON, a field of the wrong type (HTTP 400)."""
+
+    code = "BAD_REQUEST"
+
+
+class PermissionDeniedError(WorkscriptError, PermissionError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    code = "FORBIDDEN"
+
+
+class PayloadTooLargeError(WorkscriptError):
+    """A request body over the configured limit (HTTP 413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaTypeError(WorkscriptError):
+    """A request body that is not ``application/json`` (HTTP 415)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UnprocessableError(WorkscriptError, ValueError):
+    """Well-formed but not doable: cancel a finished run, delete a running one (HTTP 422)."""
+
+    code = "UNPROCESSABLE"
+
+
+class TooManyRunsError(WorkscriptError):
+    """The caller has too many runs queued or running; try again in ``retry_after`` s (429)."""
+
+    code = "TOO_MANY_RUNS"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 class StoreError(WorkscriptError):

@@ -26,6 +26,7 @@ from .state import copy_json
 __all__ = ["Execution", "copy_json", "run_workflow"]
 
 _perf = time.perf_counter
+YIELD_EVERY_SECONDS = 0.005
 
 
 class _Failure(Exception):
@@ -77,6 +78,7 @@ class Execution:
         self._task: asyncio.Task[Any] | None = None
         self._started = False
         self._finished = False
+        self._last_yield = _perf()
         self._setter = StateSetter()
 
     def _log_both(self, listener: Callable[[str], None]) -> Callable[[str], None]:
@@ -262,6 +264,11 @@ class Execution:
                 )
             )
         started = _perf()
+        if started - self._last_yield >= YIELD_EVERY_SECONDS:
+            # Nodes that compute without awaiting never give the loop a turn; a server (or a
+            # kernel) must keep answering, and its WebSocket flushing, during a long run.
+            await asyncio.sleep(0)
+            started = self._last_yield = _perf()
         try:
             edge = await self._attempts(step, ctx)
         except RunEnded as ended:

@@ -1,22 +1,26 @@
 """``WorkscriptApp``: the server extension and composition root.
 
-It grows with the issues that add the service layer and the scheduler; for now it owns the node
-registry, the store's database (engine, migrations at start, ``SqlStore``) and serves the health
-endpoint.
+It owns the node registry, the store's database (engine, migrations at start, ``SqlStore``),
+the event bus, the ``WorkscriptService`` (run queue and workers) and, when ``server/websocket.py``
+is there, the ``EventHub`` behind ``/workscript/ws``. ``self.settings["workscript"]`` carries them
+to the handlers; ``routes.py`` is the route table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from .._version import __version__
 from ..nodes import builtin_registry
-from .handlers import HealthHandler
+from .routes import optional_module, routes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -31,6 +35,8 @@ class WorkscriptApp(ExtensionApp):
     load_other_extensions = True
     _engine: Engine | None = None
     _pruner: asyncio.Task[None] | None = None
+    _service_started = False
+    _hub_started = False
 
     role = Unicode(
         "local",
@@ -74,6 +80,72 @@ class WorkscriptApp(ExtensionApp):
         help="How often old runs are pruned (in batches, off the event loop).",
     ).tag(config=True)
 
+    root_dir = Unicode(
+        help=(
+            "The only folder runs on this server may read and write (filesystem and notebook "
+            "nodes). Default: the Jupyter server's root_dir."
+        ),
+    ).tag(config=True)
+
+    @default("root_dir")
+    def _default_root_dir(self) -> str:
+        serverapp = getattr(self, "serverapp", None)
+        return str(getattr(serverapp, "root_dir", "") or os.getcwd())
+
+    max_concurrent_runs = Integer(
+        4, help="How many runs this server executes at once, all users together."
+    ).tag(config=True)
+
+    max_concurrent_runs_per_user = Integer(
+        2, help="How many runs of one user execute at once; the others wait in the queue."
+    ).tag(config=True)
+
+    max_queued_runs_per_user = Integer(
+        100,
+        help="How many runs one user may have queued or running; more get HTTP 429.",
+    ).tag(config=True)
+
+    max_request_body_mb = Float(
+        10.0, help="The largest request body the REST API accepts, in MB (larger: HTTP 413)."
+    ).tag(config=True)
+
+    run_wait_max_seconds = Float(
+        300.0,
+        help=(
+            "The longest a request may wait for a run to end: the ?wait= of "
+            "POST /workscript/workflows/{id}/run and the original's POST /workscript/workflows/run."
+        ),
+    ).tag(config=True)
+
+    single_user = Bool(
+        True,
+        help=(
+            "True: every Jupyter identity is this server's one owner (an admin). False (a shared "
+            "server): one workscript user per Jupyter/JupyterHub user, seeing only their own "
+            "workflows and runs; admins are listed in admin_users."
+        ),
+    ).tag(config=True)
+
+    admin_users = List(
+        Unicode(),
+        default_value=[],
+        help="Jupyter usernames that are workscript admins when single_user is False.",
+    ).tag(config=True)
+
+    server_id = Unicode(
+        "",
+        help=(
+            "How this server marks the runs it executes (claimed_by); runs it left queued or "
+            "running are marked interrupted when it starts again. Default: <hostname>:<port>."
+        ),
+    ).tag(config=True)
+
+    redis_url = Unicode(
+        None,
+        allow_none=True,
+        help="Redis URL that carries run events between servers. Unset: REDIS_URL, else none.",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         if self.role not in ("local", "client", "service"):
             raise ValueError(
@@ -84,8 +156,55 @@ class WorkscriptApp(ExtensionApp):
             "role": self.role,
             "registry": registry,
             "node_count": len(registry),
+            "max_request_body_mb": self.max_request_body_mb,
+            "run_wait_max_seconds": self.run_wait_max_seconds,
             **self._open_store(),
         }
+        self._build_service()
+
+    def _build_service(self) -> None:
+        """The event bus, the service on the store, and the WebSocket hub when it exists."""
+        from ..engine import EventBus, Services
+        from ..service import RunLimits, WorkscriptService
+
+        root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
+
+        def services_factory(caller: Any) -> Services:
+            return Services(root_dir=root)
+
+        extension = self.settings["workscript"]
+        bus = EventBus()
+        server_id = self.server_id or self._default_server_id()
+        service = WorkscriptService(
+            extension["store"],
+            extension["registry"],
+            services_factory=services_factory,
+            limits=RunLimits(
+                max_concurrent_runs=self.max_concurrent_runs,
+                max_concurrent_runs_per_user=self.max_concurrent_runs_per_user,
+                max_queued_runs_per_user=self.max_queued_runs_per_user,
+            ),
+            bus=bus,
+            server_id=server_id,
+            single_user=self.single_user,
+            admin_users=frozenset(self.admin_users),
+        )
+        extension["bus"] = bus
+        extension["service"] = service
+        websocket = optional_module("websocket")
+        if websocket is not None:
+            hub = websocket.EventHub(
+                bus,
+                service,
+                redis_url=websocket.resolve_redis_url(self.redis_url),
+                server_id=server_id,
+            )
+            extension["hub"] = hub
+            extension[websocket.HUB_SETTING] = hub  # where EventSocketHandler looks
+
+    def _default_server_id(self) -> str:
+        port = getattr(getattr(self, "serverapp", None), "port", None) or os.getpid()
+        return f"{socket.gethostname()}:{port}"
 
     def _open_store(self) -> dict[str, Any]:
         """The engine (migrated unless ``auto_migrate`` is off) and the store on it.
@@ -117,7 +236,8 @@ class WorkscriptApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         from ..store.retention import prune_periodically
 
-        store = self.settings["workscript"]["store"]
+        extension = self.settings["workscript"]
+        store = extension["store"]
         self._pruner = asyncio.create_task(
             prune_periodically(
                 store,
@@ -127,8 +247,22 @@ class WorkscriptApp(ExtensionApp):
             ),
             name="workscript-prune",
         )
+        if not self._service_started:
+            await extension["service"].start()
+            self._service_started = True
+        hub = extension.get("hub")
+        if hub is not None and not self._hub_started:
+            await hub.start()
+            self._hub_started = True
 
     async def stop_extension(self) -> None:
+        extension = self.settings.get("workscript", {})
+        if self._service_started:
+            self._service_started = False
+            await extension["service"].stop()
+        if self._hub_started:
+            self._hub_started = False
+            await extension["hub"].stop()
         if self._pruner is not None:
             self._pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,4 +273,4 @@ class WorkscriptApp(ExtensionApp):
             self._engine = None
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend([(r"/workscript/health", HealthHandler)])
+        self.handlers.extend(routes())

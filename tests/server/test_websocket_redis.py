@@ -1,0 +1,117 @@
+"""Run events across servers: two EventHubs with different origins on one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from workscript_jupyter.engine import EventBus
+
+from .test_websocket import FakeService, FakeSocket, caller, connect, event, settle
+
+pytestmark = pytest.mark.redis
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.02)
+
+
+def run_with_two_hubs(redis_url: str, test) -> None:
+    from workscript_jupyter.server.events_hub import EventHub
+
+    async def main() -> None:
+        bus_a, bus_b = EventBus(), EventBus()
+        hub_a = EventHub(bus_a, FakeService(), redis_url=redis_url, server_id="server-a")
+        hub_b = EventHub(bus_b, FakeService(), redis_url=redis_url, server_id="server-b")
+        await hub_a.start()
+        await hub_b.start()
+        try:
+            await test(bus_a, hub_a, bus_b, hub_b)
+        finally:
+            await hub_a.stop()
+            await hub_b.stop()
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+    asyncio.run(main())
+
+
+def test_an_event_on_hub_a_reaches_a_client_of_hub_b(redis_url):
+    async def test(bus_a, hub_a, bus_b, hub_b):
+        _, on_a = await connect(hub_a, caller("alice"), "executions")
+        _, on_b = await connect(hub_b, caller("alice"), "executions")
+        _, bob_on_b = await connect(hub_b, caller("bob"), "executions")
+        bus_a.publish(event("workflow:started", "run-1", "alice", "wf-1"))
+        bus_a.publish(event("node:completed", "run-1", "alice", "wf-1", nodeId="n1"))
+        bus_a.publish(event("workflow:completed", "run-1", "alice", "wf-1"))
+        await until(lambda: len(on_b.events()) == 3)
+        await settle()
+        assert [m["type"] for m in on_b.events()] == [
+            "workflow:started",
+            "node:completed",
+            "workflow:completed",
+        ]
+        assert on_b.events()[1]["payload"]["nodeId"] == "n1"
+        assert on_b.events()[0]["payload"]["executionId"] == "run-1"
+        # hub A delivered its own events once: its echo from Redis is ignored
+        assert [m["type"] for m in on_a.events()] == [
+            "workflow:started",
+            "node:completed",
+            "workflow:completed",
+        ]
+        assert bob_on_b.events() == []  # the owner filter holds across servers
+
+    run_with_two_hubs(redis_url, test)
+
+
+def test_the_redis_message_carries_owner_and_origin(redis_url):
+    import redis.asyncio as aioredis
+
+    async def test(bus_a, hub_a, bus_b, hub_b):
+        client = aioredis.from_url(redis_url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe("workscript:events")
+        try:
+            bus_a.publish(event("workflow:started", "run-7", "alice", "wf-7"))
+            message = None
+            deadline = time.monotonic() + 5
+            while message is None and time.monotonic() < deadline:
+                message = await pubsub.get_message(timeout=0.5)
+            assert message is not None
+            data = json.loads(message["data"])
+            assert data["origin"] == "server-a"
+            assert data["ownerId"] == "alice"
+            assert data["type"] == "workflow:started"
+            assert data["payload"]["executionId"] == "run-7"
+            assert data["payload"]["workflowId"] == "wf-7"
+            assert isinstance(data["timestamp"], int)
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
+
+    run_with_two_hubs(redis_url, test)
+
+
+def test_a_malformed_redis_message_is_ignored(redis_url):
+    import redis.asyncio as aioredis
+
+    async def test(bus_a, hub_a, bus_b, hub_b):
+        _, on_b = await connect(hub_b, caller("alice"), "executions")
+        client = aioredis.from_url(redis_url)
+        try:
+            await client.publish("workscript:events", b"\x00 not json")
+            await client.publish("workscript:events", json.dumps({"type": 1, "payload": "x"}))
+        finally:
+            await client.aclose()
+        bus_a.publish(event("workflow:started", "run-1", "alice"))
+        await until(lambda: len(on_b.events()) == 1)
+        assert isinstance(on_b, FakeSocket)
+        assert on_b.closed_with is None
+
+    run_with_two_hubs(redis_url, test)

@@ -1,0 +1,68 @@
+"""``GET /workscript/health`` and the JSON 404 of the API."""
+
+from __future__ import annotations
+
+import platform
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..._version import __version__
+from ...errors import RecordNotFoundError
+from ..base import WorkscriptHandler
+
+__all__ = ["HealthHandler", "NotFoundHandler"]
+
+
+class HealthHandler(WorkscriptHandler):
+    """``GET /workscript/health``: the extension is loaded and answering."""
+
+    auth_resource = "workscript:health"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        extension = self.settings.get("workscript", {})
+        self.write_json(
+            {
+                "status": "ok",
+                "version": __version__,
+                "python": platform.python_version(),
+                "role": extension.get("role", "local"),
+                "nodes": extension.get("node_count", 0),
+            }
+        )
+
+
+class NotFoundHandler(WorkscriptHandler):
+    """Any other path under ``/workscript/``: a JSON 404 rather than an HTML page."""
+
+    auth_resource = "workscript:api"
+
+    def _not_found(self) -> None:
+        raise RecordNotFoundError("route", self.request.path)
+
+    @web.authenticated
+    @authorized
+    async def get(self, *_args: str) -> None:
+        self._not_found()
+
+    @web.authenticated
+    @authorized
+    async def post(self, *_args: str) -> None:
+        self._not_found()
+
+    @web.authenticated
+    @authorized
+    async def put(self, *_args: str) -> None:
+        self._not_found()
+
+    @web.authenticated
+    @authorized
+    async def patch(self, *_args: str) -> None:
+        self._not_found()
+
+    @web.authenticated
+    @authorized
+    async def delete(self, *_args: str) -> None:
+        self._not_found()

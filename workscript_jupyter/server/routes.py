@@ -1,0 +1,69 @@
+"""The one route table of the extension (the server prefixes ``base_url``).
+
+Ids are 32 hex characters, so ``/workflows/validate``, ``/create`` and ``/run`` can never be
+taken for ``/workflows/{id}``; they are listed first all the same. Anything else under
+``/workscript/`` gets a JSON 404. The WebSocket comes from ``server/websocket.py`` when that
+module is there.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .handlers import (
+    CreateAliasHandler,
+    ExecutionCancelHandler,
+    ExecutionHandler,
+    ExecutionRerunHandler,
+    ExecutionsHandler,
+    ExecutionTimelineHandler,
+    HealthHandler,
+    NodesHandler,
+    NotFoundHandler,
+    RunAliasHandler,
+    ValidateHandler,
+    WorkflowHandler,
+    WorkflowRunHandler,
+    WorkflowsHandler,
+)
+from .openapi import OpenApiHandler
+
+__all__ = ["ID", "optional_module", "routes"]
+
+ID = r"([a-f0-9]{32})"
+
+
+def optional_module(name: str) -> Any:
+    """``server.<name>`` if it exists (a module another issue adds), else None."""
+    qualified = f"{__package__}.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as error:
+        if error.name != qualified:
+            raise  # the module is there but something it imports is not: a real error
+        return None
+
+
+def routes() -> list[tuple[str, Any]]:
+    table: list[tuple[str, Any]] = [
+        (r"/workscript/health", HealthHandler),
+        (r"/workscript/openapi\.json", OpenApiHandler),
+        (r"/workscript/nodes", NodesHandler),
+        (r"/workscript/workflows", WorkflowsHandler),
+        (r"/workscript/workflows/validate", ValidateHandler),
+        (r"/workscript/workflows/create", CreateAliasHandler),
+        (r"/workscript/workflows/run", RunAliasHandler),
+        (rf"/workscript/workflows/{ID}", WorkflowHandler),
+        (rf"/workscript/workflows/{ID}/run", WorkflowRunHandler),
+        (r"/workscript/executions", ExecutionsHandler),
+        (rf"/workscript/executions/{ID}", ExecutionHandler),
+        (rf"/workscript/executions/{ID}/timeline", ExecutionTimelineHandler),
+        (rf"/workscript/executions/{ID}/cancel", ExecutionCancelHandler),
+        (rf"/workscript/executions/{ID}/rerun", ExecutionRerunHandler),
+    ]
+    websocket = optional_module("websocket")
+    if websocket is not None:
+        table.append((r"/workscript/ws", websocket.EventSocketHandler))
+    table.append((r"/workscript/(.*)", NotFoundHandler))
+    return table

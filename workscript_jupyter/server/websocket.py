@@ -1,0 +1,105 @@
+"""``/workscript/ws``: the run-event WebSocket (docs: the WebSocket section of the REST API).
+
+Client → server: ``{"type": "subscribe"|"unsubscribe", "channel": ...}`` and ``{"type": "ping"}``.
+Server → client: ``subscribed``/``unsubscribed``/``pong``/``error`` and the run events
+(``Event.to_message()``), all ``{type, payload, timestamp}``. The filtering, coalescing and flow
+control live in ``EventHub`` (events_hub.py); this handler authenticates, resolves the caller,
+and moves text between the socket and the hub. Modelled on jupyter_server's
+``services/events/handlers.py``.
+
+The hub is found in ``settings["workscript"]["event_hub"]`` (the extension puts it there).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ..errors import WorkscriptError
+from .events_hub import EventClient, EventHub
+
+__all__ = ["HUB_SETTING", "EventHub", "EventSocketHandler", "resolve_redis_url"]
+
+HUB_SETTING = "event_hub"
+
+
+def resolve_redis_url(configured: str | None) -> str | None:
+    """The Redis URL for cross-server events: the configured one, else ``REDIS_URL``, else None."""
+    return configured or os.environ.get("REDIS_URL") or None
+
+
+class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
+    """One client of the run events. Keep-alive pings come from ``WebSocketMixin``."""
+
+    auth_resource = "workscript:events"
+    _client: EventClient | None = None
+    _caller: Any = None
+
+    @property
+    def hub(self) -> EventHub:
+        hub = self.settings.get("workscript", {}).get(HUB_SETTING)
+        if not isinstance(hub, EventHub):
+            raise web.HTTPError(503, "the workscript event hub is not running")
+        return hub
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authorize, map the Jupyter user to a workscript caller, then upgrade."""
+        hub = self.hub
+        user = self.current_user
+        # like jupyter_server's kernel and event sockets: a WebSocket is the "execute" action
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, "execute", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, f"not authorized to execute on {self.auth_resource}")
+        username, display_name, groups = _identity(user)
+        try:
+            self._caller = await hub.service.caller_for(
+                username, display_name=display_name, hub_groups=groups
+            )
+        except WorkscriptError as error:
+            raise web.HTTPError(503, error.message) from error
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)  # starts the keep-alive pings
+        self._client = self.hub.connect(self._caller, self)
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self._client is not None:
+            await self.hub.handle(self._client, message)
+
+    def on_close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            hub = self.settings.get("workscript", {}).get(HUB_SETTING)
+            if isinstance(hub, EventHub):
+                hub.disconnect(client)
+
+    # -- the hub's Transport -------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        """Write one message; raises WebSocketClosedError once the socket is gone."""
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            raise WebSocketClosedError()
+        await self.write_message(text)
+
+
+def _identity(user: Any) -> tuple[str, str | None, tuple[str, ...]]:
+    """Username, display name and hub groups of a Jupyter user (as the REST handlers map it)."""
+    username = str(getattr(user, "username", "") or "")
+    display_name = getattr(user, "display_name", None) or getattr(user, "name", None) or None
+    groups: tuple[str, ...] = ()
+    hub_user = getattr(user, "hub_user", None)  # set by jupyterhub-singleuser
+    if isinstance(hub_user, dict):
+        username = str(hub_user.get("name") or username)
+        groups = tuple(str(g) for g in hub_user.get("groups") or ())
+    return username, display_name, groups

@@ -1,0 +1,155 @@
+"""``WorkscriptService``: the use cases, the one place that coordinates engine, store and runs.
+
+The server's handlers and WebSocket, the kernel's REST client and the CLI all go through it.
+Every store call runs off the event loop (``store.aio.run_off_loop``); every call is scoped to
+its ``Caller`` (another user's workflow or run is ``RecordNotFoundError``, exactly like one that
+does not exist) unless the caller is an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Collection, Sequence
+from typing import Any, Final
+
+from ..engine import EventBus, NodeRegistry, Services
+from ..store.aio import run_off_loop
+from ..store.base import Store
+from ..store.records import ExecutionRecord, Scope, utcnow
+from .execute import RunExecutor, run_error
+from .identity import Identities
+from .pool import RunPool
+from .runs import RunUseCases
+from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
+from .workflows import WorkflowUseCases
+
+__all__ = ["WorkscriptService", "default_server_id"]
+
+log = logging.getLogger(__name__)
+
+_LEFTOVER_PAGE: Final = 200
+
+
+def default_server_id() -> str:
+    """``host:pid``: what a server writes into ``claimed_by`` unless told otherwise."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _default_services(caller: Caller) -> Services:
+    return Services()
+
+
+class WorkscriptService(WorkflowUseCases, RunUseCases):
+    """Workflows, runs and identities over one store, one registry and one event bus."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: NodeRegistry,
+        *,
+        services_factory: ServicesFactory = _default_services,
+        limits: RunLimits | None = None,
+        bus: EventBus | None = None,
+        server_id: str | None = None,
+        single_user: bool = True,
+        admin_users: Collection[str] = frozenset(),
+        owner_username: str = "owner",
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.services_factory = services_factory
+        self.limits = limits if limits is not None else RunLimits()
+        self.bus = bus if bus is not None else EventBus()
+        self.server_id = server_id or default_server_id()
+        self.single_user = single_user
+        self.identities = Identities(
+            store,
+            single_user=single_user,
+            admin_users=admin_users,
+            owner_username=owner_username,
+        )
+        self._executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
+        self._pool = RunPool(self.limits, self._executor.execute, self._executor.drop)
+        self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
+        self._started = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> RunPool:
+        return self._pool
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    async def start(self) -> None:
+        """Mark the runs this server left queued or running as ``interrupted`` (in single-user
+        mode: every such run), then start the worker pool. A second call does nothing."""
+        if self._started:
+            return
+        count = await run_off_loop(self._interrupt_leftovers)
+        if count:
+            log.warning("%d run(s) left by a previous server were marked interrupted", count)
+        self._pool.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Take no more runs; queued and running runs end ``cancelled`` and are recorded; no
+        task of the pool is left when this returns."""
+        self._started = False
+        await self._pool.stop()
+
+    def _interrupt_leftovers(self) -> int:
+        """In a store thread: every leftover run of this server (all of them if single-user)."""
+        executions = self.store.executions
+        scope = Scope(user_id=f"server:{self.server_id}", is_admin=True)
+        leftovers: list[ExecutionRecord] = []
+        cursor: str | None = None
+        while True:
+            page = executions.list(
+                scope, status=ACTIVE_STATUSES, limit=_LEFTOVER_PAGE, cursor=cursor
+            )
+            leftovers.extend(
+                r
+                for r in page.items
+                if (self.single_user or r.claimed_by == self.server_id)
+                and self._pool.job(r.id) is None  # queued by this process before start()
+            )
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        error = run_error("INTERRUPTED", "the server stopped during the run")
+        for record in leftovers:
+            ended_at = utcnow()
+            started = record.started_at
+            executions.update(
+                scope,
+                record.id,
+                status="interrupted",
+                error=error,
+                ended_at=ended_at,
+                duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
+            )
+        return len(leftovers)
+
+    # -- identity and catalogue ---------------------------------------------------------------
+
+    async def caller_for(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        hub_groups: Sequence[str] = (),
+    ) -> Caller:
+        """The workscript caller of a Jupyter identity, created on first sight (see identity)."""
+        return await self.identities.caller_for(
+            username, display_name=display_name, hub_groups=hub_groups
+        )
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        """The metadata of every registered node, as dicts."""
+        return [meta.to_dict() for meta in self.registry.metadata()]

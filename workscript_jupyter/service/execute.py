@@ -1,0 +1,196 @@
+"""One run, as a worker of the pool executes it: the engine's Execution between two records.
+
+Order, which clients rely on (a client reacting to an event and reading the REST API sees the
+same state):
+
+1. the record becomes ``running`` (``started_at``, ``claimed_by``), then ``workflow:started`` is
+   published;
+2. node events are published as they happen;
+3. the final record (status, final state, error, timeline, node runs, ``ended_at``, duration) is
+   written, then the final ``workflow:completed|failed|cancelled`` event is published.
+
+Every event carries the store's execution id, the record's workflow id (or the definition's id
+for an unsaved workflow) and ``ownerId`` in its payload, so the WebSocket can filter by reader.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any, Final
+
+from ..engine import Event, EventBus, Execution, NodeRegistry, RunResult, parse_workflow
+from ..errors import RecordNotFoundError, StoreError, WorkflowValidationError
+from ..store.aio import run_off_loop
+from ..store.base import Store
+from ..store.records import utcnow
+from .pool import DropReason, Job
+from .values import ServicesFactory
+
+__all__ = ["FINAL_EVENTS", "RunExecutor", "run_error"]
+
+log = logging.getLogger(__name__)
+
+FINAL_EVENTS: Final = frozenset({"workflow:completed", "workflow:failed", "workflow:cancelled"})
+
+
+def run_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """An ``error`` for a record and an event, in the shape of the engine's ``RunError``."""
+    return {"message": message, "code": code, "nodePath": "", "nodeType": "", **extra}
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        store: Store,
+        registry: NodeRegistry,
+        bus: EventBus,
+        services_factory: ServicesFactory,
+        server_id: str,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.bus = bus
+        self.services_factory = services_factory
+        self.server_id = server_id
+
+    async def execute(self, job: Job) -> None:
+        scope = job.caller.scope
+        try:
+            record = await run_off_loop(self.store.executions.get, scope, job.execution_id)
+        except RecordNotFoundError:
+            return  # deleted while it waited
+        if record.status != "queued":
+            return  # cancelled (or taken) elsewhere meanwhile
+        if job.cancel_requested:
+            await self.drop(job, "cancelled")
+            return
+        try:
+            workflow = parse_workflow(record.trigger_data.get("definition"), self.registry)
+        except WorkflowValidationError as exc:  # the registry changed since it was queued
+            error = run_error(exc.code, exc.message, details=exc.to_list())
+            await self.finish_unstarted(job, "failed", error)
+            return
+        started_at = utcnow()
+        await run_off_loop(
+            self.store.executions.update,
+            scope,
+            job.execution_id,
+            status="running",
+            started_at=started_at,
+            claimed_by=self.server_id,
+        )
+        if job.cancel_requested:  # asked while the record was being written
+            await self.finish_unstarted(job, "cancelled", _cancelled_error(), started_at)
+            return
+        try:
+            services = self.services_factory(job.caller)
+        except Exception as exc:
+            log.exception("services_factory failed for run %s", job.execution_id)
+            error = run_error("SERVICES_UNAVAILABLE", f"the run's services failed: {exc}")
+            await self.finish_unstarted(job, "failed", error, started_at)
+            return
+        held: list[Event] = []
+        owner_id, workflow_id, publish = job.owner_id, job.workflow_id, self.bus.publish
+
+        def on_event(event: Event) -> None:
+            event.workflow_id = workflow_id
+            event.payload["ownerId"] = owner_id
+            if event.type in FINAL_EVENTS:
+                held.append(event)  # published once the final record is written
+            else:
+                publish(event)
+
+        execution = Execution(
+            workflow,
+            self.registry,
+            initial_state=record.initial_state,  # parsed for this run: no copy needed
+            execution_id=job.execution_id,
+            on_event=on_event,
+            services=services,
+            copy_initial_state=False,
+        )
+        job.execution = execution
+        result = await execution.run()
+        job.execution = None
+        await self._record_result(job, result, started_at)
+        for event in held:
+            publish(event)
+
+    async def drop(self, job: Job, reason: DropReason) -> None:
+        """A run that never started: cancelled while queued, or the server stopping."""
+        message = (
+            "the run was cancelled before it started"
+            if reason == "cancelled"
+            else "the server stopped before the run started"
+        )
+        await self.finish_unstarted(job, "cancelled", run_error("CANCELLED", message))
+
+    async def finish_unstarted(
+        self,
+        job: Job,
+        status: str,
+        error: dict[str, Any],
+        started_at: datetime | None = None,
+    ) -> None:
+        """Record the end of a run whose Execution never ran, then publish its final event."""
+        ended_at = utcnow()
+        duration = (ended_at - started_at).total_seconds() * 1000 if started_at else None
+        await run_off_loop(
+            self.store.executions.update,
+            job.caller.scope,
+            job.execution_id,
+            status=status,
+            error=error,
+            ended_at=ended_at,
+            duration_ms=duration,
+        )
+        kind = "workflow:cancelled" if status == "cancelled" else "workflow:failed"
+        payload = {"status": status, "durationMs": duration or 0.0, "error": error}
+        self.publish_final(job.execution_id, job.workflow_id, job.owner_id, kind, payload)
+
+    def publish_final(
+        self,
+        execution_id: str,
+        workflow_id: str,
+        owner_id: str,
+        kind: str,
+        payload: dict[str, Any],
+    ) -> None:
+        payload = {**payload, "ownerId": owner_id}
+        self.bus.publish(Event(kind, execution_id, workflow_id, payload))
+
+    async def _record_result(self, job: Job, result: RunResult, started_at: datetime) -> None:
+        changes: dict[str, Any] = {
+            "status": result.status,
+            "final_state": result.final_state,
+            "error": result.error.to_dict() if result.error else None,
+            "timeline": [entry.to_dict() for entry in result.timeline],
+            "node_runs": result.node_runs,
+            "ended_at": utcnow(),
+            "duration_ms": round(result.duration_ms, 3),
+        }
+        update = self.store.executions.update
+        try:
+            await run_off_loop(update, job.caller.scope, job.execution_id, **changes)
+            return
+        except RecordNotFoundError:
+            return  # deleted by an admin meanwhile: nothing to record
+        except (ValueError, TypeError, StoreError) as exc:
+            # a node left something JSON cannot hold (bytes, a set...): keep it as text
+            log.warning("run %s: final state stored as text (%s)", job.execution_id, exc)
+        changes["final_state"] = _jsonable(result.final_state)
+        changes["timeline"] = _jsonable(changes["timeline"])
+        try:
+            await run_off_loop(update, job.caller.scope, job.execution_id, **changes)
+        except Exception:
+            log.exception("could not record the end of run %s", job.execution_id)
+
+
+def _cancelled_error() -> dict[str, Any]:
+    return run_error("CANCELLED", "the run was cancelled")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,285 @@
+"""Runs: start, wait, list, read, cancel, rerun and delete, scoped to the caller.
+
+A run is created ``queued`` with the snapshot of its definition in ``trigger_data["definition"]``
+(a rerun uses it, so editing or deleting the workflow later does not change what a run was) and
+its whole initial state (the workflow's ``initialState`` with the caller's keys over it), then
+handed to this server's worker pool (``claimed_by`` = this server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from ..engine import EventBus, NodeRegistry, Workflow, copy_json, parse_workflow
+from ..errors import (
+    BadRequestError,
+    RecordNotFoundError,
+    TooManyRunsError,
+    UnprocessableError,
+    WorkflowValidationError,
+)
+from ..store.base import Store
+from ..store.records import ExecutionRecord, Page, Scope, utcnow
+from .common import check_limit, optional_mapping, optional_str, store_call
+from .execute import RunExecutor, run_error
+from .pool import Job, RunPool
+from .values import ACTIVE_STATUSES, ALL_STATUSES, Caller, RunLimits
+
+__all__ = ["RETRY_AFTER_SECONDS", "RunUseCases"]
+
+RETRY_AFTER_SECONDS: Final = 5
+TRIGGER_MAX: Final = 20
+_POLL_SECONDS: Final = 0.2
+
+
+class RunUseCases:
+    """The run half of ``WorkscriptService`` (which sets these attributes)."""
+
+    store: Store
+    registry: NodeRegistry
+    bus: EventBus
+    limits: RunLimits
+    server_id: str
+    _pool: RunPool
+    _executor: RunExecutor
+    _admission: dict[str, asyncio.Lock]
+
+    async def start_run(
+        self,
+        caller: Caller,
+        *,
+        workflow_id: str | None = None,
+        definition: dict[str, Any] | None = None,
+        initial_state: dict[str, Any] | None = None,
+        trigger: str = "api",
+        trigger_data: dict[str, Any] | None = None,
+    ) -> ExecutionRecord:
+        if (workflow_id is None) == (definition is None):
+            raise BadRequestError(
+                "give exactly one of workflowId and definition",
+                details=[{"field": "workflowId|definition", "message": "exactly one"}],
+            )
+        given_state = optional_mapping("initialState", initial_state) or {}
+        data = dict(optional_mapping("triggerData", trigger_data) or {})
+        trigger = _trigger(trigger)
+        record_workflow_id: str | None = None
+        if workflow_id is not None:
+            if not isinstance(workflow_id, str) or not workflow_id:
+                raise BadRequestError(f"workflowId must be a non-empty string, not {workflow_id!r}")
+            saved = await store_call(self.store.workflows.get, caller.scope, workflow_id)
+            definition, record_workflow_id = saved.definition, saved.id
+        workflow = parse_workflow(definition, self.registry)  # WorkflowValidationError
+        state = copy_json(dict(workflow.initial_state))
+        state.update(given_state)
+        data["definition"] = definition
+        return await self._enqueue(caller, workflow, record_workflow_id, state, trigger, data)
+
+    async def wait_for(self, caller: Caller, execution_id: str, timeout: float) -> ExecutionRecord:
+        """The record once the run has ended, or as it is when ``timeout`` seconds have passed."""
+        record = await self.get_execution(caller, execution_id)
+        if record.status not in ACTIVE_STATUSES or timeout <= 0:
+            return record
+        deadline = time.monotonic() + timeout
+        job = self._pool.job(execution_id)
+        if job is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(job.done), timeout)
+            return await self.get_execution(caller, execution_id)
+        while True:  # run by another server or worker: follow the store
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return record
+            await asyncio.sleep(min(_POLL_SECONDS, remaining))
+            record = await self.get_execution(caller, execution_id)
+            if record.status not in ACTIVE_STATUSES:
+                return record
+
+    async def list_executions(
+        self,
+        caller: Caller,
+        *,
+        workflow_id: str | None = None,
+        status: str | Sequence[str] | None = None,
+        trigger: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        for name, value in (("createdAfter", created_after), ("createdBefore", created_before)):
+            if value is not None and not isinstance(value, datetime):
+                raise BadRequestError(f"{name} must be a date and time, not {value!r}")
+        return await store_call(
+            self.store.executions.list,
+            caller.scope,
+            workflow_id=optional_str("workflowId", workflow_id),
+            status=_statuses(status),
+            trigger=optional_str("trigger", trigger),
+            created_after=created_after,
+            created_before=created_before,
+            limit=check_limit(limit),
+            cursor=optional_str("cursor", cursor),
+        )
+
+    async def get_execution(self, caller: Caller, execution_id: str) -> ExecutionRecord:
+        if not isinstance(execution_id, str) or not execution_id:
+            raise BadRequestError(f"an id must be a non-empty string, not {execution_id!r}")
+        return await store_call(self.store.executions.get, caller.scope, execution_id)
+
+    async def cancel_execution(self, caller: Caller, execution_id: str) -> ExecutionRecord:
+        """Queued: cancelled at once. Running: the engine stops it; returns once recorded.
+        Already ended: UnprocessableError."""
+        record = await self.get_execution(caller, execution_id)
+        if record.status not in ACTIVE_STATUSES:
+            raise UnprocessableError(
+                f"the run has already ended ({record.status}): there is nothing to cancel",
+                details={"status": record.status},
+            )
+        if await self._pool.cancel(execution_id):
+            return await self.get_execution(caller, execution_id)
+        # not in this server's pool: queued for (or left running by) another server or worker
+        ended_at = utcnow()
+        started = record.started_at
+        error = run_error("CANCELLED", "the run was cancelled")
+        updated = await store_call(
+            self.store.executions.update,
+            caller.scope,
+            execution_id,
+            status="cancelled",
+            error=error,
+            ended_at=ended_at,
+            duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
+        )
+        self._executor.publish_final(
+            execution_id,
+            _event_workflow_id(updated),
+            updated.owner_id,
+            "workflow:cancelled",
+            {"status": "cancelled", "durationMs": updated.duration_ms or 0.0, "error": error},
+        )
+        return updated
+
+    async def rerun_execution(self, caller: Caller, execution_id: str) -> ExecutionRecord:
+        """A new queued run of the same definition snapshot and initial state."""
+        record = await self.get_execution(caller, execution_id)
+        definition = record.trigger_data.get("definition")
+        if record.workflow_id is not None:
+            try:
+                saved = await store_call(self.store.workflows.get, caller.scope, record.workflow_id)
+            except RecordNotFoundError:
+                raise UnprocessableError(
+                    f"the workflow {record.workflow_id!r} of this run no longer exists",
+                    details={"workflowId": record.workflow_id},
+                ) from None
+            if not isinstance(definition, dict):  # a run recorded without a snapshot
+                definition = saved.definition
+        if not isinstance(definition, dict):
+            raise UnprocessableError("this run kept no definition to run again")
+        try:
+            workflow = parse_workflow(definition, self.registry)
+        except WorkflowValidationError as exc:
+            raise UnprocessableError(
+                f"the run's definition is no longer valid: {exc.message}", details=exc.to_list()
+            ) from None
+        data = {"rerunOf": record.id, "definition": definition}
+        state = record.initial_state
+        return await self._enqueue(caller, workflow, record.workflow_id, state, "manual", data)
+
+    async def delete_execution(self, caller: Caller, execution_id: str) -> None:
+        """A queued run is taken out of the queue and deleted; a running one must be cancelled
+        first (UnprocessableError)."""
+        record = await self.get_execution(caller, execution_id)
+        if record.status == "running" or self._pool.is_started(execution_id):
+            raise UnprocessableError(
+                "the run is running: cancel it before deleting it",
+                details={"status": "running"},
+            )
+        self._pool.discard(execution_id)
+        await store_call(self.store.executions.delete, caller.scope, execution_id)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _enqueue(
+        self,
+        caller: Caller,
+        workflow: Workflow,
+        workflow_id: str | None,
+        state: dict[str, Any],
+        trigger: str,
+        trigger_data: dict[str, Any],
+    ) -> ExecutionRecord:
+        limit = self.limits.max_queued_runs_per_user
+        lock = self._admission.setdefault(caller.user.id, asyncio.Lock())
+        async with lock:  # count and insert together: no overshoot from this process
+            active = await store_call(
+                self.store.executions.count, status=ACTIVE_STATUSES, owner_id=caller.user.id
+            )
+            if active >= limit:
+                raise TooManyRunsError(
+                    f"you already have {active} runs queued or running (at most {limit}); "
+                    f"try again in {RETRY_AFTER_SECONDS} s",
+                    retry_after=RETRY_AFTER_SECONDS,
+                    details={"active": active, "limit": limit},
+                )
+            record = await store_call(
+                self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
+            )
+        self._pool.submit(Job(record.id, caller, workflow_id or workflow.id))
+        return record
+
+    def _create_claimed(
+        self,
+        scope: Scope,
+        workflow_id: str | None,
+        state: dict[str, Any],
+        trigger: str,
+        trigger_data: dict[str, Any],
+    ) -> ExecutionRecord:
+        """In a store thread: the queued record, claimed by this server."""
+        executions = self.store.executions
+        record = executions.create(
+            scope,
+            status="queued",
+            trigger=trigger,
+            workflow_id=workflow_id,
+            initial_state=state,
+            trigger_data=trigger_data,
+        )
+        return executions.update(scope, record.id, claimed_by=self.server_id)
+
+
+def _trigger(value: Any) -> str:
+    text = optional_str("trigger", value, max_length=TRIGGER_MAX)
+    if not text:
+        raise BadRequestError("trigger must be a non-empty string")
+    return text
+
+
+def _statuses(status: str | Sequence[str] | None) -> list[str] | None:
+    if status is None:
+        return None
+    if isinstance(status, str):
+        values = [s.strip() for s in status.split(",") if s.strip()]
+    elif isinstance(status, Sequence) and all(isinstance(s, str) for s in status):
+        values = [s.strip() for s in status]
+    else:
+        raise BadRequestError(f"status must be a string or a list of strings, not {status!r}")
+    unknown = sorted(set(values) - ALL_STATUSES)
+    if unknown:
+        raise BadRequestError(
+            f"unknown status {', '.join(unknown)} (one of {', '.join(sorted(ALL_STATUSES))})",
+            details=[{"field": "status", "message": f"unknown: {s}"} for s in unknown],
+        )
+    return values or None
+
+
+def _event_workflow_id(record: ExecutionRecord) -> str:
+    if record.workflow_id:
+        return record.workflow_id
+    definition = record.trigger_data.get("definition")
+    return str(definition.get("id", "")) if isinstance(definition, dict) else ""

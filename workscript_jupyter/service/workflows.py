@@ -1,0 +1,135 @@
+"""Saved workflows: create, read, update, delete and validate, scoped to the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..engine import NodeRegistry, validate_workflow
+from ..errors import BadRequestError, ValidationIssue, WorkflowValidationError
+from ..store.base import WORKFLOW_FIELDS, Store
+from ..store.records import Page, WorkflowRecord
+from .common import VERSION, check_limit, optional_str, store_call
+from .values import Caller
+
+__all__ = ["WorkflowUseCases"]
+
+NAME_MAX: Final = 200
+
+
+class WorkflowUseCases:
+    """The workflow half of ``WorkscriptService`` (which sets ``store`` and ``registry``)."""
+
+    store: Store
+    registry: NodeRegistry
+
+    def validate(self, definition: Any) -> list[ValidationIssue]:
+        """Every problem of ``definition``; empty when it can run. No store involved."""
+        return validate_workflow(definition, self.registry)
+
+    def _checked_definition(self, definition: Any) -> dict[str, Any]:
+        issues = self.validate(definition)
+        if issues:
+            raise WorkflowValidationError(issues)
+        assert isinstance(definition, dict)  # a valid document is an object
+        return definition
+
+    async def list_workflows(
+        self,
+        caller: Caller,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        name_contains: str | None = None,
+    ) -> Page:
+        return await store_call(
+            self.store.workflows.list,
+            caller.scope,
+            limit=check_limit(limit),
+            cursor=optional_str("cursor", cursor),
+            name_contains=optional_str("name", name_contains) or None,
+        )
+
+    async def create_workflow(
+        self,
+        caller: Caller,
+        definition: dict[str, Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+    ) -> WorkflowRecord:
+        """Validated; name, description and version default to the definition's own."""
+        fields = _fields({"name": name, "description": description, "version": version})
+        document = self._checked_definition(definition)
+        return await store_call(
+            self.store.workflows.create,
+            caller.scope,
+            name=fields.get("name") or str(document["name"])[:NAME_MAX],
+            description=fields.get("description", str(document.get("description", ""))),
+            version=fields.get("version") or str(document["version"]),
+            definition=document,
+        )
+
+    async def get_workflow(self, caller: Caller, workflow_id: str) -> WorkflowRecord:
+        return await store_call(self.store.workflows.get, caller.scope, _id(workflow_id))
+
+    async def update_workflow(
+        self, caller: Caller, workflow_id: str, changes: Mapping[str, Any]
+    ) -> WorkflowRecord:
+        """``changes`` among name, description, version, definition; a definition is
+        re-validated. An unknown field is a BadRequestError and nothing is written."""
+        if not isinstance(changes, Mapping):
+            raise BadRequestError("the changes must be a JSON object")
+        unknown = sorted(set(changes) - WORKFLOW_FIELDS)
+        if unknown:
+            raise BadRequestError(
+                f"cannot change {', '.join(unknown)} of a workflow "
+                f"(only {', '.join(sorted(WORKFLOW_FIELDS))})",
+                details=[{"field": f, "message": "unknown field"} for f in unknown],
+            )
+        values: dict[str, Any] = _fields({k: v for k, v in changes.items() if k != "definition"})
+        for key in ("name", "version"):
+            if key in changes and changes[key] is None:
+                raise BadRequestError(
+                    f"{key} cannot be null", details=[{"field": key, "message": "cannot be null"}]
+                )
+        if "description" in changes and changes["description"] is None:
+            values["description"] = ""
+        if "definition" in changes:
+            values["definition"] = self._checked_definition(changes["definition"])
+        if not values:
+            return await self.get_workflow(caller, workflow_id)
+        return await store_call(
+            self.store.workflows.update, caller.scope, _id(workflow_id), **values
+        )
+
+    async def delete_workflow(self, caller: Caller, workflow_id: str) -> None:
+        """Its runs keep their records (and their definition snapshot)."""
+        await store_call(self.store.workflows.delete, caller.scope, _id(workflow_id))
+
+
+def _id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequestError(f"an id must be a non-empty string, not {value!r}")
+    return value
+
+
+def _fields(given: Mapping[str, Any]) -> dict[str, str]:
+    """The record fields given (not None), type-checked."""
+    out: dict[str, str] = {}
+    for key, value in given.items():
+        text = optional_str(key, value, max_length=NAME_MAX if key == "name" else None)
+        if text is None:
+            continue
+        if key == "name" and not text.strip():
+            raise BadRequestError(
+                "name cannot be empty", details=[{"field": "name", "message": "cannot be empty"}]
+            )
+        if key == "version" and not VERSION.match(text):
+            raise BadRequestError(
+                f"version must look like 1.0.0 (major.minor.patch), not {text!r}",
+                details=[{"field": "version", "message": "major.minor.patch"}],
+            )
+        out[key] = text
+    return out
