@@ -22,7 +22,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..errors import WorkscriptError
+from ..errors import PermissionDeniedError, WorkscriptError
 from .events_hub import EventClient, EventHub
 
 __all__ = ["HUB_SETTING", "EventHub", "EventSocketHandler", "resolve_redis_url"]
@@ -65,7 +65,9 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
             self._caller = await hub.service.caller_for(
                 username, display_name=display_name, hub_groups=groups
             )
-        except WorkscriptError as error:
+        except PermissionDeniedError as error:  # a disabled account
+            raise web.HTTPError(403, error.message) from error
+        except WorkscriptError as error:  # the store is away
             raise web.HTTPError(503, error.message) from error
         await super().get(*args, **kwargs)
 
