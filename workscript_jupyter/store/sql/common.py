@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, delete, or_
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, delete, or_, select
 from sqlalchemy import exc as sa_exc
 
 from ...errors import ConflictError, RecordNotFoundError, StoreError, StoreUnavailableError
@@ -212,6 +212,18 @@ def owned(table: Table, scope: Scope) -> list[ColumnElement[bool]]:
 
 
 # -- keyset paging -----------------------------------------------------------------------------
+
+
+def get_owned(
+    connection: Connection, table: Table, record_id: str, scope: Scope, kind: str, cls: type[T]
+) -> T:
+    """One row the scope may see, as a record; a missing or someone else's row is not found."""
+    row = connection.execute(
+        select(table).where(table.c.id == record_id, *owned(table, scope))
+    ).first()
+    if row is None:
+        raise RecordNotFoundError(kind, record_id)
+    return to_record(cls, row._mapping)
 
 
 def delete_owned(

@@ -24,6 +24,7 @@ from .common import (
     Duplicates,
     check_changes,
     delete_owned,
+    get_owned,
     json_copy,
     keyset,
     owned,
@@ -100,12 +101,7 @@ class SqlExecutionStore(ExecutionStore):
 
     def get(self, scope: Scope, execution_id: str) -> ExecutionRecord:
         with self._db.read() as connection:
-            row = connection.execute(
-                select(runs).where(runs.c.id == execution_id, *owned(runs, scope))
-            ).first()
-        if row is None:
-            raise RecordNotFoundError(KIND, execution_id)
-        return to_record(ExecutionRecord, row._mapping)
+            return get_owned(connection, runs, execution_id, scope, KIND, ExecutionRecord)
 
     def update(self, scope: Scope, execution_id: str, **changes: Any) -> ExecutionRecord:
         check_changes(KIND, changes, EXECUTION_FIELDS)

@@ -15,6 +15,7 @@ from .common import (
     Duplicates,
     check_changes,
     delete_owned,
+    get_owned,
     keyset,
     owned,
     row_values,
@@ -58,12 +59,7 @@ class SqlResourceStore(ResourceStore):
 
     def get(self, scope: Scope, resource_id: str) -> Resource:
         with self._db.read() as connection:
-            row = connection.execute(
-                select(resources).where(resources.c.id == resource_id, *owned(resources, scope))
-            ).first()
-        if row is None:
-            raise RecordNotFoundError(KIND, resource_id)
-        return to_record(Resource, row._mapping)
+            return get_owned(connection, resources, resource_id, scope, KIND, Resource)
 
     def get_by_path(self, scope: Scope, path: str) -> Resource:
         """The scope's own resource at ``path``: paths are a per-user namespace, so even an

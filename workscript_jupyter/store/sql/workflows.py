@@ -15,6 +15,7 @@ from .common import (
     Duplicates,
     check_changes,
     delete_owned,
+    get_owned,
     json_copy,
     keyset,
     owned,
@@ -62,12 +63,7 @@ class SqlWorkflowStore(WorkflowStore):
 
     def get(self, scope: Scope, workflow_id: str) -> WorkflowRecord:
         with self._db.read() as connection:
-            row = connection.execute(
-                select(workflows).where(workflows.c.id == workflow_id, *owned(workflows, scope))
-            ).first()
-        if row is None:
-            raise RecordNotFoundError(KIND, workflow_id)
-        return to_record(WorkflowRecord, row._mapping)
+            return get_owned(connection, workflows, workflow_id, scope, KIND, WorkflowRecord)
 
     def update(self, scope: Scope, workflow_id: str, **changes: Any) -> WorkflowRecord:
         check_changes(KIND, changes, WORKFLOW_FIELDS)
