@@ -55,12 +55,19 @@ class Reply:
 class Api:
     """``await api.post("workflows", json={...})`` → Reply, whatever the status."""
 
-    def __init__(self, jp_fetch: Any, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, jp_fetch: Any, headers: dict[str, str] | None = None, *, check_spec: bool = True
+    ) -> None:
         self._fetch = jp_fetch
         self._headers = headers or {}
+        self._check_spec = check_spec
 
     def as_user(self, headers: dict[str, str]) -> Api:
-        return Api(self._fetch, headers)
+        return Api(self._fetch, headers, check_spec=self._check_spec)
+
+    def unchecked(self) -> Api:
+        """For the tests of responses the API never gives on purpose (an unmapped 500)."""
+        return Api(self._fetch, self._headers, check_spec=False)
 
     async def call(
         self,
@@ -87,7 +94,10 @@ class Api:
             raise_error=False,
             allow_nonstandard_methods=True,
         )
-        return Reply(response.code, response.headers, response.body or b"")
+        reply = Reply(response.code, response.headers, response.body or b"")
+        if self._check_spec:
+            _check_against_spec(method, "/workscript/" + "/".join(parts), reply)
+        return reply
 
     async def get(self, *parts: str, **kwargs: Any) -> Reply:
         return await self.call("GET", *parts, **kwargs)
@@ -113,6 +123,17 @@ class Api:
             if time.monotonic() > deadline:
                 raise AssertionError(f"run still {reply.body['status']}, wanted {statuses}")
             await asyncio.sleep(0.05)
+
+
+def _check_against_spec(method: str, path: str, reply: Reply) -> None:
+    """Every response of the REST tests must match api/openapi.yaml (status and body)."""
+    from .openapi_check import check_response, find_operation
+
+    try:
+        find_operation(method, path)
+    except AssertionError:
+        return  # a route the API does not have (the tests of the catch-all 404)
+    check_response(method, path, reply.code, reply.raw)
 
 
 @pytest.fixture
