@@ -138,7 +138,7 @@ def test_sqlite_runs_in_wal_with_a_busy_timeout_and_foreign_keys(tmp_path):
         assert pragma(engine, "journal_mode") == "wal"
         assert pragma(engine, "busy_timeout") == 30_000
         assert pragma(engine, "foreign_keys") == 1
-        assert engine.pool._pre_ping is True
+        assert engine.pool._pre_ping is False  # a local file: nothing to ping
         assert engine.pool._recycle == POOL_RECYCLE_SECONDS
     finally:
         engine.dispose()
