@@ -65,6 +65,15 @@ class WorkscriptApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    read_cache_seconds = Float(
+        2.0,
+        help=(
+            "How long this server may answer a workflow read from memory. Its own writes update "
+            "the cache at once; with several servers on one database, another server's change "
+            "shows here after at most this long. 0 turns the cache off."
+        ),
+    ).tag(config=True)
+
     execution_retention_days = Float(
         30.0,
         help="Delete finished runs older than this many days (0: keep them all).",
@@ -188,6 +197,7 @@ class WorkscriptApp(ExtensionApp):
             server_id=server_id,
             single_user=self.single_user,
             admin_users=frozenset(self.admin_users),
+            read_cache_seconds=self.read_cache_seconds,
         )
         extension["bus"] = bus
         extension["service"] = service

@@ -18,7 +18,8 @@ from typing import Any, Final
 from ..engine import EventBus, NodeRegistry, Services
 from ..store.aio import run_off_loop
 from ..store.base import Store
-from ..store.records import ExecutionRecord, Scope, utcnow
+from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
+from .cache import ReadCache
 from .execute import RunExecutor, run_error
 from .identity import Identities
 from .pool import RunPool
@@ -57,8 +58,10 @@ class WorkscriptService(WorkflowUseCases, RunUseCases):
         single_user: bool = True,
         admin_users: Collection[str] = frozenset(),
         owner_username: str = "owner",
+        read_cache_seconds: float = 0.0,
     ) -> None:
         self.store = store
+        self._workflow_cache: ReadCache[WorkflowRecord] = ReadCache(read_cache_seconds)
         self.registry = registry
         self.services_factory = services_factory
         self.limits = limits if limits is not None else RunLimits()

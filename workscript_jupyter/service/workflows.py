@@ -9,6 +9,7 @@ from ..engine import NodeRegistry, validate_workflow
 from ..errors import BadRequestError, ValidationIssue, WorkflowValidationError
 from ..store.base import WORKFLOW_FIELDS, Store
 from ..store.records import Page, WorkflowRecord
+from .cache import ReadCache
 from .common import VERSION, check_limit, optional_str, store_call
 from .values import Caller
 
@@ -22,6 +23,7 @@ class WorkflowUseCases:
 
     store: Store
     registry: NodeRegistry
+    _workflow_cache: ReadCache[WorkflowRecord]
 
     def validate(self, definition: Any) -> list[ValidationIssue]:
         """Every problem of ``definition``; empty when it can run. No store involved."""
@@ -62,7 +64,7 @@ class WorkflowUseCases:
         """Validated; name, description and version default to the definition's own."""
         fields = _fields({"name": name, "description": description, "version": version})
         document = self._checked_definition(definition)
-        return await store_call(
+        record = await store_call(
             self.store.workflows.create,
             caller.scope,
             name=fields.get("name") or str(document["name"])[:NAME_MAX],
@@ -70,9 +72,16 @@ class WorkflowUseCases:
             version=fields.get("version") or str(document["version"]),
             definition=document,
         )
+        self._workflow_cache.put(record.id, record.owner_id, record)
+        return record
 
     async def get_workflow(self, caller: Caller, workflow_id: str) -> WorkflowRecord:
-        return await store_call(self.store.workflows.get, caller.scope, _id(workflow_id))
+        cached = self._workflow_cache.get(_id(workflow_id), caller.scope)
+        if cached is not None:
+            return cached
+        record = await store_call(self.store.workflows.get, caller.scope, workflow_id)
+        self._workflow_cache.put(record.id, record.owner_id, record)
+        return record
 
     async def update_workflow(
         self, caller: Caller, workflow_id: str, changes: Mapping[str, Any]
@@ -100,13 +109,15 @@ class WorkflowUseCases:
             values["definition"] = self._checked_definition(changes["definition"])
         if not values:
             return await self.get_workflow(caller, workflow_id)
-        return await store_call(
-            self.store.workflows.update, caller.scope, _id(workflow_id), **values
-        )
+        self._workflow_cache.drop(_id(workflow_id))
+        record = await store_call(self.store.workflows.update, caller.scope, workflow_id, **values)
+        self._workflow_cache.put(record.id, record.owner_id, record)
+        return record
 
     async def delete_workflow(self, caller: Caller, workflow_id: str) -> None:
         """Its runs keep their records (and their definition snapshot)."""
-        await store_call(self.store.workflows.delete, caller.scope, _id(workflow_id))
+        self._workflow_cache.drop(_id(workflow_id))
+        await store_call(self.store.workflows.delete, caller.scope, workflow_id)
 
 
 def _id(value: Any) -> str:
