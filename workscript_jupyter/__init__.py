@@ -11,7 +11,17 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["__version__", "load_ipython_extension", "output", "unload_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``from workscript_jupyter import output`` inside a kernel: loaded on first use, and it
+    # imports nothing heavy (workscript_jupyter/output.py).
+    if name == "output":
+        from .output import output
+
+        return output
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

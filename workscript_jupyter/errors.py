@@ -21,12 +21,18 @@
     │   ├── ConflictError                           a unique rule (username, email, path...)
     │   │   └── FireAlreadyClaimedError                 another server claimed this tick
     │   └── StoreUnavailableError (ConnectionError) the database cannot be reached
-    └── DatabaseGatewayError                    a database call failed (message safe to show)
-        ├── MissingDriverError (ImportError)        the URL's driver is not installed
-        ├── DatabaseUnavailableError (ConnectionError)  unreachable, or the login is refused
-        ├── UnknownTableError (LookupError)
-        ├── UnknownColumnError (LookupError)
-        └── DatabaseQueryError (ValueError)         the database refused the statement
+    ├── DatabaseGatewayError                    a database call failed (message safe to show)
+    │   ├── MissingDriverError (ImportError)        the URL's driver is not installed
+    │   ├── DatabaseUnavailableError (ConnectionError)  unreachable, or the login is refused
+    │   ├── UnknownTableError (LookupError)
+    │   ├── UnknownColumnError (LookupError)
+    │   └── DatabaseQueryError (ValueError)         the database refused the statement
+    └── NotebookError                           a headless notebook run cannot start
+        ├── NotebookPathError (ValueError)          a path outside the run root (.., symlink...)
+        ├── NotebookNotFoundError (FileNotFoundError)  no notebook at that path
+        ├── NotebookFormatError (ValueError)        the file is not a readable notebook
+        ├── NotebookParameterError (ValueError)     a parameter that is not a JSON-like value
+        └── KernelNotFoundError (LookupError)       no kernelspec of that name
 
 Errors whose meaning matches a builtin also derive from it, so callers can catch either.
 Each error has a stable ``code`` used in run results, CLI output and API responses, a ``message``,
@@ -48,11 +54,17 @@ __all__ = [
     "DatabaseQueryError",
     "DatabaseUnavailableError",
     "FireAlreadyClaimedError",
+    "KernelNotFoundError",
     "LoopLimitError",
     "MissingDriverError",
     "NodeExecutionError",
     "NodeNotFoundError",
     "NodeTimeoutError",
+    "NotebookError",
+    "NotebookFormatError",
+    "NotebookNotFoundError",
+    "NotebookParameterError",
+    "NotebookPathError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RecordNotFoundError",
@@ -253,3 +265,38 @@ class DatabaseQueryError(DatabaseGatewayError, ValueError):
     """The database refused a statement (syntax, constraint, type...), or bad arguments."""
 
     code = "DATABASE_QUERY_ERROR"
+
+
+class NotebookError(WorkscriptError):
+    """A headless notebook run cannot start. Failures *during* a run are not raised: they come
+    back in ``NotebookRun.error`` (a cell error, a timeout, a dead kernel)."""
+
+    code = "NOTEBOOK_ERROR"
+
+
+class NotebookPathError(NotebookError, ValueError):
+    """A notebook or output path that does not resolve inside the run root."""
+
+    code = "NOTEBOOK_PATH_ERROR"
+
+
+class NotebookNotFoundError(NotebookError, FileNotFoundError):
+    code = "NOTEBOOK_NOT_FOUND"
+
+
+class NotebookFormatError(NotebookError, ValueError):
+    """The file is not a notebook nbformat can read."""
+
+    code = "NOTEBOOK_FORMAT_ERROR"
+
+
+class NotebookParameterError(NotebookError, ValueError):
+    """A parameter whose name is not an identifier, or whose value is not JSON-like."""
+
+    code = "NOTEBOOK_PARAMETER_ERROR"
+
+
+class KernelNotFoundError(NotebookError, LookupError):
+    """No kernelspec of the requested name is installed."""
+
+    code = "KERNEL_NOT_FOUND"
