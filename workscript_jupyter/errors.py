@@ -32,7 +32,8 @@
         ├── NotebookNotFoundError (FileNotFoundError)  no notebook at that path
         ├── NotebookFormatError (ValueError)        the file is not a readable notebook
         ├── NotebookParameterError (ValueError)     a parameter that is not a JSON-like value
-        └── KernelNotFoundError (LookupError)       no kernelspec of that name
+        ├── KernelNotFoundError (LookupError)       no kernelspec of that name
+        └── PythonCodeError                         code of a ``python`` step raised; .traceback
 
 Errors whose meaning matches a builtin also derive from it, so callers can catch either.
 Each error has a stable ``code`` used in run results, CLI output and API responses, a ``message``,
@@ -67,6 +68,7 @@ __all__ = [
     "NotebookPathError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PythonCodeError",
     "RecordNotFoundError",
     "StateReferenceError",
     "StoreError",
@@ -300,3 +302,24 @@ class KernelNotFoundError(NotebookError, LookupError):
     """No kernelspec of the requested name is installed."""
 
     code = "KERNEL_NOT_FOUND"
+
+
+class PythonCodeError(NotebookError):
+    """Code run in a workflow run's kernel failed; ``traceback`` is the kernel's text."""
+
+    code = "PYTHON_CODE_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ename: str | None = None,
+        evalue: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, details={"ename": ename, "evalue": evalue, "traceback": traceback}
+        )
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback

@@ -18,7 +18,7 @@ from .parse import load_document, parse_workflow, validate_workflow
 from .registry import ENTRY_POINT_GROUP, NodeRegistry
 from .result import RunError, RunResult, RunStatus, TimelineEntry
 from .schema import WORKFLOW_SCHEMA
-from .services import DatabaseGateway, Services
+from .services import DatabaseGateway, NotebookGateway, Services
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -39,6 +39,7 @@ __all__ = [
     "NodeMetadata",
     "NodeRegistry",
     "NodeStep",
+    "NotebookGateway",
     "ParamSpec",
     "RetryPolicy",
     "RunEnded",

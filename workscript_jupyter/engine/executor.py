@@ -8,6 +8,7 @@ reads it, no copy of the state. The state is copied once, at the start of the ru
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import deque
@@ -25,6 +26,7 @@ from .state import copy_json
 
 __all__ = ["Execution", "copy_json", "run_workflow"]
 
+_log = logging.getLogger("workscript.run")
 _perf = time.perf_counter
 YIELD_EVERY_SECONDS = 0.005
 
@@ -107,6 +109,13 @@ class Execution:
             self._task.cancel()
         return True
 
+    async def _close_notebooks(self, notebooks: Any) -> None:
+        """Shut the run's kernel down (``python`` nodes); a failure is logged, never raised."""
+        try:
+            await notebooks.close_run(self.execution_id)
+        except Exception:  # noqa: BLE001 - a kernel that will not stop never fails the run
+            _log.exception("closing the kernels of run %s failed", self.execution_id)
+
     async def run(self) -> RunResult:
         if self._started:
             raise RuntimeError("an Execution runs once; create a new one")
@@ -146,6 +155,10 @@ class Execution:
                 task.uncancel()
             status = "cancelled"
             error = RunError("the run was cancelled", "CANCELLED", self.current_path)
+        finally:
+            notebooks = getattr(self.services, "notebooks", None)
+            if notebooks is not None:
+                await self._close_notebooks(notebooks)
         self._finished = True
         wall_end = wall_start + (_perf() - perf_start)
         result = RunResult(

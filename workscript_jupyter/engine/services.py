@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["DatabaseGateway", "Services"]
+__all__ = ["DatabaseGateway", "NotebookGateway", "Services"]
 
 
 class DatabaseGateway(Protocol):
@@ -49,6 +49,38 @@ class DatabaseGateway(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class NotebookGateway(Protocol):
+    """Jupyter kernels, as the ``notebook`` and ``python`` nodes see them.
+
+    ``run_notebook`` runs a notebook (a path inside the run root) headless and returns a JSON
+    report: ``status`` ("completed" | "failed"), ``outputs`` (the ``output()`` values),
+    ``executedPath``, ``cellsDone``, ``cellsTotal``, ``durationMs`` and ``error`` (None, or a dict
+    with ``kind``, ``cellIndex``, ``sourceHead``, ``ename``, ``evalue``, ``traceback``). A request
+    that cannot start (bad path, unknown kernel) raises a ``NotebookError``.
+
+    ``run_python`` runs ``code`` in the kernel of the workflow run ``run_key`` (started on first
+    use and reused by later calls of the same run) with ``state`` bound as a dict named
+    ``state``, and returns that dict after the code ran. A failure raises a ``WorkscriptError``
+    (``PythonCodeError``, with the traceback text). ``close_run`` shuts the run's kernel down;
+    the engine calls it when a run ends.
+    """
+
+    async def run_notebook(
+        self,
+        path: str,
+        *,
+        parameters: Mapping[str, Any],
+        kernel: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def run_python(
+        self, run_key: str, code: str, state: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def close_run(self, run_key: str) -> None: ...
+
+
 @dataclass
 class Services:
     """Settings and gateways for one run. Every field has a safe default.
@@ -58,6 +90,8 @@ class Services:
     - ``http_allow`` / ``http_deny``: host patterns for ``fetchApi`` (``example.com``,
       ``*.example.com``, ``127.0.0.1``); deny wins; an empty allow list allows every host.
     - ``databases``: named connections for the ``database`` node.
+    - ``notebooks``: Jupyter kernels for the ``notebook`` and ``python`` nodes; None turns
+      those nodes off (they take their error edge).
     - ``dedupe_history``: ``removeDuplicates`` history, per workflow id, kept across runs of
       this process (the server will keep it in its store).
     """
@@ -69,3 +103,4 @@ class Services:
     http_max_response_bytes: int = 20 * 1024 * 1024
     databases: Mapping[str, DatabaseGateway] = field(default_factory=dict)
     dedupe_history: dict[str, Any] = field(default_factory=dict)
+    notebooks: NotebookGateway | None = None

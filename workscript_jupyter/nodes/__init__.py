@@ -13,6 +13,7 @@ from . import (
     dates,
     files,
     http,
+    notebook,
     objects,
     text,
     validation,
@@ -44,6 +45,7 @@ BUILTIN_NODES: tuple[type[Node], ...] = (
     *http.NODES,
     *files.NODES,
     *database.NODES,
+    *notebook.NODES,
 )
 
 

@@ -4,6 +4,7 @@ report failures. Imports only ``workscript_jupyter.engine`` and ``errors`` from 
 from __future__ import annotations
 
 from .execute import NotebookProgress, NotebookRun, run_notebook
+from .gateway import RunnerGateway
 from .outputs import OUTPUT_MIME_TYPE, OutputCollector, collect_from_notebook
 from .parameters import INJECTED_TAG, PARAMETERS_TAG, inject, render_parameters
 from .paths import DEFAULT_OUTPUT_TEMPLATE, resolve_inside
@@ -22,6 +23,7 @@ __all__ = [
     "NotebookProgress",
     "NotebookRun",
     "OutputCollector",
+    "RunnerGateway",
     "collect_from_notebook",
     "inject",
     "render_parameters",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any, Literal
 
 import nbformat
@@ -112,6 +113,36 @@ async def _shutdown(km: AsyncKernelManager) -> None:
             if provisioner is not None:
                 await provisioner.kill()
                 await provisioner.wait()
+
+
+async def _wait_connected(kc: Any) -> None:
+    """Until IOPub is subscribed: a ``kernel_info`` request whose IOPub ``idle`` comes back.
+
+    ``wait_for_ready`` ends with 0.2 s of waiting for IOPub to go quiet; on a kernel that already
+    answered (a warm pool's) the idle status of our own request proves the channel is connected.
+    Raises RuntimeError when the kernel dies; ``run_notebook`` bounds the whole wait.
+    """
+    while True:
+        msg_id = kc.kernel_info()
+        deadline = time.monotonic() + 0.5
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await kc.get_iopub_msg(timeout=left)
+            except Empty:
+                break
+            if (
+                msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                with contextlib.suppress(Empty):  # the matching reply, already sent
+                    while (await kc.get_shell_msg(timeout=0.5))["parent_header"].get(
+                        "msg_id"
+                    ) != msg_id:
+                        pass
+                return
+        if not await kc.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
 
 
 class _Execution:
@@ -256,7 +287,10 @@ async def run_notebook(
                 raise KernelNotFoundError(f"no kernel named {name!r} is installed") from None
         client.kc = km.client()
         client.kc.start_channels()
-        await client.kc.wait_for_ready(timeout=start_timeout)
+        if owned:
+            await client.kc.wait_for_ready(timeout=start_timeout)
+        else:  # a started, ready kernel: skip wait_for_ready's 0.2 s IOPub flush
+            await _wait_connected(client.kc)
 
     async def _go() -> None:
         try:
