@@ -51,7 +51,8 @@ def output(name: str, value: Any) -> None:
         from IPython.display import display
     except ImportError:  # plain Python, no IPython: recorded only
         return
-    if get_ipython() is None:  # type: ignore[no-untyped-call]
+    current_shell: Any = get_ipython  # typed in IPython 9, not in 8: no version-bound ignore
+    if current_shell() is None:
         return
     preview = json.dumps(plain)
     if len(preview) > 200:
