@@ -94,3 +94,23 @@ def test_bad_command_lines_exit_2_without_traceback(tmp_path):
         assert out.returncode == 2, (args, out.stderr)
         assert "workscript: error:" in out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_run_notebook_runs_the_shipped_data_pipeline_example(tmp_path):
+    """The CLI on notebooks/02-data-pipeline.ipynb (its %%workflow cells run headless too)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "notebooks"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "notebooks", root)
+    out = subprocess.run(
+        [sys.executable, "-m", "workscript_jupyter.cli", "run-notebook",
+         "02-data-pipeline.ipynb", "--root", "."],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "completed" in out.stderr and "4/4 cells" in out.stderr
+    saved = list((root / ".workscript" / "runs").glob("02-data-pipeline-*.ipynb"))
+    assert len(saved) == 1
