@@ -10,6 +10,7 @@ which callers use to verify and never send out.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,25 @@ class User:
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
+    @classmethod
+    def new(
+        cls,
+        username: str,
+        *,
+        email: str | None = None,
+        roles: Iterable[str] = ("user",),
+        display_name: str | None = None,
+        source: str = "local",
+        external_id: str | None = None,
+    ) -> User:
+        """A user about to be stored: a fresh id, created and updated now (every backend)."""
+        now = utcnow()
+        return cls(
+            id=new_id(), username=username, email=email, display_name=display_name,
+            roles=tuple(roles), source=source, external_id=external_id,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Session:
@@ -122,6 +142,23 @@ class ApiKey:
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+    @classmethod
+    def new(
+        cls,
+        owner_id: str,
+        *,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: Iterable[str] = (),
+        expires_at: datetime | None = None,
+    ) -> ApiKey:
+        """A key about to be stored: a fresh id, created now (every backend)."""
+        return cls(
+            id=new_id(), owner_id=owner_id, name=name, prefix=prefix, key_hash=key_hash,
+            scopes=tuple(scopes), created_at=utcnow(), expires_at=expires_at,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,18 +67,10 @@ class MemoryUsers(UserStore):
         source: str = "local",
         external_id: str | None = None,
     ) -> User:
-        now = utcnow()
-        user = User(
-            id=new_id(),
-            username=username,
-            email=email,
-            display_name=display_name,
-            roles=tuple(roles),
-            source=source,
-            external_id=external_id,
-            created_at=now,
-            updated_at=now,
-        )
+        user = User.new(
+            username, email=email, roles=roles, display_name=display_name,
+            source=source, external_id=external_id,
+        )  # fmt: skip
         with self._t.lock:
             self._check_unique(user)
             self._t.users[user.id] = user
@@ -262,16 +254,10 @@ class MemoryCredentials(CredentialStore):
         scopes: Iterable[str] = (),
         expires_at: datetime | None = None,
     ) -> ApiKey:
-        key = ApiKey(
-            id=new_id(),
-            owner_id=scope.user_id,
-            name=name,
-            prefix=prefix,
-            key_hash=key_hash,
-            scopes=tuple(scopes),
-            created_at=utcnow(),
+        key = ApiKey.new(
+            scope.user_id, name=name, prefix=prefix, key_hash=key_hash, scopes=scopes,
             expires_at=utc(expires_at, "expires_at"),
-        )
+        )  # fmt: skip
         with self._t.lock:
             self._t.require_user(scope.user_id)
             if any(k.key_hash == key_hash for k in self._t.api_keys.values()):

@@ -132,16 +132,10 @@ class SqlCredentialStore(CredentialStore):
         scopes: Iterable[str] = (),
         expires_at: datetime | None = None,
     ) -> ApiKey:
-        key = ApiKey(
-            id=new_id(),
-            owner_id=scope.user_id,
-            name=name,
-            prefix=prefix,
-            key_hash=key_hash,
-            scopes=tuple(scopes),
-            created_at=utcnow(),
+        key = ApiKey.new(
+            scope.user_id, name=name, prefix=prefix, key_hash=key_hash, scopes=scopes,
             expires_at=expires_at,
-        )
+        )  # fmt: skip
         labels = {"key_hash": "this API key is already stored"}
         self._insert(
             api_keys, key, Duplicates("API key", "api_keys", labels, key.id, owner_id=scope.user_id)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import USER_FIELDS, UserStore
-from ..records import Page, User, new_id, utcnow
+from ..records import Page, User, utcnow
 from ..tables import ai_usage as ai_usage_table
 from ..tables import (
     api_keys,
@@ -85,18 +85,10 @@ class SqlUserStore(UserStore):
         source: str = "local",
         external_id: str | None = None,
     ) -> User:
-        now = utcnow()
-        user = User(
-            id=new_id(),
-            username=username,
-            email=email,
-            display_name=display_name,
-            roles=tuple(roles),
-            source=source,
-            external_id=external_id,
-            created_at=now,
-            updated_at=now,
-        )
+        user = User.new(
+            username, email=email, roles=roles, display_name=display_name,
+            source=source, external_id=external_id,
+        )  # fmt: skip
         values = row_values(user, users)
         values.update(
             roles=list(user.roles),
