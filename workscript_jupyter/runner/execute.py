@@ -115,11 +115,12 @@ async def _shutdown(km: AsyncKernelManager) -> None:
                 await provisioner.wait()
 
 
-async def _wait_connected(kc: Any) -> None:
+async def _wait_connected(kc: Any) -> dict[str, Any] | None:
     """Until IOPub is subscribed: a ``kernel_info`` request whose IOPub ``idle`` comes back.
 
     ``wait_for_ready`` ends with 0.2 s of waiting for IOPub to go quiet; on a kernel that already
     answered (a warm pool's) the idle status of our own request proves the channel is connected.
+    Returns the ``kernel_info`` reply (None if it was not read), so the run need not ask again.
     Raises RuntimeError when the kernel dies; ``run_notebook`` bounds the whole wait.
     """
     while True:
@@ -136,11 +137,11 @@ async def _wait_connected(kc: Any) -> None:
                 and msg["content"].get("execution_state") == "idle"
             ):
                 with contextlib.suppress(Empty):  # the matching reply, already sent
-                    while (await kc.get_shell_msg(timeout=0.5))["parent_header"].get(
-                        "msg_id"
-                    ) != msg_id:
-                        pass
-                return
+                    while True:
+                        reply: dict[str, Any] = await kc.get_shell_msg(timeout=0.5)
+                        if reply["parent_header"].get("msg_id") == msg_id:
+                            return reply
+                return None
         if not await kc.is_alive():
             raise RuntimeError("Kernel died before replying to kernel_info")
 
@@ -174,7 +175,8 @@ class _Execution:
         if inspect.isawaitable(result):
             await result
 
-    async def run(self, chdir: str | None) -> None:
+    async def run(self, chdir: str | None, info: dict[str, Any] | None) -> None:
+        """Run the cells; ``chdir``: move a kernel started elsewhere; ``info``: its kernel_info."""
         client = self.client
         kc = client.kc
         assert kc is not None
@@ -185,7 +187,8 @@ class _Execution:
                 store_history=False,
             )
             await client.async_wait_for_reply(msg_id)
-        info = await client.async_wait_for_reply(kc.kernel_info())
+        if info is None:
+            info = await client.async_wait_for_reply(kc.kernel_info())
         if info is not None and "language_info" in info["content"]:
             client.nb.metadata["language_info"] = info["content"]["language_info"]
         for index in self.cells:
@@ -279,7 +282,7 @@ async def run_notebook(
     error: NotebookFailure | None = None
     kill = False
 
-    async def _start() -> None:
+    async def _start() -> dict[str, Any] | None:
         if owned:
             try:
                 await km.start_kernel(cwd=str(nb_path.parent))
@@ -289,16 +292,17 @@ async def run_notebook(
         client.kc.start_channels()
         if owned:
             await client.kc.wait_for_ready(timeout=start_timeout)
-        else:  # a started, ready kernel: skip wait_for_ready's 0.2 s IOPub flush
-            await _wait_connected(client.kc)
+            return None
+        # a started, ready kernel: skip wait_for_ready's 0.2 s IOPub flush
+        return await _wait_connected(client.kc)
 
     async def _go() -> None:
         try:
             try:
-                await asyncio.wait_for(_start(), timeout=start_timeout)
+                info = await asyncio.wait_for(_start(), timeout=start_timeout)
             except TimeoutError:
                 raise _StartTimeout from None
-            await execution.run(None if owned else str(nb_path.parent))
+            await execution.run(None if owned else str(nb_path.parent), info)
         finally:
             if client.kc is not None:
                 client.kc.stop_channels()
