@@ -472,3 +472,26 @@ def test_failed_run_in_a_cell_keeps_its_handle(shell: Any) -> None:
     assert handle.status == "failed"
     assert handle.result().error.node_path == "/workflow/1/transform"
     assert plain(handle.state) == {"before": "reached"}
+
+
+def test_python_steps_of_a_cell_run_in_a_kernel_that_stops_with_the_run(
+    shell: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ..kernel_processes import kernel_processes
+
+    monkeypatch.chdir(tmp_path)  # the run root of a cell: the kernel's working directory
+    before = kernel_processes()
+    body = json.dumps(
+        {
+            "id": "py",
+            "workflow": [
+                {"python": {"code": "import os\nstate['cwd'] = os.getcwd()\nx = 2"}},
+                {"python": {"code": "state['twice'] = x * 2"}},
+            ],
+        }
+    )
+    handle = cell(shell, "--quiet", body)
+    assert handle.status == "completed", handle.result().error
+    assert handle.state["cwd"] == str(tmp_path)
+    assert handle.state["twice"] == 4  # both steps shared one kernel
+    assert kernel_processes() <= before, "the run's kernel outlived the run"

@@ -217,3 +217,20 @@ def test_throttle_over_a_slower_run(watched: Any) -> None:
     fast, slow = results
     assert fast[1] >= 4, "the widget is updated during the run, not only at its ends"
     assert slow[1] < fast[1]
+
+
+def test_node_progress_shows_beside_the_counter_until_the_node_ends(make_workflow: Any) -> None:
+    from workscript_jupyter.engine import Event
+
+    monitor = RunMonitor(make_workflow(COUNT_TO_TEN), max_rate=1e9)  # push on every event
+    node = {"nodePath": "/workflow/0/notebook", "nodeType": "notebook"}
+    monitor.on_event(Event("workflow:started", "e1", "w"))
+    monitor.on_event(Event("node:started", "e1", "w", dict(node)))
+    progress = {**node, "done": 2, "total": 5, "unit": "cells", "cellIndex": 1}
+    monitor.on_event(Event("node:progress", "e1", "w", progress))
+    assert monitor.status == "running", "a progress event is not the end of the run"
+    assert "/workflow/0/notebook: 2/5 cells" in monitor.counter.value
+    done = {**node, "edge": "success", "durationMs": 12.0}
+    monitor.on_event(Event("node:completed", "e1", "w", done))
+    assert "cells" not in monitor.counter.value
+    assert "1 node runs" in monitor.counter.value

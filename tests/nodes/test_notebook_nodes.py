@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +21,14 @@ from workscript_jupyter.engine import (
 from workscript_jupyter.nodes.notebook import NotebookNode, PythonNode
 from workscript_jupyter.runner import KernelPool, RunnerGateway
 
-
-def kernel_children() -> list[int]:
-    """Live ipykernel_launcher processes started by this test process."""
-    ps = subprocess.run(
-        ["ps", "-o", "pid=,ppid=,stat=,args=", "-e"], capture_output=True, text=True, check=True
-    )
-    pids = []
-    for line in ps.stdout.splitlines():
-        pid, ppid, stat, args = line.split(None, 3)
-        if int(ppid) == os.getpid() and "ipykernel_launcher" in args and not stat.startswith("Z"):
-            pids.append(int(pid))
-    return pids
+from ..kernel_processes import kernel_processes
 
 
 @pytest.fixture
 def root(tmp_path: Path):
-    before = kernel_children()
+    before = kernel_processes()
     yield tmp_path
-    assert kernel_children() == before, "a kernel process survived the run"
+    assert kernel_processes() == before, "a kernel process survived the run"
 
 
 def write_notebook(root: Path, name: str, sources: list[str]) -> str:
@@ -61,11 +48,37 @@ def run(
     steps: list[Any],
     state: dict[str, Any] | None = None,
     pool: KernelPool | None = None,
+    on_event: Any = None,
 ) -> RunResult:
     document = {"id": "nb", "name": "nb", "version": "1.0.0", "workflow": steps}
     workflow = load_workflow(document, registry)
     services = Services(root_dir=root, notebooks=RunnerGateway(root, pool))
-    return asyncio.run(run_workflow(workflow, registry, state, services=services))
+    return asyncio.run(
+        run_workflow(workflow, registry, state, services=services, on_event=on_event)
+    )
+
+
+def test_each_executed_cell_is_a_progress_event(registry, root):
+    path = write_notebook(root, "p.ipynb", ["x = 1", "y = x + 1", "1 / 0"])
+    events: list[Any] = []
+    result = run(registry, root, [{"notebook": {"path": path}}], on_event=events.append)
+    assert result.status == "completed"  # the error edge is unhandled: a warning, not a failure
+    progress = [e.payload for e in events if e.type == "node:progress"]
+    # the parameters cell, the injected cell (empty parameters), then the two others
+    assert [(p["done"], p["total"], p["cellStatus"]) for p in progress] == [
+        (1, 4, "completed"),
+        (2, 4, "completed"),
+        (3, 4, "completed"),
+        (3, 4, "failed"),
+    ]
+    assert [p["cellIndex"] for p in progress] == [0, 1, 2, 3]
+    assert all(p["nodeType"] == "notebook" and p["unit"] == "cells" for p in progress)
+    assert all(e.execution_id == result.execution_id for e in events)
+    # progress comes between the node's start and its end
+    kinds = [e.type for e in events]
+    assert kinds.index("node:started") < kinds.index("node:progress")
+    end = next(i for i, k in enumerate(kinds) if k in ("node:completed", "node:failed"))
+    assert max(i for i, k in enumerate(kinds) if k == "node:progress") < end
 
 
 def test_notebook_outputs_land_in_state(registry, root):

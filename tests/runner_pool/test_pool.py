@@ -15,21 +15,9 @@ from jupyter_client.manager import AsyncKernelManager
 
 from workscript_jupyter.runner.pool import KernelPool, KernelPoolClosedError
 
+from ..kernel_processes import kernel_processes
+
 READY = 45.0
-
-
-def kernel_processes() -> set[int]:
-    """PIDs of ipykernel_launcher processes that are children of this test process."""
-    out = subprocess.run(
-        ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
-    ).stdout
-    me = os.getpid()
-    pids = set()
-    for line in out.splitlines():
-        pid, ppid, args = line.split(None, 2)
-        if int(ppid) == me and "ipykernel_launcher" in args:
-            pids.add(int(pid))
-    return pids
 
 
 def run_pool_test(body: Callable[[], Awaitable[None]]) -> None:

@@ -23,7 +23,8 @@ def jp_server_config(workscript_db_url):
             "jpserver_extensions": {"workscript_jupyter": True},
             "allow_unauthenticated_access": False,
         },
-        "WorkscriptApp": {"db_url": workscript_db_url},
+        # no warm kernels: most server tests run no notebook (test_notebook_runs.py turns it on)
+        "WorkscriptApp": {"db_url": workscript_db_url, "kernel_pool_size": 0},
     }
 
 

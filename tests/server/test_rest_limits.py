@@ -15,6 +15,7 @@ def jp_server_config(workscript_db_url):
             "allow_unauthenticated_access": False,
         },
         "WorkscriptApp": {
+            "kernel_pool_size": 0,
             "db_url": workscript_db_url,
             "max_request_body_mb": 0.002,  # about 2 KB
             "max_queued_runs_per_user": 2,

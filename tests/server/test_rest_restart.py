@@ -29,7 +29,7 @@ def jp_server_config(shared_db_url):
             "jpserver_extensions": {"workscript_jupyter": True},
             "allow_unauthenticated_access": False,
         },
-        "WorkscriptApp": {"db_url": shared_db_url, "server_id": SERVER_ID},
+        "WorkscriptApp": {"kernel_pool_size": 0, "db_url": shared_db_url, "server_id": SERVER_ID},
     }
 
 

@@ -17,6 +17,7 @@ def jp_server_config(workscript_db_url):
             "identity_provider_class": TwoUsersIdentityProvider,
         },
         "WorkscriptApp": {
+            "kernel_pool_size": 0,
             "db_url": workscript_db_url,
             "single_user": False,
             "admin_users": [],

@@ -29,7 +29,7 @@ def jp_server_config(workscript_db_url):
             "identity_provider_class": TwoUsersIdentityProvider,
             "authorizer_class": NoEventsForBob,
         },
-        "WorkscriptApp": {"db_url": workscript_db_url, "single_user": False},
+        "WorkscriptApp": {"kernel_pool_size": 0, "db_url": workscript_db_url, "single_user": False},
     }
 
 

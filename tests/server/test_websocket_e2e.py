@@ -61,7 +61,12 @@ def jp_server_config(workscript_db_url):
             "allow_unauthenticated_access": False,
             "identity_provider_class": TwoUsersIdentityProvider,
         },
-        "WorkscriptApp": {"db_url": workscript_db_url, "single_user": False, "admin_users": []},
+        "WorkscriptApp": {
+            "kernel_pool_size": 0,
+            "db_url": workscript_db_url,
+            "single_user": False,
+            "admin_users": [],
+        },
     }
 
 

@@ -444,7 +444,11 @@ def jp_server_config(server_db: Path, server_auto_migrate: bool):
             "jpserver_extensions": {"workscript_jupyter": True},
             "allow_unauthenticated_access": False,
         },
-        "WorkscriptApp": {"db_url": f"sqlite:///{server_db}", "auto_migrate": server_auto_migrate},
+        "WorkscriptApp": {
+            "kernel_pool_size": 0,
+            "db_url": f"sqlite:///{server_db}",
+            "auto_migrate": server_auto_migrate,
+        },
     }
 
 

@@ -18,6 +18,7 @@ EVENT_TYPES: Final = (
     "node:started",
     "node:completed",
     "node:failed",
+    "node:progress",
     "workflow:completed",
     "workflow:failed",
     "workflow:cancelled",

@@ -265,6 +265,7 @@ class Execution:
             memory_store=self._memory,
             services=self.services,
             on_log=self._on_log,
+            on_event=self._emit,
         )
         emit = self._emit
         if emit is not None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from .events import Event, Listener
+
 __all__ = ["Edge", "Node", "NodeContext", "NodeMetadata", "ParamSpec", "RunEnded"]
 
 _log = logging.getLogger("workscript.run")
@@ -103,6 +105,7 @@ class NodeContext:
         "node_id",
         "node_path",
         "node_type",
+        "on_event",
         "on_log",
         "services",
         "state",
@@ -122,6 +125,7 @@ class NodeContext:
         memory_store: dict[str, dict[str, Any]] | None = None,
         services: Any = None,
         on_log: Callable[[str], None] | None = None,
+        on_event: Listener | None = None,
     ) -> None:
         self.state = state
         self.node_id = node_id
@@ -131,6 +135,7 @@ class NodeContext:
         self.execution_id = execution_id
         self.services = services
         self.on_log = on_log
+        self.on_event = on_event
         self._edge_data = edge_data
         self._inputs: Mapping[str, Any] | None = None
         self._memory_store = memory_store
@@ -158,6 +163,20 @@ class NodeContext:
             _log.info("%s %s", self.node_path, message)
         if self.on_log is not None:
             self.on_log(message)
+
+    def progress(self, done: int, total: int | None = None, **detail: Any) -> None:
+        """How far a long node is (``done`` of ``total`` units, e.g. notebook cells), as a
+        ``node:progress`` event; nothing is built when nobody listens."""
+        emit = self.on_event
+        if emit is not None:
+            payload = {
+                "nodePath": self.node_path,
+                "nodeType": self.node_type,
+                "done": done,
+                "total": total,
+                **detail,
+            }
+            emit(Event("node:progress", self.execution_id, self.workflow_id, payload))
 
 
 class Node:

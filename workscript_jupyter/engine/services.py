@@ -7,7 +7,7 @@ the store, the server or a kernel: the same node works wherever it runs, and a t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,7 +56,9 @@ class NotebookGateway(Protocol):
     report: ``status`` ("completed" | "failed"), ``outputs`` (the ``output()`` values),
     ``executedPath``, ``cellsDone``, ``cellsTotal``, ``durationMs`` and ``error`` (None, or a dict
     with ``kind``, ``cellIndex``, ``sourceHead``, ``ename``, ``evalue``, ``traceback``). A request
-    that cannot start (bad path, unknown kernel) raises a ``NotebookError``.
+    that cannot start (bad path, unknown kernel) raises a ``NotebookError``. ``on_progress`` is
+    called after each executed code cell with ``cellIndex``, ``cellsDone``, ``cellsTotal``,
+    ``status`` and ``durationMs``.
 
     ``run_python`` runs ``code`` in the kernel of the workflow run ``run_key`` (started on first
     use and reused by later calls of the same run) with ``state`` bound as a dict named
@@ -72,6 +74,7 @@ class NotebookGateway(Protocol):
         parameters: Mapping[str, Any],
         kernel: str | None = None,
         timeout: float | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]: ...
 
     async def run_python(

@@ -32,6 +32,7 @@ from ..engine import (
 from ..errors import WorkflowValidationError
 from .cell_errors import format_issues
 from .handle import RunHandle
+from .notebooks import LazyNotebookGateway
 
 __all__ = ["WorkscriptMagics", "await_workflow_cells"]
 
@@ -165,7 +166,7 @@ class WorkscriptMagics(Magics):
             workflow,
             self.registry,
             initial_state=state,
-            services=Services(root_dir=Path.cwd()),
+            services=Services(root_dir=Path.cwd(), notebooks=LazyNotebookGateway(Path.cwd())),
             on_event=monitor.on_event if monitor is not None else None,
             on_end=on_end,
         )

@@ -26,6 +26,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
+def _progress_text(payload: dict[str, Any]) -> str:
+    """``<path>: 2/5 cells`` from a node:progress payload."""
+    done, total = payload.get("done"), payload.get("total")
+    amount = f"{done}/{total}" if total is not None else f"{done}"
+    unit = payload.get("unit")
+    return f"{payload.get('nodePath', '')}: {amount}" + (f" {unit}" if unit else "")
+
+
 class RunMonitor(widgets.VBox):  # type: ignore[misc]
     """Header, progress, workflow graph, node table, error and state of one run."""
 
@@ -37,6 +45,7 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         self.current_path = ""
         self.rows: dict[str, NodeRow] = {}
         self.error: dict[str, Any] | None = None
+        self.detail = ""  # the running node's own progress ("2/5 cells"), from node:progress
         self.updates = 0  # how many times the widgets were pushed: the throttle is tested on it
         self._started = time.monotonic()
         self._ended: float | None = None
@@ -82,7 +91,10 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         if kind == "node:started":
             self.current_path = self._last_path = payload["nodePath"]
         elif kind == "node:completed" or kind == "node:failed":
+            self.detail = ""
             self._count(payload, failed=kind == "node:failed")
+        elif kind == "node:progress":
+            self.detail = _progress_text(payload)
         elif kind == "workflow:started":
             self.status = "running"
             self._started = time.monotonic()
@@ -149,8 +161,13 @@ class RunMonitor(widgets.VBox):  # type: ignore[misc]
         with self.hold_sync():
             self.header.value = self._header_html()
             self.progress.value = self._progress_value()
+            detail = (
+                f" · <span class='workscript-detail'>{escape(self.detail)}</span>"
+                if self.detail
+                else ""
+            )
             self.counter.value = (
-                f"<span class='workscript-count'>{self.node_runs:,} node runs</span>"
+                f"<span class='workscript-count'>{self.node_runs:,} node runs</span>{detail}"
             )
             self.table.value = rows_table(list(self.rows.values()), current=self.current_path)
             self.error_box.value = self._error_html()

@@ -77,9 +77,24 @@ class NotebookNode(Node):
         gateway = _gateway(ctx)
         if gateway is None:
             return error_edge(_UNAVAILABLE, path=path)
+
+        def on_progress(cell: dict[str, Any]) -> None:
+            ctx.progress(
+                cell["cellsDone"],
+                cell["cellsTotal"],
+                unit="cells",
+                cellIndex=cell["cellIndex"],
+                cellStatus=cell["status"],
+                cellMs=cell["durationMs"],
+            )
+
         try:
             report = await gateway.run_notebook(
-                path, parameters=dict(parameters), kernel=kernel, timeout=timeout
+                path,
+                parameters=dict(parameters),
+                kernel=kernel,
+                timeout=timeout,
+                on_progress=on_progress,
             )
         except _GATEWAY_ERRORS as exc:
             code = getattr(exc, "code", type(exc).__name__)

@@ -17,7 +17,7 @@ import json
 import logging
 import queue
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import KernelNotFoundError, PythonCodeError
-from .execute import NotebookRun, run_notebook
+from .execute import NotebookProgress, NotebookRun, run_notebook
 from .paths import resolve_inside
 from .pool import KernelPool
 from .report import strip_ansi
@@ -47,6 +47,23 @@ class _RunKernel:
     kc: Any
     pooled: bool
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _progress_reporter(
+    on_progress: Callable[[dict[str, Any]], None],
+) -> Callable[[NotebookProgress], None]:
+    def report(event: NotebookProgress) -> None:
+        on_progress(
+            {
+                "cellIndex": event.cell_index,
+                "cellsDone": event.cells_done,
+                "cellsTotal": event.cells_total,
+                "status": event.status,
+                "durationMs": event.duration_ms,
+            }
+        )
+
+    return report
 
 
 class RunnerGateway:
@@ -76,7 +93,9 @@ class RunnerGateway:
         parameters: Mapping[str, Any],
         kernel: str | None = None,
         timeout: float | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
+        progress = None if on_progress is None else _progress_reporter(on_progress)
         if self.pool is None:
             run = await run_notebook(
                 path,
@@ -84,6 +103,7 @@ class RunnerGateway:
                 parameters=parameters,
                 kernel_name=kernel,
                 timeout=timeout,
+                on_progress=progress,
             )
             return self._report(run)
         name = kernel or self._declared_kernel(path) or self.kernel_name
@@ -96,6 +116,7 @@ class RunnerGateway:
                 kernel_name=name,
                 timeout=timeout,
                 kernel_manager=km,
+                on_progress=progress,
             )
         finally:
             await self.pool.discard(km)

@@ -25,6 +25,8 @@ from .routes import optional_module, routes
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ..runner import KernelPool, RunnerGateway
+
 __all__ = ["WorkscriptApp"]
 
 
@@ -37,6 +39,8 @@ class WorkscriptApp(ExtensionApp):
     _pruner: asyncio.Task[None] | None = None
     _service_started = False
     _hub_started = False
+    _pool: KernelPool | None = None
+    _notebooks: RunnerGateway | None = None
 
     role = Unicode(
         "local",
@@ -149,6 +153,21 @@ class WorkscriptApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    kernel_pool_size = Integer(
+        1,
+        help=(
+            "Kernels per pooled kernel name started ahead of time, so a notebook or python node "
+            "does not wait for a kernel to start. Each is used by one run and then shut down; "
+            "the pool refills in the background. 0 turns the pool off (a kernel per run)."
+        ),
+    ).tag(config=True)
+
+    kernel_pool_kernels = List(
+        Unicode(),
+        default_value=["python3"],
+        help="The kernel names the pool keeps warm; other kernels start on demand.",
+    ).tag(config=True)
+
     redis_url = Unicode(
         None,
         allow_none=True,
@@ -177,9 +196,10 @@ class WorkscriptApp(ExtensionApp):
         from ..service import RunLimits, WorkscriptService
 
         root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
+        notebooks = self._notebook_gateway(root)
 
         def services_factory(caller: Any) -> Services:
-            return Services(root_dir=root)
+            return Services(root_dir=root, notebooks=notebooks)
 
         extension = self.settings["workscript"]
         bus = EventBus()
@@ -201,6 +221,7 @@ class WorkscriptApp(ExtensionApp):
         )
         extension["bus"] = bus
         extension["service"] = service
+        extension["kernel_pool"] = self._pool
         websocket = optional_module("websocket")
         if websocket is not None:
             hub = websocket.EventHub(
@@ -211,6 +232,23 @@ class WorkscriptApp(ExtensionApp):
             )
             extension["hub"] = hub
             extension[websocket.HUB_SETTING] = hub  # where EventSocketHandler looks
+
+    def _notebook_gateway(self, root: Path | None) -> RunnerGateway | None:
+        """Kernels for the notebook and python nodes, inside ``root``; the pool starts later."""
+        from ..runner import KernelPool, RunnerGateway
+
+        if root is None:
+            return None
+        if self.kernel_pool_size < 0:
+            raise ValueError(
+                f"WorkscriptApp.kernel_pool_size must be >= 0, not {self.kernel_pool_size}"
+            )
+        if self.kernel_pool_size > 0:
+            self._pool = KernelPool(
+                self.kernel_pool_size, kernel_names=self.kernel_pool_kernels, cwd=str(root)
+            )
+        self._notebooks = RunnerGateway(root, self._pool)
+        return self._notebooks
 
     def _default_server_id(self) -> str:
         port = getattr(getattr(self, "serverapp", None), "port", None) or os.getpid()
@@ -257,6 +295,8 @@ class WorkscriptApp(ExtensionApp):
             ),
             name="workscript-prune",
         )
+        if self._pool is not None and not self._pool.closed:
+            await self._pool.start()  # fills in the background
         if not self._service_started:
             await extension["service"].start()
             self._service_started = True
@@ -273,6 +313,10 @@ class WorkscriptApp(ExtensionApp):
         if self._hub_started:
             self._hub_started = False
             await extension["hub"].stop()
+        if self._notebooks is not None:
+            await self._notebooks.close()  # the python nodes' kernels of runs cut short
+        if self._pool is not None:
+            await self._pool.stop()  # every pooled and handed-out kernel
         if self._pruner is not None:
             self._pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
