@@ -55,6 +55,7 @@ __all__ = [
     "DatabaseQueryError",
     "DatabaseUnavailableError",
     "FireAlreadyClaimedError",
+    "InvalidCronError",
     "KernelNotFoundError",
     "LoopLimitError",
     "MissingDriverError",
@@ -178,6 +179,12 @@ class BadRequestError(WorkscriptError, ValueError):
     """A request the service cannot read: bad JSON, a field of the wrong type (HTTP 400)."""
 
     code = "BAD_REQUEST"
+
+
+class InvalidCronError(BadRequestError):
+    """A cron expression or time zone that cannot be scheduled; ``details`` names the field."""
+
+    code = "INVALID_CRON"
 
 
 class PermissionDeniedError(WorkscriptError, PermissionError):
