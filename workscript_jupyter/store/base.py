@@ -222,8 +222,21 @@ class AutomationStore(ABC):
 
 class FireStore(ABC):
     @abstractmethod
-    def claim(self, automation_id: str, scheduled_for: datetime, claimed_by: str) -> ScheduleFire:
-        """Claim one tick. Raises FireAlreadyClaimedError if any server claimed it before."""
+    def claim(
+        self,
+        automation_id: str,
+        scheduled_for: datetime,
+        claimed_by: str,
+        *,
+        outcome: str = "claimed",
+        reason: str | None = None,
+        run: ExecutionRecord | None = None,
+    ) -> ScheduleFire:
+        """Claim one tick. Raises FireAlreadyClaimedError if any server claimed it before.
+
+        ``outcome``/``reason`` record at once what became of the tick, and ``run`` (a new
+        record, usually ``queued``) is inserted in the same transaction: a tick is never
+        claimed without its outcome, so a server dying after the claim loses nothing."""
 
     @abstractmethod
     def record(

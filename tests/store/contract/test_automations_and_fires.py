@@ -14,7 +14,13 @@ from workscript_jupyter.errors import (
     StoreError,
 )
 from workscript_jupyter.store.base import Store
-from workscript_jupyter.store.records import Automation, ScheduleFire, Scope, new_id
+from workscript_jupyter.store.records import (
+    Automation,
+    ExecutionRecord,
+    ScheduleFire,
+    Scope,
+    new_id,
+)
 
 from .conftest import walk
 
@@ -266,3 +272,39 @@ def test_deleting_an_automation_deletes_its_fires(store: Store, alice: Scope) ->
     with pytest.raises(RecordNotFoundError):
         store.fires.list(alice, auto.id)
     assert [f.id for f in store.fires.list(alice, keep.id).items] == [kept.id]
+
+
+def test_a_claim_writes_its_outcome_and_its_run_in_one_transaction(
+    store: Store, alice: Scope
+) -> None:
+    auto = cron(store, alice)
+    run = ExecutionRecord(
+        id=new_id(),
+        owner_id=alice.user_id,
+        status="queued",
+        trigger="cron",
+        automation_id=auto.id,
+        trigger_data={"scheduledFor": TICK.isoformat()},
+    )
+    fire = store.fires.claim(auto.id, TICK, "server-a", outcome="fired", run=run)
+    assert (fire.outcome, fire.execution_id) == ("fired", run.id)
+    stored = store.executions.get(alice, run.id)
+    assert (stored.status, stored.automation_id, stored.trigger_data["scheduledFor"]) == (
+        "queued",
+        auto.id,
+        TICK.isoformat(),
+    )
+    # the losing server's run is not inserted: the whole claim is refused
+    loser = ExecutionRecord(id=new_id(), owner_id=alice.user_id, status="queued")
+    with pytest.raises(FireAlreadyClaimedError):
+        store.fires.claim(auto.id, TICK, "server-b", outcome="fired", run=loser)
+    with pytest.raises(RecordNotFoundError):
+        store.executions.get(alice, loser.id)
+    skipped = store.fires.claim(
+        auto.id, TICK + timedelta(seconds=5), "server-a", outcome="skipped", reason="overlap"
+    )
+    listed = store.fires.list(alice, auto.id).items
+    assert [(f.id, f.outcome, f.reason) for f in listed] == [
+        (skipped.id, "skipped", "overlap"),
+        (fire.id, "fired", None),
+    ]

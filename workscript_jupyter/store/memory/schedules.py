@@ -9,8 +9,8 @@ from typing import Any
 
 from ...errors import ConflictError, FireAlreadyClaimedError, RecordNotFoundError
 from ..base import AUTOMATION_FIELDS, AutomationStore, FireStore
-from ..records import Automation, Page, ScheduleFire, Scope, new_id, utcnow
-from ._state import Tables, check_changes, detach, owned, paginate, utc
+from ..records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from ._state import Tables, check_changes, detach, normalise_record, owned, paginate, utc
 
 __all__ = ["MemoryAutomations", "MemoryFires"]
 
@@ -107,9 +107,19 @@ class MemoryFires(FireStore):
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 
-    def claim(self, automation_id: str, scheduled_for: datetime, claimed_by: str) -> ScheduleFire:
+    def claim(
+        self,
+        automation_id: str,
+        scheduled_for: datetime,
+        claimed_by: str,
+        *,
+        outcome: str = "claimed",
+        reason: str | None = None,
+        run: ExecutionRecord | None = None,
+    ) -> ScheduleFire:
         tick = utc(scheduled_for, "scheduled_for")
         assert tick is not None
+        row = None if run is None else normalise_record(run)
         with self._t.lock:
             if automation_id not in self._t.automations:
                 raise RecordNotFoundError("automation", automation_id)
@@ -118,12 +128,20 @@ class MemoryFires(FireStore):
                 raise FireAlreadyClaimedError(
                     f"the tick {tick.isoformat()} of automation {automation_id} is already claimed"
                 )
+            if row is not None:
+                self._t.require_user(row.owner_id)
+                if row.id in self._t.executions:
+                    raise ConflictError(f"execution id already exists: {row.id}")
+                self._t.executions[row.id] = row
             fire = ScheduleFire(
                 id=new_id(),
                 automation_id=automation_id,
                 scheduled_for=tick,
                 claimed_by=claimed_by,
                 claimed_at=utcnow(),
+                outcome=outcome,
+                reason=reason,
+                execution_id=None if row is None else row.id,
             )
             self._t.fires[fire.id] = fire
             self._t.fire_keys[key] = fire.id

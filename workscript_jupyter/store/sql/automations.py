@@ -23,8 +23,8 @@ from sqlalchemy import (
 
 from ...errors import FireAlreadyClaimedError, RecordNotFoundError
 from ..base import AUTOMATION_FIELDS, AutomationStore, FireStore
-from ..records import Automation, Page, ScheduleFire, Scope, new_id, utcnow
-from ..tables import ID_LENGTH, UtcDateTime, automations, schedule_fires
+from ..records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from ..tables import ID_LENGTH, UtcDateTime, automations, schedule_fires, workflow_executions
 from .common import (
     Database,
     Duplicates,
@@ -36,6 +36,7 @@ from .common import (
     to_page,
     to_record,
 )
+from .executions import execution_row
 
 __all__ = ["SqlAutomationStore", "SqlFireStore"]
 
@@ -162,13 +163,25 @@ class SqlFireStore(FireStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def claim(self, automation_id: str, scheduled_for: datetime, claimed_by: str) -> ScheduleFire:
+    def claim(
+        self,
+        automation_id: str,
+        scheduled_for: datetime,
+        claimed_by: str,
+        *,
+        outcome: str = "claimed",
+        reason: str | None = None,
+        run: ExecutionRecord | None = None,
+    ) -> ScheduleFire:
         fire = ScheduleFire(
             id=new_id(),
             automation_id=automation_id,
             scheduled_for=scheduled_for,
             claimed_by=claimed_by,
             claimed_at=utcnow(),
+            outcome=outcome,
+            reason=reason,
+            execution_id=None if run is None else run.id,
         )
         # INSERT ... SELECT FROM automations: the automation must exist (even where foreign
         # keys are not enforced), and the unique index alone decides who wins the tick.
@@ -179,8 +192,19 @@ class SqlFireStore(FireStore):
             literal(fire.claimed_by, String(200)),
             literal(fire.claimed_at, UtcDateTime()),
             literal(fire.outcome, String(20)),
+            literal(fire.reason, String(1000)),
+            literal(fire.execution_id, String(ID_LENGTH)),
         ).where(automations.c.id == automation_id)
-        columns = ["id", "automation_id", "scheduled_for", "claimed_by", "claimed_at", "outcome"]
+        columns = [
+            "id",
+            "automation_id",
+            "scheduled_for",
+            "claimed_by",
+            "claimed_at",
+            "outcome",
+            "reason",
+            "execution_id",
+        ]
         duplicates = Duplicates(
             "fire",
             "schedule_fires",
@@ -195,6 +219,8 @@ class SqlFireStore(FireStore):
             result = connection.execute(insert(schedule_fires).from_select(columns, source))
             if result.rowcount == 0:
                 raise RecordNotFoundError(KIND, automation_id)
+            if run is not None:
+                connection.execute(insert(workflow_executions).values(execution_row(run)))
         return fire
 
     def record(

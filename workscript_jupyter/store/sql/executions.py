@@ -32,7 +32,7 @@ from .common import (
     to_record,
 )
 
-__all__ = ["ACTIVE_STATUSES", "SqlExecutionStore"]
+__all__ = ["ACTIVE_STATUSES", "SqlExecutionStore", "execution_row"]
 
 KIND = "execution"
 ACTIVE_STATUSES = ("queued", "running")  # never pruned
@@ -46,7 +46,7 @@ def _summary(row: Any) -> ExecutionRecord:
     return to_record(ExecutionRecord, row, timeline=[], initial_state={}, final_state=None)
 
 
-def _row(record: ExecutionRecord) -> dict[str, Any]:
+def execution_row(record: ExecutionRecord) -> dict[str, Any]:
     # getattr, not dataclasses.asdict: asdict deep-copies every timeline, which costs more
     # than the insert itself in a batch of thousands of runs.
     return {name: getattr(record, name) for name in _COLUMN_NAMES}
@@ -85,13 +85,13 @@ class SqlExecutionStore(ExecutionStore):
         with self._db.begin(
             Duplicates(KIND, "workflow_executions", record_id=record.id, owner_id=scope.user_id)
         ) as conn:
-            conn.execute(insert(runs).values(_row(record)))
+            conn.execute(insert(runs).values(execution_row(record)))
         return record
 
     def create_many(self, records: Sequence[ExecutionRecord]) -> None:
         """One transaction; one executemany INSERT per chunk, which PyMySQL sends as
         multi-row INSERTs (far fewer round trips than one statement per run)."""
-        rows = [_row(record) for record in records]
+        rows = [execution_row(record) for record in records]
         if not rows:
             return
         duplicates = Duplicates(KIND, "workflow_executions", record_id=None)
