@@ -77,6 +77,7 @@ __all__ = [
     "TooManyRunsError",
     "UnknownColumnError",
     "UnknownTableError",
+    "UnknownWebhookError",
     "UnprocessableError",
     "UnsupportedMediaTypeError",
     "ValidationIssue",
@@ -232,6 +233,16 @@ class RecordNotFoundError(StoreError, LookupError):
         super().__init__(f"no {kind} with id {record_id!r}")
         self.kind = kind
         self.record_id = record_id
+
+
+class UnknownWebhookError(RecordNotFoundError):
+    """A webhook token that opens nothing: unknown, rotated, disabled, or not a webhook's.
+    One message for all, so a caller learns nothing about which."""
+
+    def __init__(self) -> None:
+        StoreError.__init__(self, "no webhook at this address")
+        self.kind = "webhook"
+        self.record_id = ""
 
 
 class ConflictError(StoreError):

@@ -360,7 +360,9 @@ def test_a_silent_server_makes_calls_fail_fast_and_warn_once(
         await lock.release()
 
     asyncio.run(main())
-    warnings = [r for r in caplog.records if r.name.startswith(LOGGER) and r.levelno >= logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.name.startswith(LOGGER) and r.levelno >= logging.WARNING
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
 

@@ -16,6 +16,7 @@ SUMMARY_KEYS = {
     "error",
     "nodeRuns",
     "attempt",
+    "scheduledFor",
     "createdAt",
     "startedAt",
     "endedAt",

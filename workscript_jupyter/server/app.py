@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from ..runner import KernelPool, RunnerGateway
+    from ..scheduler.core import Scheduler
 
 __all__ = ["WorkscriptApp"]
 
@@ -41,6 +42,8 @@ class WorkscriptApp(ExtensionApp):
     _hub_started = False
     _pool: KernelPool | None = None
     _notebooks: RunnerGateway | None = None
+    _scheduler: Scheduler | None = None
+    _db_url: str = ""
 
     role = Unicode(
         "local",
@@ -168,6 +171,32 @@ class WorkscriptApp(ExtensionApp):
         help="The kernel names the pool keeps warm; other kernels start on demand.",
     ).tag(config=True)
 
+    run_scheduler = Bool(
+        None,
+        allow_none=True,
+        help=(
+            "Take part in scheduling (cron automations): the servers sharing a database elect "
+            "one leader that fires each tick once. Default: on, except for role client."
+        ),
+    ).tag(config=True)
+
+    scheduler_poll_seconds = Float(
+        5.0, help="How often the leader re-reads the automations table (other servers' changes)."
+    ).tag(config=True)
+
+    scheduler_lock_check_seconds = Float(
+        2.0,
+        help="How often each server checks (or tries to take) the leader lock and renews it.",
+    ).tag(config=True)
+
+    scheduler_misfire_threshold_seconds = Float(
+        15.0,
+        help=(
+            "A tick found later than this was missed (no leader at the time) and follows its "
+            "automation's misfire policy; an earlier one simply fires."
+        ),
+    ).tag(config=True)
+
     redis_url = Unicode(
         None,
         allow_none=True,
@@ -222,6 +251,7 @@ class WorkscriptApp(ExtensionApp):
         extension["bus"] = bus
         extension["service"] = service
         extension["kernel_pool"] = self._pool
+        extension["scheduler"] = self._build_scheduler(service, server_id)
         websocket = optional_module("websocket")
         if websocket is not None:
             hub = websocket.EventHub(
@@ -232,6 +262,47 @@ class WorkscriptApp(ExtensionApp):
             )
             extension["hub"] = hub
             extension[websocket.HUB_SETTING] = hub  # where EventSocketHandler looks
+
+    def _build_scheduler(self, service: Any, server_id: str) -> Scheduler | None:
+        """This server's scheduler (leader election, fires) unless scheduling is off here."""
+        from ..scheduler.core import Scheduler, SchedulerSettings
+        from ..scheduler.leader import leader_lock_for
+
+        enabled = self.run_scheduler if self.run_scheduler is not None else self.role != "client"
+        if not enabled:
+            return None
+        redis_url = self.redis_url or os.environ.get("REDIS_URL") or None
+        lock_dir = getattr(self.serverapp, "data_dir", None) or None
+
+        def lock(name: str) -> Any:
+            return leader_lock_for(self._db_url, redis_url=redis_url, name=name, lock_dir=lock_dir)
+
+        async def is_alive(other_server: str) -> bool:
+            probe = lock(f"workscript-server-{other_server}")
+            taken = await probe.try_acquire()
+            await probe.release()
+            return not taken
+
+        async def recover() -> Any:
+            return await service.recover_dead_servers(is_alive)
+
+        scheduler = Scheduler(
+            service.store,
+            lock("workscript-scheduler"),
+            service.fire,
+            server_id=server_id,
+            settings=SchedulerSettings(
+                poll_seconds=self.scheduler_poll_seconds,
+                lock_check_seconds=self.scheduler_lock_check_seconds,
+                misfire_threshold_seconds=self.scheduler_misfire_threshold_seconds,
+            ),
+            recover=recover,
+            liveness=lock(f"workscript-server-{server_id}"),
+        )
+        service.on_automations_changed = scheduler.notify_changed
+        service.interrupt_all_leftovers = False  # the leader recovers dead servers' runs
+        self._scheduler = scheduler
+        return scheduler
 
     def _notebook_gateway(self, root: Path | None) -> RunnerGateway | None:
         """Kernels for the notebook and python nodes, inside ``root``; the pool starts later."""
@@ -266,6 +337,7 @@ class WorkscriptApp(ExtensionApp):
 
         data_dir = getattr(self.serverapp, "data_dir", None) or None
         url = resolve_db_url(self.db_url, data_dir=data_dir)
+        self._db_url = url
         self.log.info("workscript: database %s", mask_url(url))
         engine = create_store_engine(url)
         self._engine = engine
@@ -304,9 +376,13 @@ class WorkscriptApp(ExtensionApp):
         if hub is not None and not self._hub_started:
             await hub.start()
             self._hub_started = True
+        if self._scheduler is not None:
+            await self._scheduler.start()
 
     async def stop_extension(self) -> None:
         extension = self.settings.get("workscript", {})
+        if self._scheduler is not None:
+            await self._scheduler.stop()  # no new fires while the runs are being stopped
         if self._service_started:
             self._service_started = False
             await extension["service"].stop()

@@ -12,7 +12,16 @@ import importlib
 from typing import Any
 
 from .handlers import (
+    AutomationExecuteHandler,
+    AutomationExecutionsHandler,
+    AutomationFiresHandler,
+    AutomationHandler,
+    AutomationsHandler,
+    AutomationStatsHandler,
+    AutomationToggleHandler,
+    AutomationWebhookRotateHandler,
     CreateAliasHandler,
+    CronValidateHandler,
     ExecutionCancelHandler,
     ExecutionHandler,
     ExecutionRerunHandler,
@@ -22,7 +31,9 @@ from .handlers import (
     NodesHandler,
     NotFoundHandler,
     RunAliasHandler,
+    SchedulerStatusHandler,
     ValidateHandler,
+    WebhookHandler,
     WorkflowHandler,
     WorkflowRunHandler,
     WorkflowsHandler,
@@ -61,6 +72,17 @@ def routes() -> list[tuple[str, Any]]:
         (rf"/workscript/executions/{ID}/timeline", ExecutionTimelineHandler),
         (rf"/workscript/executions/{ID}/cancel", ExecutionCancelHandler),
         (rf"/workscript/executions/{ID}/rerun", ExecutionRerunHandler),
+        (r"/workscript/automations", AutomationsHandler),
+        (rf"/workscript/automations/{ID}", AutomationHandler),
+        (rf"/workscript/automations/{ID}/toggle", AutomationToggleHandler),
+        (rf"/workscript/automations/{ID}/execute", AutomationExecuteHandler),
+        (rf"/workscript/automations/{ID}/webhook/rotate", AutomationWebhookRotateHandler),
+        (rf"/workscript/automations/{ID}/executions", AutomationExecutionsHandler),
+        (rf"/workscript/automations/{ID}/fires", AutomationFiresHandler),
+        (rf"/workscript/automations/{ID}/stats", AutomationStatsHandler),
+        (r"/workscript/cron/validate", CronValidateHandler),
+        (r"/workscript/scheduler/status", SchedulerStatusHandler),
+        (r"/workscript/hooks/([A-Za-z0-9_\-]{16,128})", WebhookHandler),
     ]
     websocket = optional_module("websocket")
     if websocket is not None:

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..store.records import ExecutionRecord, Page, WorkflowRecord
+from ..store.records import Automation, ExecutionRecord, Page, ScheduleFire, WorkflowRecord
 
 __all__ = [
     "FINISHED_STATUSES",
+    "WEBHOOK_PATH",
+    "automation_json",
     "execution_json",
     "execution_summary_json",
+    "fire_json",
     "iso",
     "page_json",
     "run_result_json",
@@ -33,6 +36,16 @@ def iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _stored_time(value: Any) -> str | None:
+    """A time kept as ISO text in a JSON column, in the API's form."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return iso(datetime.fromisoformat(value))
+    except ValueError:
+        return None
 
 
 def workflow_json(record: WorkflowRecord) -> dict[str, Any]:
@@ -64,6 +77,7 @@ def execution_summary_json(record: ExecutionRecord) -> dict[str, Any]:
         "startedAt": iso(record.started_at),
         "endedAt": iso(record.ended_at),
         "durationMs": record.duration_ms,
+        "scheduledFor": _stored_time(record.trigger_data.get("scheduledFor")),
     }
 
 
@@ -88,6 +102,59 @@ def run_result_json(record: ExecutionRecord) -> dict[str, Any]:
         "endedAt": iso(record.ended_at),
         "durationMs": record.duration_ms,
         "nodeRuns": record.node_runs,
+    }
+
+
+WEBHOOK_PATH = "/workscript/hooks/"
+
+
+def automation_json(record: Automation, *, token: str | None = None) -> dict[str, Any]:
+    """An automation. A webhook token is only ever in the answer that created (or rotated) it:
+    the store keeps its hash."""
+    body: dict[str, Any] = {
+        "id": record.id,
+        "name": record.name,
+        "ownerId": record.owner_id,
+        "workflowId": record.workflow_id,
+        "notebookPath": record.notebook_path,
+        "parameters": record.parameters,
+        "triggerType": record.trigger_type,
+        "cron": record.cron_expression,
+        "timezone": record.timezone,
+        "triggerConfig": {"cronExpression": record.cron_expression, "timezone": record.timezone},
+        "enabled": record.enabled,
+        "misfirePolicy": record.misfire_policy,
+        "misfireGraceSeconds": record.misfire_grace_seconds,
+        "overlapPolicy": record.overlap_policy,
+        "retries": {
+            "count": record.retry_count,
+            "delaySeconds": record.retry_delay_seconds,
+            "backoff": record.retry_backoff,
+        },
+        "timeoutSeconds": record.timeout_seconds,
+        "hasWebhookToken": record.webhook_token_hash is not None,
+        "nextRunAt": iso(record.next_run_at),
+        "lastRunAt": iso(record.last_run_at),
+        "createdAt": iso(record.created_at),
+        "updatedAt": iso(record.updated_at),
+    }
+    if token is not None:
+        body["webhookToken"] = token
+        body["webhookPath"] = WEBHOOK_PATH + token
+        body["triggerConfig"]["webhookUrl"] = WEBHOOK_PATH + token
+    return body
+
+
+def fire_json(fire: ScheduleFire) -> dict[str, Any]:
+    return {
+        "id": fire.id,
+        "automationId": fire.automation_id,
+        "scheduledFor": iso(fire.scheduled_for),
+        "claimedBy": fire.claimed_by,
+        "claimedAt": iso(fire.claimed_at),
+        "outcome": fire.outcome,
+        "reason": fire.reason,
+        "executionId": fire.execution_id,
     }
 
 

@@ -12,17 +12,20 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Final
 
 from ..engine import EventBus, NodeRegistry, Services
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
+from .automation_history import AutomationHistory
+from .automations import AutomationUseCases
 from .cache import ReadCache
 from .execute import RunExecutor, run_error
 from .identity import Identities
 from .pool import RunPool
+from .recovery import RunRecovery
 from .runs import RunUseCases
 from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
 from .workflows import WorkflowUseCases
@@ -43,8 +46,10 @@ def _default_services(caller: Caller) -> Services:
     return Services()
 
 
-class WorkscriptService(WorkflowUseCases, RunUseCases):
-    """Workflows, runs and identities over one store, one registry and one event bus."""
+class WorkscriptService(
+    WorkflowUseCases, RunUseCases, AutomationUseCases, AutomationHistory, RunRecovery
+):
+    """Workflows, runs, automations and identities over one store, registry and event bus."""
 
     def __init__(
         self,
@@ -77,6 +82,13 @@ class WorkscriptService(WorkflowUseCases, RunUseCases):
         self._executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
         self._pool = RunPool(self.limits, self._executor.execute, self._executor.drop)
         self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
+        # a lone single-user server owns every leftover run; servers sharing a database only
+        # their own (the scheduler's leader takes over those of dead servers: recovery.py)
+        self.interrupt_all_leftovers = single_user
+        self._owner_callers: ReadCache[Caller] = ReadCache(60.0)
+        self._retry_tasks: set[asyncio.Task[None]] = set()
+        self._executor.on_finished = self.run_finished
+        self.on_automations_changed: Callable[[], None] | None = None  # the scheduler's reload
         self._started = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -104,6 +116,7 @@ class WorkscriptService(WorkflowUseCases, RunUseCases):
         """Take no more runs; queued and running runs end ``cancelled`` and are recorded; no
         task of the pool is left when this returns."""
         self._started = False
+        await self.stop_retries()
         await self._pool.stop()
 
     def _interrupt_leftovers(self) -> int:
@@ -119,7 +132,7 @@ class WorkscriptService(WorkflowUseCases, RunUseCases):
             leftovers.extend(
                 r
                 for r in page.items
-                if (self.single_user or r.claimed_by == self.server_id)
+                if (self.interrupt_all_leftovers or r.claimed_by == self.server_id)
                 and self._pool.job(r.id) is None  # queued by this process before start()
             )
             cursor = page.next_cursor

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -54,6 +55,7 @@ class RunExecutor:
         self.bus = bus
         self.services_factory = services_factory
         self.server_id = server_id
+        self.on_finished: Callable[[Job, str], None] | None = None  # after the final record
 
     async def execute(self, job: Job) -> None:
         scope = job.caller.scope
@@ -115,6 +117,8 @@ class RunExecutor:
         result = await execution.run()
         job.execution = None
         await self._record_result(job, result, started_at)
+        if self.on_finished is not None:
+            self.on_finished(job, result.status)
         for event in held:
             publish(event)
 

@@ -35,6 +35,8 @@ class Job:
     execution_id: str
     caller: Caller
     workflow_id: str  # the id its events carry: the saved workflow's, or the definition's
+    serial_key: str | None = None  # runs sharing a key run one at a time, in order (overlap=queue)
+    automation_id: str | None = None  # a run of an automation: retried by its policy
     done: asyncio.Future[None] = field(init=False)
     cancel_requested: bool = False
     execution: Execution | None = None
@@ -73,6 +75,7 @@ class RunPool:
         self._waiting: deque[str] = deque()
         self._jobs: dict[str, Job] = {}
         self._running_by_owner: Counter[str] = Counter()
+        self._running_serial: set[str] = set()
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = False
@@ -189,20 +192,29 @@ class RunPool:
             return
         limit, per_user = self.limits.max_concurrent_runs, self.limits.max_concurrent_runs_per_user
         blocked: set[str] = set()
+        serial_blocked: set[str] = set(self._running_serial)
         for execution_id in list(self._waiting):
             if self._running >= limit:
                 return
             job = self._jobs[execution_id]
-            owner = job.owner_id
+            owner, key = job.owner_id, job.serial_key
+            if key is not None and key in serial_blocked:
+                continue  # an earlier run of the same key runs (or waits) first
             if owner in blocked or self._running_by_owner[owner] >= per_user:
                 blocked.add(owner)
+                if key is not None:
+                    serial_blocked.add(key)
                 continue
             self._waiting.remove(execution_id)
             self._launch(job)
+            if key is not None:
+                serial_blocked.add(key)
 
     def _launch(self, job: Job) -> None:
         self._running += 1
         self._running_by_owner[job.owner_id] += 1
+        if job.serial_key is not None:
+            self._running_serial.add(job.serial_key)
         task = asyncio.get_running_loop().create_task(
             self._run(job), name=f"workscript-run-{job.execution_id}"
         )
@@ -220,6 +232,8 @@ class RunPool:
         finally:
             self._running -= 1
             self._running_by_owner[job.owner_id] -= 1
+            if job.serial_key is not None:
+                self._running_serial.discard(job.serial_key)
             if self._running_by_owner[job.owner_id] <= 0:
                 del self._running_by_owner[job.owner_id]
             self._jobs.pop(job.execution_id, None)

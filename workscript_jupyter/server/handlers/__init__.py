@@ -4,6 +4,19 @@
 from __future__ import annotations
 
 from .aliases import CreateAliasHandler, RunAliasHandler, ValidateHandler
+from .automations import (
+    AutomationExecuteHandler,
+    AutomationExecutionsHandler,
+    AutomationFiresHandler,
+    AutomationHandler,
+    AutomationsHandler,
+    AutomationStatsHandler,
+    AutomationToggleHandler,
+    AutomationWebhookRotateHandler,
+    CronValidateHandler,
+    SchedulerStatusHandler,
+    WebhookHandler,
+)
 from .executions import (
     ExecutionCancelHandler,
     ExecutionHandler,
@@ -16,7 +29,16 @@ from .nodes import NodesHandler
 from .workflows import WorkflowHandler, WorkflowRunHandler, WorkflowsHandler
 
 __all__ = [
+    "AutomationExecuteHandler",
+    "AutomationExecutionsHandler",
+    "AutomationFiresHandler",
+    "AutomationHandler",
+    "AutomationStatsHandler",
+    "AutomationToggleHandler",
+    "AutomationWebhookRotateHandler",
+    "AutomationsHandler",
     "CreateAliasHandler",
+    "CronValidateHandler",
     "ExecutionCancelHandler",
     "ExecutionHandler",
     "ExecutionRerunHandler",
@@ -26,7 +48,9 @@ __all__ = [
     "NodesHandler",
     "NotFoundHandler",
     "RunAliasHandler",
+    "SchedulerStatusHandler",
     "ValidateHandler",
+    "WebhookHandler",
     "WorkflowHandler",
     "WorkflowRunHandler",
     "WorkflowsHandler",

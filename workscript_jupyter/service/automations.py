@@ -1,0 +1,362 @@
+"""Automations: CRUD, manual and webhook runs, fires of the scheduler, history and stats.
+
+A run of an automation is an ordinary run (the ``workflow_executions`` table) with its
+``automation_id``, a trigger (``cron``, ``webhook``, ``manual``) and the trigger's data merged
+into the workflow's ``initialState`` under ``trigger`` (and ``webhook`` for a webhook). A
+notebook automation runs a one-step workflow with the ``notebook`` node.
+
+A fire (one cron tick) is written in one transaction with its run (``FireStore.claim``): the
+server that wins the tick's unique insert runs it, every other server does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from ..engine import NodeRegistry, copy_json, parse_workflow
+from ..errors import (
+    BadRequestError,
+    FireAlreadyClaimedError,
+    RecordNotFoundError,
+    UnknownWebhookError,
+    WorkflowValidationError,
+)
+from ..scheduler.cron import CronSchedule
+from ..store.base import Store
+from ..store.records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from .automation_input import automation_fields
+from .cache import ReadCache
+from .common import check_limit, optional_str, store_call
+from .pool import Job, RunPool
+from .values import ACTIVE_STATUSES, Caller
+
+__all__ = ["AutomationUseCases", "hash_webhook_token", "next_run_for", "retry_delay"]
+
+_SERVER_SCOPE: Final = Scope(user_id="server:scheduler", is_admin=True)
+_CALLER_TTL: Final = 60.0
+_WEBHOOK_HEADERS: Final = ("content-type", "user-agent", "x-request-id", "x-github-event")
+WEBHOOK_PREFIX: Final = "/workscript/hooks/"
+
+
+def hash_webhook_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_webhook_token() -> tuple[str, str]:
+    token = "wkh_" + secrets.token_urlsafe(32)
+    return token, hash_webhook_token(token)
+
+
+def next_run_for(fields: Mapping[str, Any], after: datetime) -> datetime | None:
+    """When an enabled cron automation (its store fields) fires next after ``after``."""
+    expression = fields.get("cron_expression")
+    if fields.get("trigger_type") != "cron" or not expression or not fields.get("enabled", True):
+        return None
+    return CronSchedule.parse(expression, fields.get("timezone") or "UTC").next_after(after)
+
+
+class AutomationUseCases:
+    """The automation part of ``WorkscriptService`` (which sets these attributes)."""
+
+    store: Store
+    registry: NodeRegistry
+    server_id: str
+    _pool: RunPool
+    _workflow_cache: Any
+    _owner_callers: ReadCache[Caller]
+    on_automations_changed: Callable[[], None] | None
+
+    # -- CRUD ---------------------------------------------------------------------------------
+
+    async def create_automation(self, caller: Caller, body: Any) -> tuple[Automation, str | None]:
+        """The new automation and, for a webhook, its token (shown this once, stored hashed)."""
+        fields = automation_fields(body, creating=True)
+        await self._check_target(caller, fields)
+        token: str | None = None
+        if fields["trigger_type"] == "webhook":
+            token, fields["webhook_token_hash"] = _new_webhook_token()
+        fields["next_run_at"] = next_run_for(fields, utcnow())
+        name, trigger_type = fields.pop("name"), fields.pop("trigger_type")
+        record = await store_call(
+            self.store.automations.create,
+            caller.scope,
+            name=name,
+            trigger_type=trigger_type,
+            **fields,
+        )
+        self._changed()
+        return record, token
+
+    async def get_automation(self, caller: Caller, automation_id: str) -> Automation:
+        return await store_call(self.store.automations.get, caller.scope, _id(automation_id))
+
+    async def list_automations(
+        self,
+        caller: Caller,
+        *,
+        enabled: bool | None = None,
+        trigger_type: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        return await store_call(
+            self.store.automations.list,
+            caller.scope,
+            enabled=enabled,
+            trigger_type=optional_str("triggerType", trigger_type),
+            limit=check_limit(limit),
+            cursor=optional_str("cursor", cursor),
+        )
+
+    async def update_automation(
+        self, caller: Caller, automation_id: str, body: Any
+    ) -> tuple[Automation, str | None]:
+        """Only the fields given change; the next run is recomputed from now."""
+        current = await self.get_automation(caller, automation_id)
+        fields = automation_fields(body, creating=False, current=_fields_of(current))
+        await self._check_target(caller, fields)
+        token: str | None = None
+        trigger_type = fields.get("trigger_type", current.trigger_type)
+        if trigger_type == "webhook" and current.webhook_token_hash is None:
+            token, fields["webhook_token_hash"] = _new_webhook_token()
+        elif trigger_type != "webhook":
+            fields["webhook_token_hash"] = None
+        fields["next_run_at"] = next_run_for({**_fields_of(current), **fields}, utcnow())
+        record = await store_call(self.store.automations.update, caller.scope, current.id, **fields)
+        self._changed()
+        return record, token
+
+    async def toggle_automation(
+        self, caller: Caller, automation_id: str, enabled: bool | None = None
+    ) -> Automation:
+        """``enabled`` given: set it; else flip it. Enabling schedules from now on."""
+        current = await self.get_automation(caller, automation_id)
+        if enabled is not None and not isinstance(enabled, bool):
+            raise BadRequestError(
+                f"enabled must be true or false, not {enabled!r}",
+                details=[{"field": "enabled", "message": "a boolean"}],
+            )
+        value = (not current.enabled) if enabled is None else enabled
+        nxt = next_run_for({**_fields_of(current), "enabled": value}, utcnow())
+        record = await store_call(
+            self.store.automations.update, caller.scope, current.id, enabled=value, next_run_at=nxt
+        )
+        self._changed()
+        return record
+
+    async def delete_automation(self, caller: Caller, automation_id: str) -> None:
+        await store_call(self.store.automations.delete, caller.scope, _id(automation_id))
+        self._changed()
+
+    async def rotate_webhook_token(
+        self, caller: Caller, automation_id: str
+    ) -> tuple[Automation, str]:
+        current = await self.get_automation(caller, automation_id)
+        if current.trigger_type != "webhook":
+            raise BadRequestError(
+                "only a webhook automation has a token",
+                details=[{"field": "triggerType", "message": f"is {current.trigger_type}"}],
+            )
+        token, token_hash = _new_webhook_token()
+        record = await store_call(
+            self.store.automations.update, caller.scope, current.id, webhook_token_hash=token_hash
+        )
+        return record, token
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    async def execute_automation(self, caller: Caller, automation_id: str) -> ExecutionRecord:
+        """A manual run now, whatever the trigger and even if disabled."""
+        automation = await self.get_automation(caller, automation_id)
+        trigger = {"type": "manual", "by": caller.user.username}
+        record = await self._build_run(automation, "manual", trigger, {})
+        await self._store_run(automation, record)
+        self._submit_record(caller, automation, record)
+        return record
+
+    async def trigger_webhook(
+        self, token: str, body: Any, headers: Mapping[str, str]
+    ) -> ExecutionRecord:
+        """A run of the webhook automation whose token this is. Unknown, disabled or not a
+        webhook: RecordNotFoundError, whichever it was (nothing is revealed)."""
+        token_hash = hash_webhook_token(token)
+        automation = await store_call(self.store.automations.find_by_webhook_hash, token_hash)
+        stored = automation.webhook_token_hash if automation is not None else None
+        if (
+            automation is None
+            or stored is None
+            or not hmac.compare_digest(stored, token_hash)
+            or not automation.enabled
+            or automation.trigger_type != "webhook"
+        ):
+            raise UnknownWebhookError
+        received = utcnow()
+        selected = {k.lower(): v for k, v in headers.items() if k.lower() in _WEBHOOK_HEADERS}
+        trigger = {"type": "webhook", "receivedAt": received.isoformat()}
+        extra = {"webhook": {"body": body, "headers": selected}}
+        record = await self._build_run(automation, "webhook", trigger, extra)
+        await self._store_run(automation, record)
+        caller = await self._owner(automation.owner_id)
+        self._submit_record(caller, automation, record)
+        return record
+
+    async def fire(self, automation: Automation, scheduled_for: datetime) -> ScheduleFire | None:
+        """Claim the tick ``scheduled_for`` and queue its run (or record why it is skipped).
+        None when another server claimed it first."""
+        active = await store_call(
+            self.store.executions.list,
+            _SERVER_SCOPE,
+            automation_id=automation.id,
+            status=list(ACTIVE_STATUSES),
+            limit=1,
+        )
+        if automation.overlap_policy == "skip" and active.items:
+            busy = active.items[0]
+            reason = f"overlap: run {busy.id} is still {busy.status}"
+            return await self._claim(automation, scheduled_for, "skipped", reason, None)
+        trigger = {"type": "cron", "scheduledFor": scheduled_for.isoformat()}
+        try:
+            record = await self._build_run(automation, "cron", trigger, {})
+        except (RecordNotFoundError, WorkflowValidationError) as error:
+            return await self._claim(automation, scheduled_for, "failed", str(error), None)
+        fire = await self._claim(automation, scheduled_for, "fired", None, record)
+        if fire is not None:
+            self._submit_record(await self._owner(automation.owner_id), automation, record)
+        return fire
+
+    async def _store_run(self, automation: Automation, record: ExecutionRecord) -> None:
+        """A manual or webhook run: stored, and it is the automation's last run."""
+        await store_call(self.store.executions.create_many, [record])
+        await store_call(
+            self.store.automations.update,
+            _SERVER_SCOPE,
+            automation.id,
+            last_run_at=record.created_at,
+        )
+
+    async def _claim(
+        self,
+        automation: Automation,
+        scheduled_for: datetime,
+        outcome: str,
+        reason: str | None,
+        run: ExecutionRecord | None,
+    ) -> ScheduleFire | None:
+        try:
+            return await store_call(
+                self.store.fires.claim,
+                automation.id,
+                scheduled_for,
+                self.server_id,
+                outcome=outcome,
+                reason=reason,
+                run=run,
+            )
+        except FireAlreadyClaimedError:
+            return None
+
+    async def _build_run(
+        self,
+        automation: Automation,
+        trigger_type: str,
+        trigger: dict[str, Any],
+        extra_state: dict[str, Any],
+    ) -> ExecutionRecord:
+        """The queued run of ``automation`` (not stored yet), claimed by this server."""
+        definition = await self._definition_of(automation)
+        workflow = parse_workflow(definition, self.registry)
+        state = copy_json(dict(workflow.initial_state))
+        trigger = {**trigger, "automationId": automation.id, "automationName": automation.name}
+        state["trigger"] = trigger
+        state.update(copy_json(extra_state))
+        data: dict[str, Any] = {"definition": definition, "automationId": automation.id}
+        if "scheduledFor" in trigger:
+            data["scheduledFor"] = trigger["scheduledFor"]
+        return ExecutionRecord(
+            id=new_id(),
+            owner_id=automation.owner_id,
+            status="queued",
+            trigger=trigger_type,
+            workflow_id=automation.workflow_id,
+            automation_id=automation.id,
+            initial_state=state,
+            trigger_data=data,
+            claimed_by=self.server_id,
+            created_at=utcnow(),
+        )
+
+    async def _definition_of(self, automation: Automation) -> dict[str, Any]:
+        if automation.workflow_id is not None:
+            owner = Scope(automation.owner_id, is_admin=False)
+            cached = self._workflow_cache.get(automation.workflow_id, owner)
+            if cached is None:
+                cached = await store_call(self.store.workflows.get, owner, automation.workflow_id)
+                self._workflow_cache.put(cached.id, cached.owner_id, cached)
+            definition: dict[str, Any] = dict(cached.definition)
+        else:
+            notebook = {"path": automation.notebook_path, "parameters": automation.parameters}
+            step = {"notebook": notebook}
+            definition = {
+                "id": f"automation-{automation.id}",
+                "name": automation.name,
+                "version": "1.0.0",
+                "workflow": [step],
+            }
+        if automation.timeout_seconds:
+            definition["timeoutSeconds"] = automation.timeout_seconds
+        return definition
+
+    def _submit_record(
+        self, caller: Caller, automation: Automation, record: ExecutionRecord
+    ) -> None:
+        serial = automation.id if automation.overlap_policy == "queue" else None
+        workflow_id = record.workflow_id or str(record.trigger_data["definition"].get("id", ""))
+        job = Job(record.id, caller, workflow_id, serial_key=serial, automation_id=automation.id)
+        self._pool.submit(job)
+
+    async def _owner(self, owner_id: str) -> Caller:
+        cached = self._owner_callers.get(owner_id, _SERVER_SCOPE)
+        if cached is not None:
+            return cached
+        user = await store_call(self.store.users.get, owner_id)
+        caller = Caller.of(user)
+        self._owner_callers.put(owner_id, owner_id, caller)
+        return caller
+
+    async def _check_target(self, caller: Caller, fields: Mapping[str, Any]) -> None:
+        workflow_id = fields.get("workflow_id")
+        if workflow_id is None:
+            return
+        try:
+            await store_call(self.store.workflows.get, caller.scope, workflow_id)
+        except RecordNotFoundError:
+            raise BadRequestError(
+                f"invalid automation: workflowId: no workflow {workflow_id!r}",
+                details=[{"field": "workflowId", "message": "no such workflow"}],
+            ) from None
+
+    def _changed(self) -> None:
+        if self.on_automations_changed is not None:
+            self.on_automations_changed()
+
+
+def _id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequestError(f"an id must be a non-empty string, not {value!r}")
+    return value
+
+
+def _fields_of(automation: Automation) -> dict[str, Any]:
+    return asdict(automation)
+
+
+def retry_delay(automation: Automation, attempt: int) -> timedelta:
+    """The pause before retry number ``attempt`` (1, 2, ...): delay * backoff^(attempt-1)."""
+    seconds = automation.retry_delay_seconds * automation.retry_backoff ** max(attempt - 1, 0)
+    return timedelta(seconds=min(seconds, 7 * 86400))

@@ -1,0 +1,182 @@
+"""Runs that did not end well: retries of automation runs, and the runs of dead servers.
+
+- An automation's run that ends ``failed``, ``timed_out`` or ``interrupted`` is run again, as a
+  new run with ``attempt + 1``, while ``attempt <= retry_count``, after ``retry_delay *
+  retry_backoff ** (attempt - 1)`` seconds. The pause is held in memory: a server that stops
+  during it drops the retry (the failed run stays in the history).
+- When this server becomes the scheduler's leader (and every ``recovery_interval`` while it is),
+  the runs claimed by servers that are gone are taken over: a ``running`` one becomes
+  ``interrupted`` (then retried if its policy says so), a ``queued`` one that never started is
+  claimed and run here. "Gone" is decided by each server's liveness lock (a lock every server
+  holds while it lives): if this server can take it, its holder is dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from ..errors import RecordNotFoundError, StoreError
+from ..store.base import Store
+from ..store.records import Automation, ExecutionRecord, Scope, new_id, utcnow
+from .automations import retry_delay
+from .common import store_call
+from .execute import run_error
+from .pool import Job, RunPool
+from .values import ACTIVE_STATUSES, Caller
+
+__all__ = ["RETRY_STATUSES", "RunRecovery"]
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES: Final = frozenset({"failed", "timed_out", "interrupted"})
+_SCOPE: Final = Scope(user_id="server:recovery", is_admin=True)
+_PAGE: Final = 200
+
+IsAlive = Callable[[str], Awaitable[bool]]
+
+
+class RunRecovery:
+    """Part of ``WorkscriptService`` (which sets these attributes)."""
+
+    store: Store
+    server_id: str
+    _pool: RunPool
+    _retry_tasks: set[asyncio.Task[None]]
+    # provided by AutomationUseCases
+    _owner: Callable[[str], Awaitable[Caller]]
+    _submit_record: Callable[[Caller, Automation, ExecutionRecord], None]
+
+    # -- retries ------------------------------------------------------------------------------
+
+    def run_finished(self, job: Job, status: str) -> None:
+        """Called by the executor once a run's final record is written."""
+        if job.automation_id is not None and status in RETRY_STATUSES:
+            self._spawn_retry(job.execution_id, job.automation_id)
+
+    def _spawn_retry(self, execution_id: str, automation_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._retry(execution_id, automation_id))
+        self._retry_tasks.add(task)
+        task.add_done_callback(self._retry_tasks.discard)
+
+    async def _retry(self, execution_id: str, automation_id: str) -> None:
+        try:
+            record = await store_call(self.store.executions.get, _SCOPE, execution_id)
+            automation = await store_call(self.store.automations.get, _SCOPE, automation_id)
+        except RecordNotFoundError:
+            return  # deleted meanwhile: nothing to retry
+        if record.attempt > automation.retry_count:
+            return
+        await asyncio.sleep(retry_delay(automation, record.attempt).total_seconds())
+        await self._queue_again(automation, record)
+
+    async def _queue_again(self, automation: Automation, record: ExecutionRecord) -> None:
+        retry = dataclasses.replace(
+            record,
+            id=new_id(),
+            status="queued",
+            attempt=record.attempt + 1,
+            trigger_data={**record.trigger_data, "retryOf": record.id},
+            final_state=None,
+            error=None,
+            timeline=[],
+            node_runs=0,
+            claimed_by=self.server_id,
+            created_at=utcnow(),
+            started_at=None,
+            ended_at=None,
+            duration_ms=None,
+        )
+        try:
+            await store_call(self.store.executions.create_many, [retry])
+        except StoreError:
+            log.exception("could not queue the retry of run %s", record.id)
+            return
+        self._submit_record(await self._owner(record.owner_id), automation, retry)
+
+    async def stop_retries(self) -> None:
+        tasks = tuple(self._retry_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- dead servers -------------------------------------------------------------------------
+
+    async def recover_dead_servers(self, is_alive: IsAlive) -> dict[str, int]:
+        """Take over the active runs of servers that are gone (see the module doc)."""
+        leftovers = await self._active_runs_of_others()
+        verdicts: dict[str, bool] = {}
+        interrupted = requeued = 0
+        for record in leftovers:
+            server = record.claimed_by or ""
+            if server not in verdicts:
+                verdicts[server] = bool(server) and await is_alive(server)
+            if verdicts[server]:
+                continue
+            if record.status == "queued":
+                requeued += await self._adopt(record)
+            else:
+                interrupted += await self._interrupt(record)
+        if interrupted or requeued:
+            log.warning(
+                "recovered the runs of dead servers: %d interrupted, %d taken over",
+                interrupted,
+                requeued,
+            )
+        return {"interrupted": interrupted, "takenOver": requeued}
+
+    async def _active_runs_of_others(self) -> list[ExecutionRecord]:
+        found: list[ExecutionRecord] = []
+        cursor: str | None = None
+        while True:
+            page = await store_call(
+                self.store.executions.list,
+                _SCOPE,
+                status=list(ACTIVE_STATUSES),
+                limit=_PAGE,
+                cursor=cursor,
+            )
+            found += [
+                r
+                for r in page.items
+                if r.claimed_by != self.server_id and self._pool.job(r.id) is None
+            ]
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
+
+    async def _interrupt(self, record: ExecutionRecord) -> int:
+        ended_at = utcnow()
+        started = record.started_at
+        try:
+            await store_call(
+                self.store.executions.update,
+                _SCOPE,
+                record.id,
+                status="interrupted",
+                error=run_error("INTERRUPTED", f"the server {record.claimed_by} stopped"),
+                ended_at=ended_at,
+                duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
+            )
+        except RecordNotFoundError:
+            return 0
+        if record.automation_id is not None:
+            self._spawn_retry(record.id, record.automation_id)
+        return 1
+
+    async def _adopt(self, record: ExecutionRecord) -> int:
+        try:
+            await store_call(
+                self.store.executions.update, _SCOPE, record.id, claimed_by=self.server_id
+            )
+            owner = await self._owner(record.owner_id)
+        except RecordNotFoundError:
+            return 0
+        workflow_id = record.workflow_id or str(
+            (record.trigger_data.get("definition") or {}).get("id", "")
+        )
+        self._pool.submit(Job(record.id, owner, workflow_id, automation_id=record.automation_id))
+        return 1
