@@ -36,7 +36,9 @@ class Firing:
         self.server_id = server_id
         self.ticks: list[datetime] = []
 
-    async def __call__(self, automation: Automation, tick: datetime) -> ScheduleFire | None:
+    async def __call__(
+        self, automation: Automation, tick: datetime, *, catching_up: bool = False
+    ) -> ScheduleFire | None:
         try:
             fire = self.store.fires.claim(automation.id, tick, self.server_id, outcome="fired")
         except FireAlreadyClaimedError:

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -42,7 +42,16 @@ __all__ = ["FireHandler", "Scheduler", "SchedulerSettings"]
 
 log = logging.getLogger(__name__)
 
-FireHandler = Callable[[Automation, datetime], Awaitable[ScheduleFire | None]]
+
+class FireHandler(Protocol):
+    """Claims one tick with its run (or records why not); None if another server won it.
+    ``catching_up``: a further tick fired in the same pass as an earlier one."""
+
+    def __call__(
+        self, automation: Automation, scheduled_for: datetime, *, catching_up: bool = False
+    ) -> Awaitable[ScheduleFire | None]: ...
+
+
 _FAR_FUTURE = timedelta(days=3660)
 _SKIPPED_DETAIL_LIMIT = 100  # skipped ticks recorded one by one; beyond, one summary fire
 
@@ -324,8 +333,8 @@ class Scheduler:
         to_fire += on_time
         await self._record_skipped(automation, skipped)
         last = automation.last_run_at
-        for tick in to_fire:
-            fire = await self.fire(automation, tick)
+        for position, tick in enumerate(to_fire):
+            fire = await self.fire(automation, tick, catching_up=position > 0)
             if fire is None:
                 self.counters.lost += 1
                 continue

@@ -206,20 +206,27 @@ class AutomationUseCases:
         self._submit_record(caller, automation, record)
         return record
 
-    async def fire(self, automation: Automation, scheduled_for: datetime) -> ScheduleFire | None:
+    async def fire(
+        self, automation: Automation, scheduled_for: datetime, *, catching_up: bool = False
+    ) -> ScheduleFire | None:
         """Claim the tick ``scheduled_for`` and queue its run (or record why it is skipped).
-        None when another server claimed it first."""
-        active = await store_call(
-            self.store.executions.list,
-            _SERVER_SCOPE,
-            automation_id=automation.id,
-            status=list(ACTIVE_STATUSES),
-            limit=1,
-        )
-        if automation.overlap_policy == "skip" and active.items:
-            busy = active.items[0]
-            reason = f"overlap: run {busy.id} is still {busy.status}"
-            return await self._claim(automation, scheduled_for, "skipped", reason, None)
+        None when another server claimed it first.
+
+        ``catching_up``: a further tick of the same pass (missed ticks run by ``run_all``):
+        the overlap policy already judged the first one, and unless it is ``allow`` these runs
+        go one after the other rather than all at once."""
+        if automation.overlap_policy == "skip" and not catching_up:
+            active = await store_call(
+                self.store.executions.list,
+                _SERVER_SCOPE,
+                automation_id=automation.id,
+                status=list(ACTIVE_STATUSES),
+                limit=1,
+            )
+            if active.items:
+                busy = active.items[0]
+                reason = f"overlap: run {busy.id} is still {busy.status}"
+                return await self._claim(automation, scheduled_for, "skipped", reason, None)
         trigger = {"type": "cron", "scheduledFor": scheduled_for.isoformat()}
         try:
             record = await self._build_run(automation, "cron", trigger, {})
@@ -227,7 +234,8 @@ class AutomationUseCases:
             return await self._claim(automation, scheduled_for, "failed", str(error), None)
         fire = await self._claim(automation, scheduled_for, "fired", None, record)
         if fire is not None:
-            self._submit_record(await self._owner(automation.owner_id), automation, record)
+            owner = await self._owner(automation.owner_id)
+            self._submit_record(owner, automation, record, serial=catching_up)
         return fire
 
     async def _store_run(self, automation: Automation, record: ExecutionRecord) -> None:
@@ -313,12 +321,22 @@ class AutomationUseCases:
         return definition
 
     def _submit_record(
-        self, caller: Caller, automation: Automation, record: ExecutionRecord
+        self,
+        caller: Caller,
+        automation: Automation,
+        record: ExecutionRecord,
+        *,
+        serial: bool = False,
     ) -> None:
-        serial = automation.id if automation.overlap_policy == "queue" else None
+        """Into this server's pool; ``queue`` (or ``serial``, unless ``allow``) runs the
+        automation's runs one at a time, in order."""
+        policy = automation.overlap_policy
+        one_by_one = policy == "queue" or (serial and policy != "allow")
+        serial_key = automation.id if one_by_one else None
         workflow_id = record.workflow_id or str(record.trigger_data["definition"].get("id", ""))
-        job = Job(record.id, caller, workflow_id, serial_key=serial, automation_id=automation.id)
-        self._pool.submit(job)
+        self._pool.submit(
+            Job(record.id, caller, workflow_id, serial_key=serial_key, automation_id=automation.id)
+        )
 
     async def _owner(self, owner_id: str) -> Caller:
         cached = self._owner_callers.get(owner_id, _SERVER_SCOPE)
