@@ -19,7 +19,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from ..engine import NodeRegistry, copy_json, parse_workflow
+from ..engine import Event, EventBus, NodeRegistry, copy_json, parse_workflow
 from ..errors import (
     BadRequestError,
     FireAlreadyClaimedError,
@@ -66,6 +66,7 @@ class AutomationUseCases:
 
     store: Store
     registry: NodeRegistry
+    bus: EventBus
     server_id: str
     _pool: RunPool
     _workflow_cache: Any
@@ -257,7 +258,7 @@ class AutomationUseCases:
         run: ExecutionRecord | None,
     ) -> ScheduleFire | None:
         try:
-            return await store_call(
+            fire = await store_call(
                 self.store.fires.claim,
                 automation.id,
                 scheduled_for,
@@ -268,6 +269,19 @@ class AutomationUseCases:
             )
         except FireAlreadyClaimedError:
             return None
+        if self.bus:  # nobody listening: no event built
+            payload = {
+                "automationId": automation.id,
+                "automationName": automation.name,
+                "scheduledFor": scheduled_for.isoformat(),
+                "outcome": outcome,
+                "reason": reason,
+                "ownerId": automation.owner_id,
+            }
+            workflow_id = automation.workflow_id or f"automation-{automation.id}"
+            execution_id = fire.execution_id or ""
+            self.bus.publish(Event("automation:fired", execution_id, workflow_id, payload))
+        return fire
 
     async def _build_run(
         self,
