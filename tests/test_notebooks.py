@@ -10,7 +10,11 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# these need a workscript server: tests/test_notebook_automations.py starts one and runs them
+SERVER_NOTEBOOKS = ["03-automations.ipynb"]
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name not in SERVER_NOTEBOOKS
+)
 SUMMARY = "workscript-run-summary"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -38,6 +42,12 @@ def html_of(cell: nbformat.NotebookNode) -> str:
 
 def test_there_are_two_example_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-data-pipeline.ipynb"]
+
+
+def test_the_notebooks_that_need_a_server_are_the_listed_ones():
+    every = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert every == sorted([p.name for p in NOTEBOOKS] + SERVER_NOTEBOOKS)
+    assert (ROOT / "tests" / "test_notebook_automations.py").is_file()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,6 +1,7 @@
 """The ``workscript`` command: run and validate workflows, run a notebook headless
 (``workscript run-notebook``), list the node catalogue, migrate the
-database (``workscript db upgrade | downgrade | current | history``).
+database (``workscript db upgrade | downgrade | current | history``), execute queued runs
+(``workscript worker``, cli_worker.py).
 
 Exit codes: 0 completed (or valid), 1 the run failed (failed, timed out, cancelled), 2 the workflow
 or the command line is invalid. Tracebacks only with ``--debug``.
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("--markdown", action="store_true", help="the catalogue as docs/nodes.md")
 
     _add_db_parser(commands)
+    _add_worker_parser(commands)
     _add_notebook_parser(commands)
     return parser
 
@@ -138,6 +140,12 @@ def _add_notebook_parser(commands: Any) -> None:
     )
 
 
+def _add_worker_parser(commands: Any) -> None:
+    from .cli_worker import add_worker_parser
+
+    add_worker_parser(commands)
+
+
 def _add_db_parser(commands: Any) -> None:
     db = commands.add_parser("db", help="the workscript database: migrate its schema (Alembic)")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
@@ -171,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args)
         if args.command == "run-notebook":
             return _run_notebook(args)
+        if args.command == "worker":
+            from .cli_worker import run_worker
+
+            return run_worker(args)
         return _nodes(args)
     except WorkflowValidationError as exc:
         _print_issues(exc.issues, sys.stderr)

@@ -4,17 +4,17 @@ misfire policy and grace, next/last run times, and two schedulers firing each ti
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from workscript_jupyter.errors import FireAlreadyClaimedError
-from workscript_jupyter.scheduler.core import Scheduler, SchedulerSettings
+from workscript_jupyter.scheduler.core import Scheduler, SchedulerSettings, Tick
 from workscript_jupyter.scheduler.leader import FileLeaderLock
 from workscript_jupyter.store.memory import MemoryStore
-from workscript_jupyter.store.records import Automation, ScheduleFire, Scope
+from workscript_jupyter.store.records import Automation, FireClaim, ScheduleFire, Scope
 
 T0 = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 EVERY_5S = "*/5 * * * * *"
@@ -29,22 +29,22 @@ class Clock:
 
 
 class Firing:
-    """The service's part: claim the tick as fired (no run is built here)."""
+    """The service's part: claim the ticks as fired, in one batch (no run is built here)."""
 
     def __init__(self, store: MemoryStore, server_id: str) -> None:
         self.store = store
         self.server_id = server_id
         self.ticks: list[datetime] = []
+        self.catching_up: list[bool] = []
 
-    async def __call__(
-        self, automation: Automation, tick: datetime, *, catching_up: bool = False
-    ) -> ScheduleFire | None:
-        try:
-            fire = self.store.fires.claim(automation.id, tick, self.server_id, outcome="fired")
-        except FireAlreadyClaimedError:
-            return None
-        self.ticks.append(tick)
-        return fire
+    async def __call__(self, ticks: Sequence[Tick]) -> list[ScheduleFire | None]:
+        claims = [FireClaim(t.automation.id, t.scheduled_for, outcome="fired") for t in ticks]
+        fires = self.store.fires.claim_many(claims, self.server_id)
+        for tick, fire in zip(ticks, fires, strict=True):
+            if fire is not None:
+                self.ticks.append(tick.scheduled_for)
+                self.catching_up.append(tick.catching_up)
+        return fires
 
 
 @pytest.fixture

@@ -4,13 +4,19 @@ A ``%%workflow`` cell waits for its run by default, without blocking the kernel:
 transformer turns the cell into ``await <magic>.wait_in_cell(...)``, so the cell runs as a
 coroutine on the kernel's loop while the widget updates live. ``--no-wait`` returns the handle at
 once instead.
+
+``--save``, ``--schedule`` and ``--server`` talk to the workscript server of the notebook
+(``server_client.py``): the cell's workflow is saved there (updated when its ``id`` was saved
+before), given a cron automation, or run there and followed live (``remote.py``).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shlex
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,8 @@ from ..errors import WorkflowValidationError
 from .cell_errors import format_issues
 from .handle import RunHandle
 from .notebooks import LazyNotebookGateway
+from .remote import RemoteRunHandle, Schedule, automations_table, saved_html, show_end
+from .server_client import ServerClient, ServerError, ServerNotFoundError, format_server_error
 
 __all__ = ["WorkscriptMagics", "await_workflow_cells"]
 
@@ -46,7 +54,8 @@ class WorkscriptMagics(Magics):
     def __init__(self, shell: Any, registry: NodeRegistry) -> None:
         super().__init__(shell)
         self.registry = registry
-        self.runs: list[RunHandle] = []
+        self.runs: list[RunHandle | RemoteRunHandle] = []
+        self._client: ServerClient | None = None
 
     # -- %%workflow ---------------------------------------------------------------------------
 
@@ -64,8 +73,17 @@ class WorkscriptMagics(Magics):
         action="store_true",
         help="return the handle at once instead of waiting for the end (await it later)",
     )
+    @argument("--save", action="store_true", help="also store the workflow on the server")
+    @argument(
+        "--schedule",
+        metavar="CRON",
+        help='save it and run it on the server on this schedule ("*/30 * * * * *", quoted); '
+        "the cell does not run it now",
+    )
+    @argument("--tz", metavar="ZONE", help="the IANA time zone of --schedule (default UTC)")
+    @argument("--server", action="store_true", help="save it, run it on the server, watch it")
     @cell_magic
-    def workflow(self, line: str, cell: str) -> RunHandle | None:
+    def workflow(self, line: str, cell: str) -> RunHandle | RemoteRunHandle | Schedule | None:
         """Run the workflow written in this cell (JSON or YAML) and watch it run."""
         line, literal = _take_state_literal(line)
         if {"--help", "-h"} & set(line.split()):
@@ -78,13 +96,18 @@ class WorkscriptMagics(Magics):
         if literal is not None:
             args.state = literal
         workflow = self._parse_cell(cell, line_offset=1)  # line 1 of the cell is %%workflow
+        if args.tz and not args.schedule:
+            raise UsageError("--tz ZONE goes with --schedule CRON")
+        if args.save or args.schedule or args.server:
+            return self._on_server(workflow, args)
         return self._start(workflow, args.state, quiet=args.quiet, name=args.name)
 
     # -- %workscript --------------------------------------------------------------------------
 
     @line_magic
     def workscript(self, line: str) -> Any:
-        """%workscript nodes | validate VAR_OR_FILE | run FILE [--state EXPR] | help"""
+        """%workscript nodes | validate VAR_OR_FILE | run FILE [--state EXPR] | automations |
+        server | help"""
         line, literal = _take_state_literal(line)
         try:
             words = shlex.split(line)
@@ -106,6 +129,16 @@ class WorkscriptMagics(Magics):
             elif len(rest) != 1:
                 raise UsageError("usage: %workscript run FILE [--state EXPR]")
             return self._start(self._parse_cell(self._text_of(rest[0])), state, quiet=False)
+        if command == "automations" and not rest:
+            client = self._server()
+            return HTML(automations_table(self._call(client.list_automations), client))
+        if command == "server" and not rest:
+            client = self._server()
+            health = self._call(client.health)
+            return HTML(
+                f"workscript {escape(str(health.get('version')))} at "
+                f"<code>{escape(client.base_url)}</code>, found through {escape(client.source)}"
+            )
         if command == "help":
             return HTML(f"<pre>{_HELP}</pre>")
         raise UsageError(f"%workscript {line!r}: unknown command\n{_HELP}")
@@ -146,14 +179,7 @@ class WorkscriptMagics(Magics):
         self, workflow: Workflow, state_expr: str | None, *, quiet: bool, name: str | None = None
     ) -> RunHandle:
         state = self._state(state_expr)
-        monitor = None
-        summary = None
-        if not quiet:
-            from .monitor import RunMonitor  # ipywidgets only when a widget is shown
-
-            monitor = RunMonitor(workflow)
-            display(monitor)
-            summary = display(HTML(""), display_id=True)
+        monitor, summary = _monitor_and_summary(workflow, quiet)
 
         def on_end(handle: RunHandle) -> None:
             result = handle.result()
@@ -177,13 +203,80 @@ class WorkscriptMagics(Magics):
         self.runs.append(handle)
         return handle.start()
 
+    # -- the server ---------------------------------------------------------------------------
+
+    def _server(self) -> ServerClient:
+        """The notebook's server, found once (again after it could not be reached)."""
+        if self._client is None:
+            try:
+                self._client = ServerClient.discover()
+            except ServerNotFoundError as error:
+                raise UsageError(error.message) from None
+        return self._client
+
+    def _call(self, function: Any, *args: Any) -> Any:
+        """A server call; its refusal becomes a UsageError with the server's message."""
+        try:
+            return function(*args)
+        except ServerError as error:
+            if error.status is None:  # unreachable: look for the server again next time
+                self._client = None
+            raise UsageError(format_server_error(error)) from None
+
+    def _on_server(self, workflow: Workflow, args: Any) -> RunHandle | RemoteRunHandle | Schedule:
+        """--save, --schedule, --server: save first, then schedule, run there, or run here."""
+        client = self._server()
+        document = dict(workflow.document)
+        state = self._state(args.state)
+        if state:  # what is saved is what runs: on the server, and on its schedule
+            document["initialState"] = {**dict(document.get("initialState") or {}), **state}
+        try:
+            json.dumps(document, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(
+                f"--state: a workflow saved on the server must be JSON ({exc})"
+            ) from None
+        cron = _unquote(args.schedule) if args.schedule else None
+        zone = _unquote(args.tz) if args.tz else None
+        check: dict[str, Any] = {}
+        if cron is not None:  # a bad schedule fails the cell before anything is saved
+            check = self._call(client.validate_cron, cron, zone)
+            if not check.get("valid"):
+                where = f"--schedule {cron!r}" + (f" --tz {zone}" if zone else "")
+                raise UsageError(f"{where}: {check.get('error')}")
+        record, created = self._call(client.save_workflow, document)
+        display(HTML(saved_html(record, created)))
+        if cron is not None:
+            name = f"{workflow.name} schedule"
+            automation, made = self._call(client.save_schedule, record["id"], name, cron, zone)
+            schedule = Schedule(record, automation, made, check, running=args.server)
+            if not args.server:
+                if args.name:
+                    self.shell.user_ns[args.name] = schedule
+                return schedule
+            display(schedule)
+        if not args.server:
+            return self._start(workflow, args.state, quiet=args.quiet, name=args.name)
+        monitor, summary = _monitor_and_summary(workflow, args.quiet)
+
+        def on_end(handle: RemoteRunHandle) -> None:
+            if monitor is not None:
+                show_end(monitor, handle)
+            if summary is not None:
+                summary.update(HTML(handle._repr_html_()))
+
+        listener = monitor.on_event if monitor is not None else None
+        handle = RemoteRunHandle(client, workflow, record["id"], on_event=listener, on_end=on_end)
+        if args.name:
+            self.shell.user_ns[args.name] = handle
+        self.runs.append(handle)
+        return handle.start()
+
     def _text_of(self, source: str) -> str:
         value = self.shell.user_ns.get(source)
         if isinstance(value, str):
             return value
         if isinstance(value, dict):
-            import json
-
             return json.dumps(value)
         path = Path(source)
         if not path.is_file():
@@ -191,8 +284,6 @@ class WorkscriptMagics(Magics):
         return path.read_text(encoding="utf-8")
 
     def _nodes_table(self) -> str:
-        from html import escape
-
         rows = "".join(
             f"<tr><td><code>{escape(m.id)}</code></td><td>{escape(m.category)}</td>"
             f"<td>{escape(', '.join(m.edges))}</td><td>{escape(m.description)}</td></tr>"
@@ -207,10 +298,35 @@ class WorkscriptMagics(Magics):
 _HELP = """%%workflow [--state EXPR] [--name VAR] [--quiet] [--no-wait]
     the cell is a workflow (JSON or YAML); runs it with a live monitor, waits for the end
     and returns a run handle (await it, .result(), .status, .state, .timeline, .cancel())
+%%workflow --save | --schedule "CRON" [--tz ZONE] | --server   (with the options above)
+    --save: also store it on the notebook's server (updated when its id was saved before)
+    --schedule: save it and run it there on a cron schedule (not now)
+    --server: save it and run it on the server, watched here
 %workscript nodes                      the node catalogue
 %workscript validate VAR_OR_FILE       check a workflow held in a variable or a file
 %workscript run FILE [--state EXPR]    run a workflow file
+%workscript automations                the automations on the server, with their next runs
+%workscript server                     which server the notebook talks to
 %workscript help                       this text"""
+
+
+def _monitor_and_summary(workflow: Workflow, quiet: bool) -> tuple[Any, Any]:
+    """The live RunMonitor and the display handle of the static summary below it (or None)."""
+    if quiet:
+        return None, None
+    from .monitor import RunMonitor  # ipywidgets only when a widget is shown
+
+    monitor = RunMonitor(workflow)
+    display(monitor)
+    return monitor, display(HTML(""), display_id=True)
+
+
+def _unquote(value: str) -> str:
+    """IPython's argument parser keeps the quotes around ``--schedule "0 9 * * 1-5"``."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 _STATE_LITERAL = re.compile(r"(--state|-s)\s+(\{.*\})")
@@ -264,6 +380,10 @@ def await_workflow_cells(lines: list[str]) -> list[str]:
         return lines  # unbalanced quotes: the magic itself reports them
     if {"--help", "-h"} & set(words):
         return lines
+    if "--server" not in words and any(
+        w == "--schedule" or w.startswith("--schedule=") for w in words
+    ):
+        return lines  # nothing runs: the cell's value is the schedule
     quiet = bool({"--quiet", "-q"} & set(words))
     if "--no-wait" in words:
         # the widget and the summary below it show the run; a handle printed now would say

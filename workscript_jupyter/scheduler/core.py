@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -31,29 +31,37 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ..errors import FireAlreadyClaimedError, InvalidCronError, StoreError
+from ..errors import InvalidCronError, StoreError
 from ..store.aio import run_off_loop
 from ..store.base import Store
-from ..store.records import Automation, ScheduleFire, Scope, utcnow
+from ..store.records import Automation, FireClaim, ScheduleFire, utcnow
 from .cron import CronSchedule
 from .leader import LeaderLock
+from .ticks import plan_ticks
 
-__all__ = ["FireHandler", "Scheduler", "SchedulerSettings"]
+__all__ = ["FireHandler", "Scheduler", "SchedulerSettings", "Tick"]
 
 log = logging.getLogger(__name__)
 
 
-class FireHandler(Protocol):
-    """Claims one tick with its run (or records why not); None if another server won it.
-    ``catching_up``: a further tick fired in the same pass as an earlier one."""
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One tick to fire. ``catching_up``: a further tick of the same automation in this pass
+    (missed ticks fired by ``run_all``)."""
 
-    def __call__(
-        self, automation: Automation, scheduled_for: datetime, *, catching_up: bool = False
-    ) -> Awaitable[ScheduleFire | None]: ...
+    automation: Automation
+    scheduled_for: datetime
+    catching_up: bool = False
+
+
+class FireHandler(Protocol):
+    """Claims the ticks with their runs (or records why not), in one batch; for each tick its
+    fire, or None if another server won it."""
+
+    def __call__(self, ticks: Sequence[Tick]) -> Awaitable[Sequence[ScheduleFire | None]]: ...
 
 
 _FAR_FUTURE = timedelta(days=3660)
-_SKIPPED_DETAIL_LIMIT = 100  # skipped ticks recorded one by one; beyond, one summary fire
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,16 +274,70 @@ class Scheduler:
                     break
 
     async def run_pass(self) -> None:
-        """Handle every due automation, then arm the next wake-up."""
+        """Fire every due tick of every due automation in one batch, then arm the next wake."""
         now = self.clock()
         due = await run_off_loop(self.store.automations.due, now, limit=self.settings.due_batch)
         if due:
-            await asyncio.gather(*(self._handle(automation, now) for automation in due))
+            await self._fire_due(due, now)
         self.counters.passes += 1
         self.counters.last_pass_at = now
         await self._arm()
         if len(due) >= self.settings.due_batch:
             self._pass_again = True
+
+    async def _fire_due(self, due: list[Automation], now: datetime) -> None:
+        ticks: list[Tick] = []
+        skipped: list[FireClaim] = []
+        times: dict[str, tuple[datetime | None, datetime | None]] = {}
+        for automation in due:
+            try:
+                plan = plan_ticks(
+                    automation,
+                    self._schedule(automation),
+                    now,
+                    threshold_seconds=self.settings.misfire_threshold_seconds,
+                    catch_up_limit=self.settings.catch_up_limit,
+                )
+            except InvalidCronError as error:  # stored before a rule changed: stop it firing
+                self._note_error(f"automation {automation.id}: {error.message}")
+                times[automation.id] = (None, automation.last_run_at)
+                continue
+            ticks += [
+                Tick(automation, tick, catching_up=i > 0) for i, tick in enumerate(plan.to_fire)
+            ]
+            skipped += [
+                FireClaim(automation.id, tick, outcome="skipped", reason=reason)
+                for tick, reason in plan.skipped
+            ]
+            times[automation.id] = (plan.next_run, automation.last_run_at)
+        if skipped:
+            claimed = await run_off_loop(self.store.fires.claim_many, skipped, self.server_id)
+            self.counters.skipped += sum(1 for fire in claimed if fire is not None)
+            self.counters.lost += sum(1 for fire in claimed if fire is None)
+        if ticks:
+            fires = await self.fire(ticks)
+            for tick, fire in zip(ticks, fires, strict=True):
+                self._count(fire)
+                if fire is not None and fire.outcome == "fired":
+                    next_run, _ = times[tick.automation.id]
+                    times[tick.automation.id] = (next_run, tick.scheduled_for)
+        try:
+            await run_off_loop(
+                self.store.automations.set_run_times,
+                [(automation_id, nxt, last) for automation_id, (nxt, last) in times.items()],
+            )
+        except StoreError as error:  # the database is away: the next pass does it again
+            self._note_error(f"could not store the next run times: {error}")
+
+    def _count(self, fire: ScheduleFire | None) -> None:
+        if fire is None:
+            self.counters.lost += 1
+        elif fire.outcome == "fired":
+            self.counters.fired += 1
+        elif fire.outcome == "skipped":
+            self.counters.skipped += 1
+        else:
+            self.counters.failed += 1
 
     async def _arm(self) -> None:
         soonest = await run_off_loop(
@@ -296,98 +358,6 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
-
-    async def _handle(self, automation: Automation, now: datetime) -> None:
-        first = automation.next_run_at
-        if first is None:
-            return
-        try:
-            schedule = self._schedule(automation)
-        except InvalidCronError as error:
-            self._note_error(f"automation {automation.id}: {error.message}")
-            await self._store_times(automation, None, automation.last_run_at)
-            return
-        ticks = [first, *schedule.ticks_between(first, now, limit=10_000)]
-        threshold = timedelta(seconds=self.settings.misfire_threshold_seconds)
-        grace = timedelta(seconds=automation.misfire_grace_seconds)
-        on_time = [t for t in ticks if now - t <= threshold]
-        missed = [t for t in ticks if now - t > threshold]
-        expired = [t for t in missed if now - t > grace]
-        missed = [t for t in missed if now - t <= grace]
-        to_fire: list[datetime] = []
-        skipped: list[tuple[datetime, str]] = [
-            (t, "missed by more than the misfire grace period") for t in expired
-        ]
-        policy = automation.misfire_policy
-        if missed:
-            if policy == "run_all":
-                limit = self.settings.catch_up_limit
-                to_fire += missed[-limit:]
-                skipped += [(t, "missed: beyond the catch-up limit") for t in missed[:-limit]]
-            elif policy == "run_once":
-                to_fire.append(missed[-1])
-                skipped += [(t, "missed: run once for all missed ticks") for t in missed[:-1]]
-            else:
-                reason = "missed while no scheduler ran (misfire policy skip)"
-                skipped += [(t, reason) for t in missed]
-        to_fire += on_time
-        await self._record_skipped(automation, skipped)
-        last = automation.last_run_at
-        for position, tick in enumerate(to_fire):
-            fire = await self.fire(automation, tick, catching_up=position > 0)
-            if fire is None:
-                self.counters.lost += 1
-                continue
-            if fire.outcome == "fired":
-                self.counters.fired += 1
-                last = tick
-            elif fire.outcome == "skipped":
-                self.counters.skipped += 1
-            else:
-                self.counters.failed += 1
-        await self._store_times(automation, schedule.next_after(now), last)
-
-    async def _record_skipped(
-        self, automation: Automation, skipped: list[tuple[datetime, str]]
-    ) -> None:
-        if not skipped:
-            return
-        skipped.sort()
-        if len(skipped) > _SKIPPED_DETAIL_LIMIT:
-            head = skipped[: len(skipped) - _SKIPPED_DETAIL_LIMIT + 1]
-            summary = (
-                f"{len(head)} ticks from {head[0][0].isoformat()} to {head[-1][0].isoformat()} "
-                f"missed ({head[-1][1]})"
-            )
-            skipped = [(head[0][0], summary), *skipped[len(head) :]]
-        for tick, reason in skipped:
-            try:
-                await run_off_loop(
-                    self.store.fires.claim,
-                    automation.id,
-                    tick,
-                    self.server_id,
-                    outcome="skipped",
-                    reason=reason,
-                )
-                self.counters.skipped += 1
-            except FireAlreadyClaimedError:
-                self.counters.lost += 1
-
-    async def _store_times(
-        self, automation: Automation, next_run: datetime | None, last_run: datetime | None
-    ) -> None:
-        scope = Scope(user_id=f"server:{self.server_id}", is_admin=True)
-        try:
-            await run_off_loop(
-                self.store.automations.update,
-                scope,
-                automation.id,
-                next_run_at=next_run,
-                last_run_at=last_run,
-            )
-        except StoreError as error:  # deleted meanwhile, or the database is away
-            log.debug("scheduler: could not store the times of %s: %s", automation.id, error)
 
     def _schedule(self, automation: Automation) -> CronSchedule:
         key = (automation.cron_expression or "", automation.timezone)

@@ -171,6 +171,15 @@ class WorkscriptApp(ExtensionApp):
         help="The kernel names the pool keeps warm; other kernels start on demand.",
     ).tag(config=True)
 
+    run_workers = Bool(
+        True,
+        help=(
+            "Execute runs in this server. False: the runs this server starts wait in the "
+            "database, unclaimed, for `workscript worker` processes (on any machine that "
+            "reaches the database) to take them."
+        ),
+    ).tag(config=True)
+
     run_scheduler = Bool(
         None,
         allow_none=True,
@@ -247,6 +256,7 @@ class WorkscriptApp(ExtensionApp):
             single_user=self.single_user,
             admin_users=frozenset(self.admin_users),
             read_cache_seconds=self.read_cache_seconds,
+            run_workers=self.run_workers,
         )
         extension["bus"] = bus
         extension["service"] = service

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -22,19 +22,28 @@ from typing import Any, Final
 from ..engine import Event, EventBus, NodeRegistry, copy_json, parse_workflow
 from ..errors import (
     BadRequestError,
-    FireAlreadyClaimedError,
     RecordNotFoundError,
     UnknownWebhookError,
     WorkflowValidationError,
 )
+from ..scheduler.core import Tick
 from ..scheduler.cron import CronSchedule
 from ..store.base import Store
-from ..store.records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from ..store.records import (
+    Automation,
+    ExecutionRecord,
+    FireClaim,
+    Page,
+    ScheduleFire,
+    Scope,
+    new_id,
+    utcnow,
+)
 from .automation_input import automation_fields
 from .cache import ReadCache
 from .common import check_limit, optional_str, store_call
 from .pool import Job, RunPool
-from .values import ACTIVE_STATUSES, Caller
+from .values import Caller
 
 __all__ = ["AutomationUseCases", "hash_webhook_token", "next_run_for", "retry_delay"]
 
@@ -68,6 +77,7 @@ class AutomationUseCases:
     registry: NodeRegistry
     bus: EventBus
     server_id: str
+    run_workers: bool
     _pool: RunPool
     _workflow_cache: Any
     _owner_callers: ReadCache[Caller]
@@ -207,37 +217,55 @@ class AutomationUseCases:
         self._submit_record(caller, automation, record)
         return record
 
-    async def fire(
-        self, automation: Automation, scheduled_for: datetime, *, catching_up: bool = False
-    ) -> ScheduleFire | None:
-        """Claim the tick ``scheduled_for`` and queue its run (or record why it is skipped).
-        None when another server claimed it first.
+    async def fire(self, ticks: Sequence[Tick]) -> list[ScheduleFire | None]:
+        """Claim these ticks (a scheduler pass) with their runs, in one batch, and queue the
+        runs won; for each tick its fire, or None when another server claimed it first.
 
-        ``catching_up``: a further tick of the same pass (missed ticks run by ``run_all``):
-        the overlap policy already judged the first one, and unless it is ``allow`` these runs
-        go one after the other rather than all at once."""
-        if automation.overlap_policy == "skip" and not catching_up:
-            active = await store_call(
-                self.store.executions.list,
-                _SERVER_SCOPE,
-                automation_id=automation.id,
-                status=list(ACTIVE_STATUSES),
-                limit=1,
-            )
-            if active.items:
-                busy = active.items[0]
-                reason = f"overlap: run {busy.id} is still {busy.status}"
-                return await self._claim(automation, scheduled_for, "skipped", reason, None)
-        trigger = {"type": "cron", "scheduledFor": scheduled_for.isoformat()}
-        try:
-            record = await self._build_run(automation, "cron", trigger, {})
-        except (RecordNotFoundError, WorkflowValidationError) as error:
-            return await self._claim(automation, scheduled_for, "failed", str(error), None)
-        fire = await self._claim(automation, scheduled_for, "fired", None, record)
-        if fire is not None:
-            owner = await self._owner(automation.owner_id)
-            self._submit_record(owner, automation, record, serial=catching_up)
-        return fire
+        The overlap policy ``skip`` records a tick skipped while a run of its automation is
+        queued or running. A tick ``catching_up`` (a further tick of the same pass, missed
+        ticks run by ``run_all``) is not judged again, and unless the policy is ``allow`` its
+        run waits for the one before."""
+        judged = [t.automation.id for t in ticks if _judge_overlap(t)]
+        busy = await store_call(self.store.executions.active_for_automations, judged)
+        claims: list[FireClaim] = []
+        for tick in ticks:
+            automation, when = tick.automation, tick.scheduled_for
+            if _judge_overlap(tick) and automation.id in busy:
+                reason = f"overlap: run {busy[automation.id]} has not ended"
+                claims.append(FireClaim(automation.id, when, outcome="skipped", reason=reason))
+                continue
+            trigger = {"type": "cron", "scheduledFor": when.isoformat()}
+            try:
+                record = await self._build_run(automation, "cron", trigger, {})
+            except (RecordNotFoundError, WorkflowValidationError) as error:
+                claims.append(FireClaim(automation.id, when, outcome="failed", reason=str(error)))
+                continue
+            claims.append(FireClaim(automation.id, when, outcome="fired", run=record))
+        fires = await store_call(self.store.fires.claim_many, claims, self.server_id)
+        for tick, claim, fire in zip(ticks, claims, fires, strict=True):
+            if fire is None:
+                continue
+            self._announce(tick.automation, fire)
+            if claim.run is not None:
+                owner = await self._owner(tick.automation.owner_id)
+                self._submit_record(owner, tick.automation, claim.run, serial=tick.catching_up)
+        return fires
+
+    def _announce(self, automation: Automation, fire: ScheduleFire) -> None:
+        """``automation:fired`` on the bus (built only when somebody listens)."""
+        if not self.bus:
+            return
+        payload = {
+            "automationId": automation.id,
+            "automationName": automation.name,
+            "scheduledFor": fire.scheduled_for.isoformat(),
+            "outcome": fire.outcome,
+            "reason": fire.reason,
+            "ownerId": automation.owner_id,
+        }
+        workflow_id = automation.workflow_id or f"automation-{automation.id}"
+        execution_id = fire.execution_id or ""
+        self.bus.publish(Event("automation:fired", execution_id, workflow_id, payload))
 
     async def _store_run(self, automation: Automation, record: ExecutionRecord) -> None:
         """A manual or webhook run: stored, and it is the automation's last run."""
@@ -248,40 +276,6 @@ class AutomationUseCases:
             automation.id,
             last_run_at=record.created_at,
         )
-
-    async def _claim(
-        self,
-        automation: Automation,
-        scheduled_for: datetime,
-        outcome: str,
-        reason: str | None,
-        run: ExecutionRecord | None,
-    ) -> ScheduleFire | None:
-        try:
-            fire = await store_call(
-                self.store.fires.claim,
-                automation.id,
-                scheduled_for,
-                self.server_id,
-                outcome=outcome,
-                reason=reason,
-                run=run,
-            )
-        except FireAlreadyClaimedError:
-            return None
-        if self.bus:  # nobody listening: no event built
-            payload = {
-                "automationId": automation.id,
-                "automationName": automation.name,
-                "scheduledFor": scheduled_for.isoformat(),
-                "outcome": outcome,
-                "reason": reason,
-                "ownerId": automation.owner_id,
-            }
-            workflow_id = automation.workflow_id or f"automation-{automation.id}"
-            execution_id = fire.execution_id or ""
-            self.bus.publish(Event("automation:fired", execution_id, workflow_id, payload))
-        return fire
 
     async def _build_run(
         self,
@@ -309,7 +303,7 @@ class AutomationUseCases:
             automation_id=automation.id,
             initial_state=state,
             trigger_data=data,
-            claimed_by=self.server_id,
+            claimed_by=self.server_id if self.run_workers else None,
             created_at=utcnow(),
         )
 
@@ -344,13 +338,15 @@ class AutomationUseCases:
     ) -> None:
         """Into this server's pool; ``queue`` (or ``serial``, unless ``allow``) runs the
         automation's runs one at a time, in order."""
+        if not self.run_workers:
+            return  # queued unclaimed: a worker process takes it
         policy = automation.overlap_policy
         one_by_one = policy == "queue" or (serial and policy != "allow")
         serial_key = automation.id if one_by_one else None
         workflow_id = record.workflow_id or str(record.trigger_data["definition"].get("id", ""))
-        self._pool.submit(
-            Job(record.id, caller, workflow_id, serial_key=serial_key, automation_id=automation.id)
-        )
+        job = Job(record.id, caller, workflow_id, serial_key=serial_key, record=record)
+        job.automation_id = automation.id
+        self._pool.submit(job)
 
     async def _owner(self, owner_id: str) -> Caller:
         cached = self._owner_callers.get(owner_id, _SERVER_SCOPE)
@@ -376,6 +372,10 @@ class AutomationUseCases:
     def _changed(self) -> None:
         if self.on_automations_changed is not None:
             self.on_automations_changed()
+
+
+def _judge_overlap(tick: Tick) -> bool:
+    return tick.automation.overlap_policy == "skip" and not tick.catching_up
 
 
 def _id(value: Any) -> str:

@@ -28,6 +28,7 @@ from .pool import RunPool
 from .recovery import RunRecovery
 from .runs import RunUseCases
 from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
+from .worker import QueueWorker
 from .workflows import WorkflowUseCases
 
 __all__ = ["WorkscriptService", "default_server_id"]
@@ -64,8 +65,11 @@ class WorkscriptService(
         admin_users: Collection[str] = frozenset(),
         owner_username: str = "owner",
         read_cache_seconds: float = 0.0,
+        run_workers: bool = True,
     ) -> None:
         self.store = store
+        # False: runs are queued unclaimed for `workscript worker` processes (worker.py)
+        self.run_workers = run_workers
         self._workflow_cache: ReadCache[WorkflowRecord] = ReadCache(read_cache_seconds)
         self.registry = registry
         self.services_factory = services_factory
@@ -88,6 +92,7 @@ class WorkscriptService(
         self._owner_callers: ReadCache[Caller] = ReadCache(60.0)
         self._retry_tasks: set[asyncio.Task[None]] = set()
         self._executor.on_finished = self.run_finished
+        self._queue_worker = QueueWorker(self)
         self.on_automations_changed: Callable[[], None] | None = None  # the scheduler's reload
         self._started = False
 
@@ -101,6 +106,15 @@ class WorkscriptService(
     def started(self) -> bool:
         return self._started
 
+    @property
+    def queue_worker(self) -> QueueWorker:
+        return self._queue_worker
+
+    @property
+    def runs_started(self) -> int:
+        """How many runs this process has started (each exactly once: ``executions.start``)."""
+        return self._executor.runs_started
+
     async def start(self) -> None:
         """Mark the runs this server left queued or running as ``interrupted`` (in single-user
         mode: every such run), then start the worker pool. A second call does nothing."""
@@ -109,13 +123,16 @@ class WorkscriptService(
         count = await run_off_loop(self._interrupt_leftovers)
         if count:
             log.warning("%d run(s) left by a previous server were marked interrupted", count)
-        self._pool.start()
+        if self.run_workers:
+            self._pool.start()
+            await self._queue_worker.start()
         self._started = True
 
     async def stop(self) -> None:
         """Take no more runs; queued and running runs end ``cancelled`` and are recorded; no
         task of the pool is left when this returns."""
         self._started = False
+        await self._queue_worker.stop()
         await self.stop_retries()
         await self._pool.stop()
 

@@ -56,13 +56,16 @@ class RunExecutor:
         self.services_factory = services_factory
         self.server_id = server_id
         self.on_finished: Callable[[Job, str], None] | None = None  # after the final record
+        self.runs_started = 0
 
     async def execute(self, job: Job) -> None:
         scope = job.caller.scope
-        try:
-            record = await run_off_loop(self.store.executions.get, scope, job.execution_id)
-        except RecordNotFoundError:
-            return  # deleted while it waited
+        record = job.record  # queued by this process: no need to read it back
+        if record is None:
+            try:
+                record = await run_off_loop(self.store.executions.get, scope, job.execution_id)
+            except RecordNotFoundError:
+                return  # deleted while it waited
         if record.status != "queued":
             return  # cancelled (or taken) elsewhere meanwhile
         if job.cancel_requested:
@@ -75,14 +78,10 @@ class RunExecutor:
             await self.finish_unstarted(job, "failed", error)
             return
         started_at = utcnow()
-        await run_off_loop(
-            self.store.executions.update,
-            scope,
-            job.execution_id,
-            status="running",
-            started_at=started_at,
-            claimed_by=self.server_id,
-        )
+        start = self.store.executions.start
+        if not await run_off_loop(start, job.execution_id, self.server_id, started_at):
+            return  # cancelled, deleted or started by another worker since it was queued
+        self.runs_started += 1
         if job.cancel_requested:  # asked while the record was being written
             await self.finish_unstarted(job, "cancelled", _cancelled_error(), started_at)
             return

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..engine import Execution
+from ..store.records import ExecutionRecord
 from .values import Caller, RunLimits
 
 __all__ = ["DropReason", "Job", "RunPool"]
@@ -37,6 +38,7 @@ class Job:
     workflow_id: str  # the id its events carry: the saved workflow's, or the definition's
     serial_key: str | None = None  # runs sharing a key run one at a time, in order (overlap=queue)
     automation_id: str | None = None  # a run of an automation: retried by its policy
+    record: ExecutionRecord | None = None  # the queued record, when this process wrote it
     done: asyncio.Future[None] = field(init=False)
     cancel_requested: bool = False
     execution: Execution | None = None

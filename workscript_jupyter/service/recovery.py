@@ -44,6 +44,7 @@ class RunRecovery:
 
     store: Store
     server_id: str
+    run_workers: bool
     _pool: RunPool
     _retry_tasks: set[asyncio.Task[None]]
     # provided by AutomationUseCases
@@ -84,7 +85,7 @@ class RunRecovery:
             error=None,
             timeline=[],
             node_runs=0,
-            claimed_by=self.server_id,
+            claimed_by=self.server_id if self.run_workers else None,
             created_at=utcnow(),
             started_at=None,
             ended_at=None,
@@ -168,10 +169,12 @@ class RunRecovery:
         return 1
 
     async def _adopt(self, record: ExecutionRecord) -> int:
+        """A queued run of a dead server: run here, or (no workers here) back to the queue."""
+        claimer = self.server_id if self.run_workers else None
         try:
-            await store_call(
-                self.store.executions.update, _SCOPE, record.id, claimed_by=self.server_id
-            )
+            await store_call(self.store.executions.update, _SCOPE, record.id, claimed_by=claimer)
+            if claimer is None:
+                return 1
             owner = await self._owner(record.owner_id)
         except RecordNotFoundError:
             return 0

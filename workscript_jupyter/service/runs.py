@@ -45,6 +45,7 @@ class RunUseCases:
     bus: EventBus
     limits: RunLimits
     server_id: str
+    run_workers: bool
     _pool: RunPool
     _executor: RunExecutor
     _admission: dict[str, asyncio.Lock]
@@ -229,7 +230,8 @@ class RunUseCases:
             record = await store_call(
                 self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
             )
-        self._pool.submit(Job(record.id, caller, workflow_id or workflow.id))
+        if self.run_workers:
+            self._pool.submit(Job(record.id, caller, workflow_id or workflow.id, record=record))
         return record
 
     def _create_claimed(
@@ -250,6 +252,8 @@ class RunUseCases:
             initial_state=state,
             trigger_data=trigger_data,
         )
+        if not self.run_workers:
+            return record  # unclaimed: a worker takes it
         return executions.update(scope, record.id, claimed_by=self.server_id)
 
 

@@ -24,12 +24,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..errors import FireAlreadyClaimedError, RecordNotFoundError
 from .records import (
     AiModel,
     AiUsage,
     ApiKey,
     Automation,
     ExecutionRecord,
+    FireClaim,
     Integration,
     OAuthState,
     Page,
@@ -169,6 +171,24 @@ class ExecutionStore(ABC):
         left empty (``get`` has them), so a page stays small however big the runs were."""
 
     @abstractmethod
+    def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
+        """``queued`` → ``running`` (with ``claimed_by`` and ``started_at``) if the run is still
+        queued; False if it is not (cancelled, deleted, or started by another worker). The one
+        compare-and-set that makes a run start once, however many workers race for it."""
+
+    @abstractmethod
+    def claim_queued(self, claimed_by: str, *, limit: int = 10) -> _List[ExecutionRecord]:
+        """Up to ``limit`` of the oldest queued runs nobody has claimed, now claimed by
+        ``claimed_by`` (still ``queued``: ``start`` runs them). On MySQL the rows are picked
+        with ``FOR UPDATE SKIP LOCKED`` so workers never wait on each other; each run is
+        claimed by one worker only."""
+
+    @abstractmethod
+    def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:
+        """For each of these automations with a queued or running run (all owners): the id of
+        one such run. The overlap check of a whole scheduler pass in one query."""
+
+    @abstractmethod
     def count(self, *, status: str | Sequence[str], owner_id: str | None = None) -> int:
         """How many runs are in ``status`` (all owners, or one): for concurrency limits."""
 
@@ -219,6 +239,12 @@ class AutomationStore(ABC):
     @abstractmethod
     def find_by_webhook_hash(self, token_hash: str) -> Automation | None: ...
 
+    @abstractmethod
+    def set_run_times(self, times: Sequence[tuple[str, datetime | None, datetime | None]]) -> None:
+        """The scheduler's bookkeeping, ``(automation_id, next_run_at, last_run_at)`` each, in
+        one go; ``updated_at`` is left alone (it dates the owner's edits). Gone ids are
+        ignored."""
+
 
 class FireStore(ABC):
     @abstractmethod
@@ -237,6 +263,29 @@ class FireStore(ABC):
         ``outcome``/``reason`` record at once what became of the tick, and ``run`` (a new
         record, usually ``queued``) is inserted in the same transaction: a tick is never
         claimed without its outcome, so a server dying after the claim loses nothing."""
+
+    def claim_many(
+        self, claims: Sequence[FireClaim], claimed_by: str
+    ) -> _List[ScheduleFire | None]:
+        """Claim many ticks (with their outcomes and runs) at once; for each, the fire, or None
+        when another server had claimed that tick (or its automation is gone). Backends do it in
+        one transaction when no tick is taken; this default claims one by one."""
+        fires: _List[ScheduleFire | None] = []
+        for claim in claims:
+            try:
+                fires.append(
+                    self.claim(
+                        claim.automation_id,
+                        claim.scheduled_for,
+                        claimed_by,
+                        outcome=claim.outcome,
+                        reason=claim.reason,
+                        run=claim.run,
+                    )
+                )
+            except (FireAlreadyClaimedError, RecordNotFoundError):
+                fires.append(None)
+        return fires
 
     @abstractmethod
     def record(

@@ -259,6 +259,17 @@ class ScheduleFire:
     execution_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FireClaim:
+    """One tick to claim in a batch (``FireStore.claim_many``), with what became of it."""
+
+    automation_id: str
+    scheduled_for: datetime
+    outcome: str = "claimed"
+    reason: str | None = None
+    run: ExecutionRecord | None = None
+
+
 # -- integrations, resources, AI ---------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from workscript_jupyter.store.base import Store
 from workscript_jupyter.store.records import (
     Automation,
     ExecutionRecord,
+    FireClaim,
     ScheduleFire,
     Scope,
     new_id,
@@ -308,3 +309,53 @@ def test_a_claim_writes_its_outcome_and_its_run_in_one_transaction(
         (skipped.id, "skipped", "overlap"),
         (fire.id, "fired", None),
     ]
+
+
+def test_claim_many_claims_each_tick_with_its_run_at_once(store: Store, alice: Scope) -> None:
+    autos = [cron(store, alice, f"a{i}") for i in range(3)]
+    runs = [
+        ExecutionRecord(id=new_id(), owner_id=alice.user_id, status="queued", automation_id=a.id)
+        for a in autos
+    ]
+    claims = [
+        FireClaim(a.id, TICK, outcome="fired", run=run) for a, run in zip(autos, runs, strict=True)
+    ]
+    fires = store.fires.claim_many(claims, "server-a")
+    assert [f.execution_id if f else None for f in fires] == [r.id for r in runs]
+    assert all(store.executions.get(alice, r.id).status == "queued" for r in runs)
+    # a second batch: one tick already taken, one new, one automation deleted meanwhile
+    store.automations.delete(alice, autos[2].id)
+    again = store.fires.claim_many(
+        [
+            FireClaim(autos[0].id, TICK, outcome="fired"),
+            FireClaim(autos[1].id, TICK + timedelta(seconds=5), outcome="skipped", reason="r"),
+            FireClaim(autos[2].id, TICK + timedelta(seconds=5), outcome="fired"),
+        ],
+        "server-b",
+    )
+    assert again[0] is None and again[2] is None
+    assert again[1] is not None and (again[1].outcome, again[1].reason) == ("skipped", "r")
+    assert len(store.fires.list(alice, autos[0].id).items) == 1
+    assert len(store.fires.list(alice, autos[1].id).items) == 2
+
+
+def test_set_run_times_leaves_updated_at_alone(store: Store, alice: Scope) -> None:
+    first, second = cron(store, alice, "one"), cron(store, alice, "two")
+    later = TICK + timedelta(minutes=1)
+    store.automations.set_run_times(
+        [(first.id, later, TICK), (second.id, None, TICK), (new_id(), later, None)]
+    )
+    one, two = store.automations.get(alice, first.id), store.automations.get(alice, second.id)
+    assert (one.next_run_at, one.last_run_at) == (later, TICK)
+    assert (two.next_run_at, two.last_run_at) == (None, TICK)
+    assert one.updated_at == first.updated_at
+
+
+def test_active_runs_of_many_automations_in_one_call(store: Store, alice: Scope) -> None:
+    busy, idle, done = (cron(store, alice, name) for name in ("busy", "idle", "done"))
+    running = store.executions.create(alice, status="running", automation_id=busy.id)
+    store.executions.create(alice, status="completed", automation_id=done.id)
+    store.executions.create(alice, status="queued")  # not an automation's
+    found = store.executions.active_for_automations([busy.id, idle.id, done.id, busy.id])
+    assert found == {busy.id: running.id}
+    assert store.executions.active_for_automations([]) == {}

@@ -345,3 +345,46 @@ def test_two_threads_update_different_fields(store: Store, alice: Scope) -> None
     assert (got.node_runs, got.timeline) == (50, [{"step": 50}])
     assert (got.claimed_by, got.attempt) == ("worker-50", 50)
     assert got.status == "running" and got.created_at == run.created_at
+
+
+def test_a_run_starts_once(store: Store, alice: Scope) -> None:
+    queued = store.executions.create(alice, status="queued")
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert store.executions.start(queued.id, "worker-1", at) is True
+    assert store.executions.start(queued.id, "worker-2", at) is False  # already running
+    started = store.executions.get(alice, queued.id)
+    assert (started.status, started.claimed_by, started.started_at) == ("running", "worker-1", at)
+    assert store.executions.start(new_id(), "worker-1", at) is False  # no such run
+
+
+def test_claim_queued_hands_each_run_to_one_worker(store: Store, alice: Scope) -> None:
+    ids = [store.executions.create(alice, status="queued").id for _ in range(30)]
+    store.executions.create(alice, status="running")
+    mine = store.executions.create(alice, status="queued")
+    store.executions.update(alice, mine.id, claimed_by="a-server")  # claimed already
+    barrier = threading.Barrier(3)
+    claimed: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        got: list[str] = []
+        try:
+            while batch := store.executions.claim_queued(name, limit=4):
+                assert all(r.claimed_by == name and r.status == "queued" for r in batch)
+                got += [r.id for r in batch]
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        claimed[name] = got
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    everything = [i for got in claimed.values() for i in got]
+    assert sorted(everything) == sorted(ids), "each queued run claimed exactly once"
+    assert store.executions.get(alice, mine.id).claimed_by == "a-server"
+    with pytest.raises(ValueError):
+        store.executions.claim_queued("w", limit=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -205,6 +205,43 @@ class MemoryExecutions(ExecutionStore):
         with self._t.lock:
             rows = [r for r in self._t.executions.values() if keep(r)]
             return paginate(rows, limit=limit, cursor=cursor, view=_summary)
+
+    def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
+        when = utc(started_at, "started_at")
+        with self._t.lock:
+            row = self._t.executions.get(execution_id)
+            if row is None or row.status != "queued":
+                return False
+            self._t.executions[execution_id] = replace(
+                row, status="running", claimed_by=claimed_by, started_at=when
+            )
+            return True
+
+    def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        with self._t.lock:
+            waiting = sorted(
+                (r for r in self._t.executions.values()
+                 if r.status == "queued" and r.claimed_by is None),
+                key=lambda r: (r.created_at, r.id),
+            )[:limit]  # fmt: skip
+            claimed = [replace(r, claimed_by=claimed_by) for r in waiting]
+            for row in claimed:
+                self._t.executions[row.id] = row
+            return [detach(row) for row in claimed]
+
+    def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:
+        wanted = set(automation_ids)
+        found: dict[str, str] = {}
+        with self._t.lock:
+            for r in self._t.executions.values():
+                key = r.automation_id
+                if key is None or key not in wanted or r.status not in ("queued", "running"):
+                    continue
+                if key not in found or r.id < found[key]:
+                    found[key] = r.id
+        return found
 
     def count(self, *, status: str | Sequence[str], owner_id: str | None = None) -> int:
         statuses = _statuses(status) or frozenset()

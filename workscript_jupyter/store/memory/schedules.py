@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,17 @@ class MemoryAutomations(AutomationStore):
                 if row.webhook_token_hash == token_hash:
                     return detach(row)
         return None
+
+    def set_run_times(self, times: Sequence[tuple[str, datetime | None, datetime | None]]) -> None:
+        with self._t.lock:
+            for automation_id, next_run, last_run in times:
+                row = self._t.automations.get(automation_id)
+                if row is not None:
+                    self._t.automations[automation_id] = replace(
+                        row,
+                        next_run_at=utc(next_run, "next_run_at"),
+                        last_run_at=utc(last_run, "last_run_at"),
+                    )
 
 
 class MemoryFires(FireStore):

@@ -8,6 +8,7 @@ database's unique index, and exactly one insert wins. The loser gets FireAlready
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,18 @@ from sqlalchemy import (
     update,
 )
 
-from ...errors import FireAlreadyClaimedError, RecordNotFoundError
+from ...errors import ConflictError, FireAlreadyClaimedError, RecordNotFoundError
 from ..base import AUTOMATION_FIELDS, AutomationStore, FireStore
-from ..records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from ..records import (
+    Automation,
+    ExecutionRecord,
+    FireClaim,
+    Page,
+    ScheduleFire,
+    Scope,
+    new_id,
+    utcnow,
+)
 from ..tables import ID_LENGTH, UtcDateTime, automations, schedule_fires, workflow_executions
 from .common import (
     Database,
@@ -41,6 +51,12 @@ from .executions import execution_row
 __all__ = ["SqlAutomationStore", "SqlFireStore"]
 
 KIND = "automation"
+
+
+class _FallBack(Exception):
+    """A batch of claims that cannot go in at once."""
+
+
 _WEBHOOK = {"webhook_token_hash": "another automation already uses this webhook token"}
 
 
@@ -158,6 +174,20 @@ class SqlAutomationStore(AutomationStore):
             ).first()
         return None if row is None else to_record(Automation, row._mapping)
 
+    def set_run_times(self, times: Sequence[tuple[str, datetime | None, datetime | None]]) -> None:
+        groups: dict[tuple[datetime | None, datetime | None], builtins.list[str]] = {}
+        for automation_id, next_run, last_run in times:
+            groups.setdefault((next_run, last_run), []).append(automation_id)
+        if not groups:
+            return
+        with self._db.begin() as connection:
+            for (next_run, last_run), ids in groups.items():
+                connection.execute(
+                    update(automations)
+                    .where(automations.c.id.in_(ids))
+                    .values(next_run_at=next_run, last_run_at=last_run)
+                )
+
 
 class SqlFireStore(FireStore):
     def __init__(self, db: Database) -> None:
@@ -222,6 +252,46 @@ class SqlFireStore(FireStore):
             if run is not None:
                 connection.execute(insert(workflow_executions).values(execution_row(run)))
         return fire
+
+    def claim_many(
+        self, claims: Sequence[FireClaim], claimed_by: str
+    ) -> builtins.list[ScheduleFire | None]:
+        """One transaction with one multi-row INSERT per table; if any tick was taken (or an
+        automation deleted) meanwhile, nothing of it is kept and the ticks are claimed one by
+        one, so each gets its own answer."""
+        if len(claims) < 2:
+            return super().claim_many(claims, claimed_by)
+        now = utcnow()
+        fires = [
+            ScheduleFire(
+                id=new_id(),
+                automation_id=c.automation_id,
+                scheduled_for=c.scheduled_for,
+                claimed_by=claimed_by,
+                claimed_at=now,
+                outcome=c.outcome,
+                reason=c.reason,
+                execution_id=None if c.run is None else c.run.id,
+            )
+            for c in claims
+        ]
+        ids = {c.automation_id for c in claims}
+        runs = [execution_row(c.run) for c in claims if c.run is not None]
+        try:
+            with self._db.begin() as connection:
+                present = connection.execute(
+                    select(automations.c.id).where(automations.c.id.in_(ids))
+                ).scalars()
+                if set(present) != ids:
+                    raise _FallBack
+                connection.execute(
+                    insert(schedule_fires), [row_values(f, schedule_fires) for f in fires]
+                )
+                if runs:
+                    connection.execute(insert(workflow_executions), runs)
+        except (_FallBack, ConflictError):
+            return super().claim_many(claims, claimed_by)
+        return list(fires)
 
     def record(
         self,

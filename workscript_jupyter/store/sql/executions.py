@@ -9,7 +9,8 @@ of ids per transaction, so it never holds locks on the table for long.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -159,6 +160,55 @@ class SqlExecutionStore(ExecutionStore):
         with self._db.read() as connection:
             rows = connection.execute(statement).all()
         return to_page(rows, limit, _summary)
+
+    def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
+        with self._db.begin() as connection:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.id == execution_id, runs.c.status == "queued")
+                .values(status="running", claimed_by=claimed_by, started_at=started_at)
+            )
+        return result.rowcount == 1
+
+    def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        pick = (
+            select(runs.c.id)
+            .where(runs.c.status == "queued", runs.c.claimed_by.is_(None))
+            .order_by(runs.c.created_at, runs.c.id)
+            .limit(limit)
+        )
+        if self._db.engine.dialect.name in ("mysql", "mariadb"):
+            pick = pick.with_for_update(skip_locked=True)
+        with self._db.begin() as connection:
+            ids = list(connection.execute(pick).scalars())
+            if not ids:
+                return []
+            # the IS NULL re-check makes the claim safe where rows cannot be locked (SQLite)
+            connection.execute(
+                update(runs)
+                .where(runs.c.id.in_(ids), runs.c.claimed_by.is_(None))
+                .values(claimed_by=claimed_by)
+            )
+            rows = connection.execute(
+                select(runs)
+                .where(runs.c.id.in_(ids), runs.c.claimed_by == claimed_by)
+                .order_by(runs.c.created_at, runs.c.id)
+            ).all()
+        return [to_record(ExecutionRecord, row._mapping) for row in rows]
+
+    def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(automation_ids))
+        if not ids:
+            return {}
+        statement = (
+            select(runs.c.automation_id, func.min(runs.c.id))
+            .where(runs.c.automation_id.in_(ids), runs.c.status.in_(ACTIVE_STATUSES))
+            .group_by(runs.c.automation_id)
+        )
+        with self._db.read() as connection:
+            return {row[0]: row[1] for row in connection.execute(statement)}
 
     def count(self, *, status: str | Sequence[str], owner_id: str | None = None) -> int:
         statement = select(func.count()).select_from(runs)

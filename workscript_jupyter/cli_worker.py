@@ -1,0 +1,136 @@
+"""``workscript worker``: a process that executes queued runs taken from the database.
+
+Scale-out: servers with ``c.WorkscriptApp.run_workers = False`` (or whose runs were left
+unclaimed) queue runs in the shared database; any number of workers on any machine that reaches
+it claim them (``FOR UPDATE SKIP LOCKED`` on MySQL; on SQLite one worker is the sensible
+number) and run them with the same engine, nodes and limits as a server. A worker holds its
+liveness lock while it lives, so the scheduler's leader never takes a live worker's runs for a
+dead server's. SIGTERM or Ctrl-C: no new runs are taken, running ones are cancelled and
+recorded, and the worker says how many runs it executed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_worker_parser", "run_worker"]
+
+log = logging.getLogger("workscript.worker")
+
+
+def add_worker_parser(commands: Any) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="execute queued runs taken from the shared database (scale-out)",
+        description="Claim queued runs that no server runs itself and execute them, until "
+        "SIGTERM or Ctrl-C.",
+    )
+    worker.add_argument(
+        "--db-url",
+        metavar="URL",
+        help="the database (default: WORKSCRIPT_DB_URL, else DB_HOST/DB_PORT/DB_USER/"
+        "DB_PASSWORD/DB_NAME, else sqlite:///<jupyter data dir>/workscript.sqlite)",
+    )
+    worker.add_argument(
+        "--root", metavar="DIR", default=".", help="the only folder runs may read and write"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="runs at once (default 4)"
+    )
+    worker.add_argument(
+        "--id", dest="worker_id", metavar="NAME", help="how runs name this worker (host:pid)"
+    )
+    worker.add_argument(
+        "--poll", type=float, default=1.0, metavar="S", help="seconds between idle polls"
+    )
+    worker.add_argument(
+        "--exit-when-idle",
+        type=float,
+        metavar="S",
+        help="stop once nothing was queued or running for S seconds (batch jobs, tests)",
+    )
+    worker.add_argument("--redis-url", metavar="URL", help="liveness lock in Redis (REDIS_URL)")
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from .errors import ConfigurationError
+
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be 1 or more")
+    root = Path(args.root)
+    if not root.is_dir():
+        raise ConfigurationError(f"--root {args.root}: not a folder")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    executed = asyncio.run(_serve(args, root.resolve()))
+    print(f"workscript worker: executed {executed} runs", file=sys.stderr)
+    return 0
+
+
+async def _serve(args: argparse.Namespace, root: Path) -> int:
+    from .engine import Services
+    from .nodes import builtin_registry
+    from .runner import RunnerGateway
+    from .scheduler.leader import leader_lock_for
+    from .service import RunLimits, WorkscriptService
+    from .store.connection import create_store_engine, resolve_db_url
+    from .store.sql import SqlStore
+
+    url = resolve_db_url(args.db_url, data_dir=None)
+    engine = create_store_engine(url)
+    worker_id = args.worker_id or f"worker:{socket.gethostname()}:{os.getpid()}"
+    notebooks = RunnerGateway(root)
+
+    def services(caller: Any) -> Services:
+        return Services(root_dir=root, notebooks=notebooks)
+
+    service = WorkscriptService(
+        SqlStore(engine),
+        builtin_registry(),
+        services_factory=services,
+        limits=RunLimits(
+            max_concurrent_runs=args.concurrency,
+            max_concurrent_runs_per_user=args.concurrency,
+        ),
+        server_id=worker_id,
+        single_user=False,
+        run_workers=True,
+    )
+    service.interrupt_all_leftovers = False
+    service.queue_worker.poll_seconds = args.poll
+    redis_url = args.redis_url or os.environ.get("REDIS_URL") or None
+    liveness = leader_lock_for(url, redis_url=redis_url, name=f"workscript-server-{worker_id}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if not await liveness.try_acquire():
+        log.warning("worker %s: could not take its liveness lock", worker_id)
+    await service.start()
+    log.info("worker %s: taking runs from %s", worker_id, engine.url.render_as_string())
+    idle_since = loop.time()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(args.poll, 1.0))
+            await liveness.check()
+            pool = service.pool
+            if pool.running_count or pool.queued_count:
+                idle_since = loop.time()
+            limit = args.exit_when_idle
+            if limit is not None and loop.time() - idle_since > limit:
+                break
+    finally:
+        await service.stop()
+        await notebooks.close()
+        await liveness.release()
+        engine.dispose()
+    return service.runs_started

@@ -1,0 +1,97 @@
+"""The queue worker: runs that nobody has claimed, taken from the database and run here.
+
+A server with ``run_workers`` on claims the runs it creates itself (``claimed_by`` at once) and
+runs them in its pool. A server with ``run_workers`` off leaves them unclaimed, and any process
+with a ``QueueWorker`` takes them: ``workscript worker`` on any machine that reaches the
+database, or a server. ``claim_queued`` hands each run to one worker (``FOR UPDATE SKIP
+LOCKED`` on MySQL), and ``executions.start`` starts it once even if two ever held it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Final
+
+from ..errors import RecordNotFoundError, StoreError
+from ..store.records import ExecutionRecord
+from .common import store_call
+from .pool import Job
+from .values import Caller
+
+if TYPE_CHECKING:
+    from .core import WorkscriptService
+
+__all__ = ["QueueWorker"]
+
+log = logging.getLogger(__name__)
+
+_IDLE_POLL: Final = 1.0
+
+
+class QueueWorker:
+    """Keeps ``pool`` supplied with unclaimed queued runs while it has room."""
+
+    def __init__(self, service: WorkscriptService, *, poll_seconds: float = _IDLE_POLL) -> None:
+        self.service = service
+        self.pool = service.pool
+        self.poll_seconds = poll_seconds
+        self.claimed = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            self._task = asyncio.create_task(self._loop(), name="workscript-queue-worker")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            room = self.pool.limits.max_concurrent_runs - self.pool.running_count
+            room -= self.pool.queued_count
+            got = 0
+            if room > 0:
+                try:
+                    got = await self._take(room)
+                except StoreError as error:
+                    log.warning("queue worker: cannot claim runs: %s", error)
+            if got == 0 or room <= got:  # idle, or full: wait a little before asking again
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
+
+    async def _take(self, room: int) -> int:
+        service = self.service
+        records = await store_call(
+            service.store.executions.claim_queued, service.server_id, limit=room
+        )
+        for record in records:
+            caller = await self._caller(record)
+            if caller is None:
+                continue
+            self.pool.submit(_job(record, caller))
+        self.claimed += len(records)
+        return len(records)
+
+    async def _caller(self, record: ExecutionRecord) -> Caller | None:
+        try:
+            return await self.service._owner(record.owner_id)
+        except RecordNotFoundError:  # its owner was deleted: the run cannot be attributed
+            log.warning("queue worker: run %s has no owner any more", record.id)
+            return None
+
+
+def _job(record: ExecutionRecord, caller: Caller) -> Job:
+    definition = record.trigger_data.get("definition") or {}
+    workflow_id = record.workflow_id or str(definition.get("id", ""))
+    job = Job(record.id, caller, workflow_id, record=record)
+    job.automation_id = record.automation_id
+    return job
