@@ -11,8 +11,9 @@ A ``jupyter server`` with the extension runs on a scratch MariaDB database (SQLi
 For every tick: lateness = the run's ``started_at`` minus its scheduled time (what a user waits
 for), and whether it ran exactly once (one fire, one run). Prints p50/p99 lateness of both phases
 and their ratio, and the share of ticks executed exactly once. Targets: p99 < 250 ms; 100%.
-The server runs with max_concurrent_runs = 32 (per user too): the automations all belong to one
-user here, and the per-user default of 2 would measure the queue, not the scheduler.
+The server runs with max_concurrent_runs = 200 (per user too; --concurrency): the automations all
+belong to one user here, and the per-user default of 2 would measure the run queue, not the
+scheduler.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def free_port() -> int:
 
 
 class BenchServer:
-    def __init__(self, db_url: str, root: Path) -> None:
+    def __init__(self, db_url: str, root: Path, concurrency: int) -> None:
         self.port = free_port()
         self.log = root / "server.log"
         args = [
@@ -58,8 +59,8 @@ class BenchServer:
             f"--port={self.port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={root}",
             f"--IdentityProvider.token={TOKEN}", f"--WorkscriptApp.db_url={db_url}",
             "--WorkscriptApp.server_id=bench", "--WorkscriptApp.kernel_pool_size=0",
-            "--WorkscriptApp.max_concurrent_runs=32",
-            "--WorkscriptApp.max_concurrent_runs_per_user=32",
+            f"--WorkscriptApp.max_concurrent_runs={concurrency}",
+            f"--WorkscriptApp.max_concurrent_runs_per_user={concurrency}",
             "--WorkscriptApp.max_queued_runs_per_user=10000",
         ]  # fmt: skip
         with self.log.open("wb") as log:
@@ -183,10 +184,11 @@ def main() -> int:
     )
     parser.add_argument("--automations", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=200, help="max_concurrent_runs")
     args = parser.parse_args()
     db_url, drop = scratch_database(args.db)
     root = Path(tempfile.mkdtemp(prefix="ws-bench-sched-"))
-    server = BenchServer(db_url, root)
+    server = BenchServer(db_url, root, args.concurrency)
     try:
         baseline = phase(server, db_url, 1, 20)
         load = phase(server, db_url, args.automations, args.minutes * 60)
@@ -195,7 +197,10 @@ def main() -> int:
         drop()
         shutil.rmtree(root, ignore_errors=True)
     backend = "MariaDB" if "mysql" in db_url else "SQLite"
-    print(f"scheduler benchmark on {backend}, {os.cpu_count()} cores, one server")
+    print(
+        f"scheduler benchmark on {backend}, {os.cpu_count()} cores, one server, "
+        f"max_concurrent_runs {args.concurrency}"
+    )
     for label, figures in (
         ("(a) 1 automation, 20 s", baseline),
         (f"(b) {args.automations} automations, {args.minutes:g} min", load),

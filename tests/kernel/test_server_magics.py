@@ -263,6 +263,12 @@ def test_schedule_creates_then_updates_one_automation(shell: Any, on_server: Ser
     assert updated["enabled"], "scheduling the cell again enables it again"
     assert "updated" in again._repr_html_() and "every 30 seconds" in again._repr_html_()
 
+    document["name"] = "Nightly job"  # renamed: its schedule follows, no second one
+    renamed = shell.run_cell_magic("workflow", "--schedule '0 4 * * *'", json.dumps(document))
+    [moved] = automations_of(on_server, record["id"])
+    assert moved["id"] == automation["id"] and moved["name"] == "Nightly job schedule"
+    assert renamed.automation["cron"] == "0 4 * * *"
+
 
 @pytest.mark.parametrize(
     ("line", "message"),
