@@ -125,6 +125,7 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
             pool = service.pool
             if pool.running_count or pool.queued_count:
                 idle_since = loop.time()
+            idle_since = max(idle_since, service.queue_worker.last_claim_at)
             limit = args.exit_when_idle
             if limit is not None and loop.time() - idle_since > limit:
                 break

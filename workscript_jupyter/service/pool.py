@@ -82,6 +82,7 @@ class RunPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = False
         self._stopping = False
+        self.room_freed = asyncio.Event()  # set whenever a run ends (the queue worker waits)
 
     # -- state --------------------------------------------------------------------------------
 
@@ -240,6 +241,7 @@ class RunPool:
                 del self._running_by_owner[job.owner_id]
             self._jobs.pop(job.execution_id, None)
             job.resolve()
+            self.room_freed.set()
             if not self._stopping:
                 self._fill()
 

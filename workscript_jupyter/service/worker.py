@@ -38,6 +38,7 @@ class QueueWorker:
         self.pool = service.pool
         self.poll_seconds = poll_seconds
         self.claimed = 0
+        self.last_claim_at = 0.0  # loop time of the last claim that got runs
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -55,18 +56,26 @@ class QueueWorker:
             self._task = None
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stop.is_set():
-            room = self.pool.limits.max_concurrent_runs - self.pool.running_count
-            room -= self.pool.queued_count
+            pool = self.pool
+            room = pool.limits.max_concurrent_runs - pool.running_count - pool.queued_count
             got = 0
             if room > 0:
                 try:
                     got = await self._take(room)
                 except StoreError as error:
                     log.warning("queue worker: cannot claim runs: %s", error)
-            if got == 0 or room <= got:  # idle, or full: wait a little before asking again
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
+            if got:
+                self.last_claim_at = loop.time()
+            if got and got >= room:
+                # full: wait for a run to end, then ask for more at once
+                pool.room_freed.clear()
+                wait = pool.room_freed.wait()
+            else:
+                wait = self._stop.wait()  # idle (or nothing more queued): poll again later
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wait, self.poll_seconds)
 
     async def _take(self, room: int) -> int:
         service = self.service
