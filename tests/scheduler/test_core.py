@@ -232,3 +232,43 @@ def test_leadership_passes_between_schedulers(store, owner, tmp_path) -> None:
     first_led, second_led, took_over = asyncio.run(scenario())
     assert first_led and not second_led
     assert took_over
+
+
+@pytest.mark.parametrize(
+    ("expression", "start", "day"),
+    [
+        ("30 2 * * *", datetime(2026, 3, 7, 17, 0, tzinfo=UTC), (2026, 3, 8)),  # spring forward
+        ("30 1 * * *", datetime(2026, 10, 31, 17, 0, tzinfo=UTC), (2026, 11, 1)),  # fall back
+        ("30 2 * * *", datetime(2026, 10, 31, 17, 0, tzinfo=UTC), (2026, 11, 1)),
+    ],
+)
+def test_a_daily_job_runs_once_on_a_dst_day_with_a_frozen_clock(
+    store, owner, tmp_path, expression: str, start: datetime, day: tuple[int, int, int]
+) -> None:
+    """The real clock (``utcnow``) frozen by time-machine and moved to each wake-up the
+    scheduler arms (as APScheduler would wake it), over two days in New York around a DST
+    change: one run per local day, each on time."""
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from workscript_jupyter.scheduler.cron import CronSchedule
+
+    zone = ZoneInfo("America/New_York")
+    first = CronSchedule.parse(expression, "America/New_York").next_after(start)
+    auto = automation(store, owner, cron_expression=expression, timezone="America/New_York",
+                      next_run_at=first)  # fmt: skip
+    firing = Firing(store, "server-a")
+    lock = FileLeaderLock(tmp_path / "dst.lock", name="workscript-scheduler")
+    sched = Scheduler(store, lock, firing, server_id="server-a")  # clock: the real utcnow
+    with time_machine.travel(start, tick=False) as traveller:
+        asyncio.run(sched.run_pass())  # arms the first wake-up
+        while (wake := sched.status()["nextWakeAt"]) < start + timedelta(days=2):
+            traveller.move_to(wake + timedelta(milliseconds=50))
+            asyncio.run(sched.run_pass())
+    assert sched.counters.skipped == 0, "every tick was on time: none missed"
+    local_days = [t.astimezone(zone).date() for t in firing.ticks]
+    assert local_days.count(datetime(*day).date()) == 1, firing.ticks
+    assert len(firing.ticks) == 2, "one run on each of the two days"
+    recorded = outcomes(store, owner, auto.id)
+    assert sorted(recorded) == sorted(firing.ticks) and set(recorded.values()) == {"fired"}
