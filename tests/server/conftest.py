@@ -15,17 +15,23 @@ def workscript_db_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'workscript-db' / 'workscript.sqlite'}"
 
 
-@pytest.fixture
-def jp_server_config(workscript_db_url):
-    """The extension enabled, every handler required to declare its auth rule, a temporary store."""
+def server_config(db_url: str, *, server: dict[str, Any] | None = None, **workscript: Any):
+    """The extension enabled, every handler required to declare its auth rule, the store at
+    ``db_url``; ``server`` adds ServerApp traits, ``workscript`` WorkscriptApp traits. No warm
+    kernels unless asked: most server tests run no notebook."""
     return {
         "ServerApp": {
             "jpserver_extensions": {"workscript_jupyter": True},
             "allow_unauthenticated_access": False,
+            **(server or {}),
         },
-        # no warm kernels: most server tests run no notebook (test_notebook_runs.py turns it on)
-        "WorkscriptApp": {"db_url": workscript_db_url, "kernel_pool_size": 0},
+        "WorkscriptApp": {"db_url": db_url, "kernel_pool_size": 0, **workscript},
     }
+
+
+@pytest.fixture
+def jp_server_config(workscript_db_url):
+    return server_config(workscript_db_url)
 
 
 @pytest.fixture

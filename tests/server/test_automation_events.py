@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Api, document
+from .conftest import Api, document, server_config
 from .test_websocket_e2e import Socket
 
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "WorkscriptApp": {
-            "db_url": workscript_db_url,
-            "kernel_pool_size": 0,
-            "scheduler_lock_check_seconds": 0.2,
-        },
-    }
+    return server_config(workscript_db_url, scheduler_lock_check_seconds=0.2)
 
 
 async def test_each_fire_is_announced_on_the_automations_channel(api: Api, jp_ws_fetch):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Api
+from .conftest import Api, server_config
 
 SLOW = {
     "id": "slow",
@@ -21,19 +21,12 @@ SLOW = {
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "WorkscriptApp": {
-            "db_url": workscript_db_url,
-            "kernel_pool_size": 0,
-            "scheduler_lock_check_seconds": 0.2,
-            "max_concurrent_runs": 8,
-            "max_concurrent_runs_per_user": 8,
-        },
-    }
+    return server_config(
+        workscript_db_url,
+        scheduler_lock_check_seconds=0.2,
+        max_concurrent_runs=8,
+        max_concurrent_runs_per_user=8,
+    )
 
 
 async def _leader(api: Api) -> None:

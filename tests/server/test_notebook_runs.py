@@ -12,7 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from ..kernel_processes import kernel_processes
-from .conftest import Api, document
+from .conftest import Api, document, server_config
 from .test_websocket_e2e import Socket
 
 READY = 60.0
@@ -20,13 +20,7 @@ READY = 60.0
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "WorkscriptApp": {"db_url": workscript_db_url, "kernel_pool_size": 1},
-    }
+    return server_config(workscript_db_url, kernel_pool_size=1)
 
 
 @pytest.fixture

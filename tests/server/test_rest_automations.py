@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import Api, document
+from .conftest import Api, document, server_config
 from .identity import TwoUsersIdentityProvider, auth
 from .openapi_check import validate_schema
 
@@ -737,19 +737,8 @@ async def test_a_cron_run_names_its_tick_as_the_fire_does(api):
 class TestScoping:
     @pytest.fixture
     def jp_server_config(self, workscript_db_url):
-        return {
-            "ServerApp": {
-                "jpserver_extensions": {"workscript_jupyter": True},
-                "allow_unauthenticated_access": False,
-                "identity_provider_class": TwoUsersIdentityProvider,
-            },
-            "WorkscriptApp": {
-                "kernel_pool_size": 0,
-                "db_url": workscript_db_url,
-                "single_user": False,
-                "admin_users": [],
-            },
-        }
+        two_users = {"identity_provider_class": TwoUsersIdentityProvider}
+        return server_config(workscript_db_url, server=two_users, single_user=False, admin_users=[])
 
     @pytest.fixture
     def alice(self, jp_fetch, workscript) -> Api:

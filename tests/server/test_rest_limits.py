@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import WAIT_30, document
+from .conftest import WAIT_30, document, server_config
 
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "WorkscriptApp": {
-            "kernel_pool_size": 0,
-            "db_url": workscript_db_url,
-            "max_request_body_mb": 0.002,  # about 2 KB
-            "max_queued_runs_per_user": 2,
-            "max_concurrent_runs_per_user": 1,
-            "run_wait_max_seconds": 10,
-        },
-    }
+    return server_config(
+        workscript_db_url,
+        max_request_body_mb=0.002,
+        max_queued_runs_per_user=2,
+        max_concurrent_runs_per_user=1,
+        run_wait_max_seconds=10,
+    )
 
 
 async def test_a_body_over_the_limit_is_413(api):

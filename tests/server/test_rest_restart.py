@@ -12,6 +12,8 @@ import pytest
 
 from workscript_jupyter.store.records import Scope
 
+from .conftest import server_config
+
 SERVER_ID = "restart-test-server"
 _shared: dict[str, Any] = {}
 
@@ -24,13 +26,7 @@ def shared_db_url(tmp_path_factory) -> str:
 
 @pytest.fixture
 def jp_server_config(shared_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "WorkscriptApp": {"kernel_pool_size": 0, "db_url": shared_db_url, "server_id": SERVER_ID},
-    }
+    return server_config(shared_db_url, server_id=SERVER_ID)
 
 
 async def test_a_server_dies_during_a_run(jp_serverapp):

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Api, document
+from .conftest import Api, document, server_config
 from .identity import TwoUsersIdentityProvider, auth
 
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TwoUsersIdentityProvider,
-        },
-        "WorkscriptApp": {
-            "kernel_pool_size": 0,
-            "db_url": workscript_db_url,
-            "single_user": False,
-            "admin_users": [],
-        },
-    }
+    return server_config(
+        workscript_db_url,
+        server={"identity_provider_class": TwoUsersIdentityProvider},
+        single_user=False,
+        admin_users=[],
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from jupyter_server.auth import Authorizer
 from tornado.httpclient import HTTPClientError
 
+from .conftest import server_config
 from .identity import TwoUsersIdentityProvider, auth
 from .test_websocket_e2e import _wired  # noqa: F401 - skips until the app wiring exists
 
@@ -22,15 +23,14 @@ class NoEventsForBob(Authorizer):
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
+    return server_config(
+        workscript_db_url,
+        server={
             "identity_provider_class": TwoUsersIdentityProvider,
             "authorizer_class": NoEventsForBob,
         },
-        "WorkscriptApp": {"kernel_pool_size": 0, "db_url": workscript_db_url, "single_user": False},
-    }
+        single_user=False,
+    )
 
 
 async def test_the_socket_needs_execute_on_workscript_events(jp_ws_fetch, workscript):

@@ -18,7 +18,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from ..conftest import IN_CI
-from .conftest import Api, document
+from .conftest import Api, document, server_config
 from .identity import TwoUsersIdentityProvider, auth
 
 FINAL = {"workflow:completed", "workflow:failed", "workflow:cancelled"}
@@ -55,19 +55,12 @@ def _wired():
 
 @pytest.fixture
 def jp_server_config(workscript_db_url):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"workscript_jupyter": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TwoUsersIdentityProvider,
-        },
-        "WorkscriptApp": {
-            "kernel_pool_size": 0,
-            "db_url": workscript_db_url,
-            "single_user": False,
-            "admin_users": [],
-        },
-    }
+    return server_config(
+        workscript_db_url,
+        server={"identity_provider_class": TwoUsersIdentityProvider},
+        single_user=False,
+        admin_users=[],
+    )
 
 
 @pytest.fixture

@@ -9,11 +9,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, make_url
-
 from ..errors import ConfigurationError
-from ..store.connection import mask_url
+from ..store.connection import parse_db_url
 
 __all__ = [
     "DEFAULT_LOCK_NAME",
@@ -165,12 +162,3 @@ def _consume(task: asyncio.Future[bool]) -> None:
     not report "exception was never retrieved"."""
     if not task.cancelled():
         task.exception()
-
-
-def parse_db_url(url: str | URL) -> URL:
-    if isinstance(url, URL):
-        return url
-    try:
-        return make_url(url)
-    except sa_exc.ArgumentError as error:
-        raise ConfigurationError(f"invalid database URL {mask_url(url)!r}: {error}") from None

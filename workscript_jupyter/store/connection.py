@@ -43,6 +43,7 @@ __all__ = [
     "mask_url",
     "missing_driver_message",
     "new_engine",
+    "parse_db_url",
     "resolve_db_url",
     "unavailable_message",
 ]
@@ -127,7 +128,8 @@ def _mysql_url(env: Mapping[str, str], host: str, name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _parse(url: str | URL) -> URL:
+def parse_db_url(url: str | URL) -> URL:
+    """A SQLAlchemy URL; an invalid one is a ConfigurationError with the password masked."""
     if isinstance(url, URL):
         return url
     try:
@@ -199,7 +201,7 @@ def create_store_engine(
     created, since the Jupyter data directory may not exist yet on a fresh machine. Nothing
     connects here: see ``check_connection``.
     """
-    parsed = _parse(url)
+    parsed = parse_db_url(url)
     backend = parsed.get_backend_name()
     if backend in _MYSQL_BACKENDS and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
