@@ -201,7 +201,7 @@ def test_after_an_outage_each_misfire_policy_does_what_it_says(cluster, database
     }
     time.sleep(5)
     server.stop()
-    time.sleep(20)  # no scheduler at all: about ten ticks of each automation are missed
+    time.sleep(60)  # a minute without any scheduler: about 30 ticks of each are missed
     (again,) = cluster(1, scheduler_misfire_threshold_seconds=3)
     wait_until(lambda: leader_of([again]), 20)
     time.sleep(5)
@@ -214,7 +214,7 @@ def test_after_an_outage_each_misfire_policy_does_what_it_says(cluster, database
         # leaving out the one tick that may sit on the border
         missed = [t for t in ticks if t[4] > 4.0]
         on_time = [t for t in ticks if t[4] < 2.5]
-        assert len(missed) >= 8, (policy, missed)
+        assert len(missed) >= 25, (policy, missed)
         assert {t[1] for t in on_time} == {"fired"}, table(ticks)
         outcomes = Counter(t[1] for t in missed)
         if policy == "skip":

@@ -561,6 +561,9 @@ async def test_cron_validate_six_fields_in_a_zone(api):
     # 08:00:30 in India (UTC+05:30, no daylight saving) is 02:30:30 UTC
     assert all((t.hour, t.minute, t.second) == (2, 30, 30) for t in runs)
     assert [b - a for a, b in pairwise(runs)] == [timedelta(days=1)] * 2
+    # and in the zone's own time, with its offset
+    assert result["nextRunsLocal"][0].endswith("T08:00:30+05:30")
+    assert [datetime.fromisoformat(t) for t in result["nextRunsLocal"]] == runs
 
 
 async def test_cron_validate_every_second(api):

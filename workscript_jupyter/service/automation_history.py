@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..errors import BadRequestError, InvalidCronError
 from ..scheduler.cron import CronSchedule
@@ -120,8 +121,11 @@ class AutomationHistory:
         except InvalidCronError as error:
             details = error.details if isinstance(error.details, dict) else {}
             return {"valid": False, "error": error.message, "field": details.get("field")}
+        runs = schedule.next_times(count, utcnow())
+        zone = ZoneInfo(schedule.timezone)
         return {
             "valid": True,
             **schedule.to_dict(),
-            "nextRuns": schedule.next_times(count, utcnow()),
+            "nextRuns": runs,
+            "nextRunsLocal": [t.astimezone(zone).isoformat() for t in runs],
         }

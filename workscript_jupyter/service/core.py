@@ -120,12 +120,17 @@ class WorkscriptService(
         mode: every such run), then start the worker pool. A second call does nothing."""
         if self._started:
             return
-        count = await run_off_loop(self._interrupt_leftovers)
-        if count:
-            log.warning("%d run(s) left by a previous server were marked interrupted", count)
+        interrupted = await run_off_loop(self._interrupt_leftovers)
+        if interrupted:
+            log.warning(
+                "%d run(s) left by a previous server were marked interrupted", len(interrupted)
+            )
         if self.run_workers:
             self._pool.start()
             await self._queue_worker.start()
+        for record in interrupted:  # an automation's run is retried if its policy says so
+            if record.automation_id is not None:
+                self._spawn_retry(record.id, record.automation_id)
         self._started = True
 
     async def stop(self) -> None:
@@ -136,7 +141,7 @@ class WorkscriptService(
         await self.stop_retries()
         await self._pool.stop()
 
-    def _interrupt_leftovers(self) -> int:
+    def _interrupt_leftovers(self) -> list[ExecutionRecord]:
         """In a store thread: every leftover run of this server (all of them if single-user)."""
         executions = self.store.executions
         scope = Scope(user_id=f"server:{self.server_id}", is_admin=True)
@@ -167,7 +172,7 @@ class WorkscriptService(
                 ended_at=ended_at,
                 duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
             )
-        return len(leftovers)
+        return leftovers
 
     # -- identity and catalogue ---------------------------------------------------------------
 
