@@ -170,11 +170,17 @@ class ExecutionStore(ABC):
         """Summaries, newest first: ``timeline``, ``initial_state`` and ``final_state`` are
         left empty (``get`` has them), so a page stays small however big the runs were."""
 
-    @abstractmethod
     def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
         """``queued`` → ``running`` (with ``claimed_by`` and ``started_at``) if the run is still
         queued; False if it is not (cancelled, deleted, or started by another worker). The one
         compare-and-set that makes a run start once, however many workers race for it."""
+        return execution_id in self.start_many([execution_id], claimed_by, started_at)
+
+    @abstractmethod
+    def start_many(
+        self, execution_ids: Sequence[str], claimed_by: str, started_at: datetime
+    ) -> set[str]:
+        """``start`` for many runs in one transaction; the ids that were started."""
 
     @abstractmethod
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> _List[ExecutionRecord]:

@@ -388,3 +388,16 @@ def test_claim_queued_hands_each_run_to_one_worker(store: Store, alice: Scope) -
     assert store.executions.get(alice, mine.id).claimed_by == "a-server"
     with pytest.raises(ValueError):
         store.executions.claim_queued("w", limit=0)
+
+
+def test_start_many_starts_the_queued_ones_only(store: Store, alice: Scope) -> None:
+    queued = [store.executions.create(alice, status="queued").id for _ in range(3)]
+    running = store.executions.create(alice, status="running").id
+    at = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+    assert store.executions.start_many([*queued, running, new_id()], "w", at) == set(queued)
+    assert store.executions.start_many(queued, "other", at) == set()
+    assert store.executions.start_many([], "w", at) == set()
+    for execution_id in queued:
+        run = store.executions.get(alice, execution_id)
+        assert (run.status, run.claimed_by, run.started_at) == ("running", "w", at)
+    assert store.executions.get(alice, running).claimed_by is None

@@ -206,16 +206,21 @@ class MemoryExecutions(ExecutionStore):
             rows = [r for r in self._t.executions.values() if keep(r)]
             return paginate(rows, limit=limit, cursor=cursor, view=_summary)
 
-    def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
+    def start_many(
+        self, execution_ids: Sequence[str], claimed_by: str, started_at: datetime
+    ) -> set[str]:
         when = utc(started_at, "started_at")
+        started: set[str] = set()
         with self._t.lock:
-            row = self._t.executions.get(execution_id)
-            if row is None or row.status != "queued":
-                return False
-            self._t.executions[execution_id] = replace(
-                row, status="running", claimed_by=claimed_by, started_at=when
-            )
-            return True
+            for execution_id in execution_ids:
+                row = self._t.executions.get(execution_id)
+                if row is None or row.status != "queued":
+                    continue
+                self._t.executions[execution_id] = replace(
+                    row, status="running", claimed_by=claimed_by, started_at=when
+                )
+                started.add(execution_id)
+        return started
 
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
         if not isinstance(limit, int) or limit < 1:

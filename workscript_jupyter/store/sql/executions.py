@@ -161,14 +161,31 @@ class SqlExecutionStore(ExecutionStore):
             rows = connection.execute(statement).all()
         return to_page(rows, limit, _summary)
 
-    def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
+    def start_many(
+        self, execution_ids: Sequence[str], claimed_by: str, started_at: datetime
+    ) -> set[str]:
+        ids = list(dict.fromkeys(execution_ids))
+        if not ids:
+            return set()
         with self._db.begin() as connection:
             result = connection.execute(
                 update(runs)
-                .where(runs.c.id == execution_id, runs.c.status == "queued")
+                .where(runs.c.id.in_(ids), runs.c.status == "queued")
                 .values(status="running", claimed_by=claimed_by, started_at=started_at)
             )
-        return result.rowcount == 1
+            if result.rowcount == len(ids):
+                return set(ids)
+            if result.rowcount == 0:
+                return set()
+            started = connection.execute(  # in the same transaction: only the rows just set
+                select(runs.c.id).where(
+                    runs.c.id.in_(ids),
+                    runs.c.status == "running",
+                    runs.c.claimed_by == claimed_by,
+                    runs.c.started_at == started_at,
+                )
+            ).scalars()
+            return set(started)
 
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
         if not isinstance(limit, int) or limit < 1:
