@@ -149,6 +149,8 @@ def test_three_servers_fire_every_tick_exactly_once(cluster, database) -> None:
         per_tick = runs_by_tick(database, automation_id)
         assert sum(per_tick.values()) == len(ticks), "one run per tick"
         assert max(per_tick.values()) == 1, "a tick ran twice"
+        claimers = Counter(t[3] for t in ticks)
+        print(f"automation {automation_id}: {len(ticks)} ticks, {len(per_tick)} runs, {claimers}")
     statuses = rows(database, "SELECT status, COUNT(*) FROM workflow_executions GROUP BY status")
     assert dict(statuses).keys() == {"completed"}, statuses
 
@@ -187,6 +189,10 @@ def test_the_leader_killed_mid_run_is_replaced_and_no_tick_is_lost(cluster, data
         assert_consecutive([t[0] for t in ticks])  # no tick lost around the takeover
         assert {t[1] for t in ticks} == {"fired"}
         assert max(runs_by_tick(database, automation_id).values()) == 1
+        print(
+            f"automation {automation_id}: {len(ticks)} ticks, one run each, claimed by "
+            f"{dict(Counter(t[3] for t in ticks))}; takeover {takeover:.1f} s"
+        )
         after = [t for t in ticks if t[0] > killed_at + timedelta(seconds=takeover + 1)]
         assert after and all(t[3] == successor.server_id for t in after)
     assert takeover < 10, f"the takeover took {takeover:.1f} s"
