@@ -19,6 +19,8 @@ async def test_health_answers_for_an_authenticated_user(jp_fetch):
     assert body["version"] == __version__
     assert body["role"] == "local"
     assert body["nodes"] >= 10
+    assert body["user"]["admin"] is True  # a single-user server's owner
+    assert body["user"]["id"] and body["user"]["username"]
 
 
 async def test_health_refuses_a_request_without_credentials(jp_fetch):

@@ -261,9 +261,12 @@ class ServerClient:
         return dict(self.request("GET", "health"))
 
     def find_workflow(self, definition_id: str) -> dict[str, Any] | None:
-        """The newest saved workflow whose definition has this ``id``."""
+        """The newest of the caller's own saved workflows whose definition has this ``id``
+        (an admin sees everybody's: another user's namesake is never taken)."""
+        me = self.health().get("user", {}).get("id")
         for record in self._pages("workflows"):
-            if record.get("definition", {}).get("id") == definition_id:
+            mine = me is None or record.get("ownerId") == me
+            if mine and record.get("definition", {}).get("id") == definition_id:
                 return record
         return None
 

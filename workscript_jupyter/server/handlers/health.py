@@ -23,6 +23,7 @@ class HealthHandler(WorkscriptHandler):
     @authorized
     async def get(self) -> None:
         extension = self.settings.get("workscript", {})
+        caller = await self.caller()
         self.write_json(
             {
                 "status": "ok",
@@ -30,6 +31,12 @@ class HealthHandler(WorkscriptHandler):
                 "python": platform.python_version(),
                 "role": extension.get("role", "local"),
                 "nodes": extension.get("node_count", 0),
+                # who the server takes the caller for: clients (the kernel's magics) need it
+                "user": {
+                    "id": caller.user.id,
+                    "username": caller.user.username,
+                    "admin": caller.is_admin,
+                },
             }
         )
 
