@@ -8,6 +8,7 @@ so discovery through the runtime files is tested on a real one too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -402,3 +403,19 @@ def test_no_output_shows_the_token(shell: Any, on_server: Server, magics: Any) -
     for output in captured.outputs:
         seen.append(json.dumps(output.data, default=str))
     assert all(TOKEN not in text for text in seen)
+
+
+def test_no_wait_returns_a_handle_to_await_later(shell: Any, on_server: Server) -> None:
+    document = flow("Later", {"$.a": 1}, {"wait": {"seconds": 0.5}}, {"$.b": "$.a"})
+
+    async def scenario() -> tuple[str, str, dict[str, Any]]:
+        with capture_output():
+            handle = shell.run_cell_magic("workflow", "--server --no-wait -q", json.dumps(document))
+            first = handle.status
+            execution = await handle
+        return first, execution["status"], handle.state
+
+    first, final, state = asyncio.run(scenario())
+    assert first not in ("completed", "failed"), "the cell returned before the run ended"
+    assert final == "completed"
+    assert state["b"] == 1
