@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from ..engine import Event, EventBus, Execution, NodeRegistry, RunResult, parse_workflow
 from ..errors import RecordNotFoundError, StoreError, WorkflowValidationError
@@ -42,47 +42,49 @@ def run_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"message": message, "code": code, "nodePath": "", "nodeType": "", **extra}
 
 
-class _Starter:
-    """Starts runs (``executions.start_many``) in batches: every run asking in the same turn
-    of the event loop goes in one UPDATE. A scheduler pass launches hundreds of runs at once;
-    one statement instead of hundreds keeps the store threads (and the GIL) free."""
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
 
-    def __init__(self, store: Store, server_id: str) -> None:
-        self.store = store
-        self.server_id = server_id
-        self._pending: dict[str, asyncio.Future[tuple[bool, datetime]]] = {}
+
+class _Coalesced(Generic[K, V, R]):
+    """Calls made in the same turn of the event loop go to the store as one batch.
+
+    A scheduler pass launches (and ends) hundreds of runs at once; one statement instead of
+    hundreds keeps the store threads, and the GIL, free. ``send`` gets ``{key: value}`` and
+    returns ``{key: result}``; if it raises, every waiting call raises it.
+    """
+
+    def __init__(self, send: Callable[[dict[K, V]], Awaitable[dict[K, R]]]) -> None:
+        self._send = send
+        self._pending: dict[K, tuple[V, asyncio.Future[R]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, execution_id: str) -> tuple[bool, datetime]:
-        """Whether the run was started here (and when)."""
+    async def __call__(self, key: K, value: V) -> R:
         loop = asyncio.get_running_loop()
         if not self._pending:
             loop.call_soon(self._flush)
-        future = self._pending.get(execution_id)
-        if future is None:
-            future = self._pending[execution_id] = loop.create_future()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending[key] = (value, future)
         return await future
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, {}
-        task = asyncio.get_running_loop().create_task(self._send(batch, utcnow()))
+        task = asyncio.get_running_loop().create_task(self._deliver(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(
-        self, batch: dict[str, asyncio.Future[tuple[bool, datetime]]], at: datetime
-    ) -> None:
-        start_many = self.store.executions.start_many
+    async def _deliver(self, batch: dict[K, tuple[V, asyncio.Future[R]]]) -> None:
         try:
-            started = await run_off_loop(start_many, list(batch), self.server_id, at)
-        except Exception as error:  # noqa: BLE001 - handed to each waiting run, which raises it
-            for future in batch.values():
+            results = await self._send({key: value for key, (value, _) in batch.items()})
+        except Exception as error:  # noqa: BLE001 - handed to each waiting call, which raises it
+            for _, future in batch.values():
                 if not future.done():
                     future.set_exception(error)
             return
-        for execution_id, future in batch.items():
+        for key, (_, future) in batch.items():
             if not future.done():
-                future.set_result((execution_id in started, at))
+                future.set_result(results[key])
 
 
 class RunExecutor:
@@ -101,7 +103,18 @@ class RunExecutor:
         self.server_id = server_id
         self.on_finished: Callable[[Job, str], None] | None = None  # after the final record
         self.runs_started = 0
-        self._starter = _Starter(store, server_id)
+        self._start = _Coalesced[str, None, tuple[bool, datetime]](self._start_batch)
+        self._finish = _Coalesced[str, dict[str, Any], None](self._finish_batch)
+
+    async def _start_batch(self, batch: dict[str, None]) -> dict[str, tuple[bool, datetime]]:
+        at = utcnow()
+        start_many = self.store.executions.start_many
+        started = await run_off_loop(start_many, list(batch), self.server_id, at)
+        return {execution_id: (execution_id in started, at) for execution_id in batch}
+
+    async def _finish_batch(self, batch: dict[str, dict[str, Any]]) -> dict[str, None]:
+        await run_off_loop(self.store.executions.finish_many, list(batch.items()))
+        return dict.fromkeys(batch)
 
     async def execute(self, job: Job) -> None:
         scope = job.caller.scope
@@ -122,7 +135,7 @@ class RunExecutor:
             error = run_error(exc.code, exc.message, details=exc.to_list())
             await self.finish_unstarted(job, "failed", error)
             return
-        started, started_at = await self._starter.start(job.execution_id)
+        started, started_at = await self._start(job.execution_id, None)
         if not started:
             return  # cancelled, deleted or started by another worker since it was queued
         self.runs_started += 1
@@ -218,6 +231,11 @@ class RunExecutor:
             "ended_at": utcnow(),
             "duration_ms": round(result.duration_ms, 3),
         }
+        try:
+            await self._finish(job.execution_id, changes)  # with the other runs ending now
+            return
+        except (ValueError, TypeError, StoreError):
+            pass  # the batch failed: this run alone, to see whether it is the culprit
         update = self.store.executions.update
         try:
             await run_off_loop(update, job.caller.scope, job.execution_id, **changes)

@@ -20,7 +20,7 @@ Rules every backend keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,6 +181,12 @@ class ExecutionStore(ABC):
         self, execution_ids: Sequence[str], claimed_by: str, started_at: datetime
     ) -> set[str]:
         """``start`` for many runs in one transaction; the ids that were started."""
+
+    @abstractmethod
+    def finish_many(self, results: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """The final records of many runs, ``(execution_id, changes)`` each with the same
+        fields (among EXECUTION_FIELDS), in one statement; gone runs are skipped. A value the
+        store cannot hold fails the whole call (callers then record one by one)."""
 
     @abstractmethod
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> _List[ExecutionRecord]:

@@ -401,3 +401,33 @@ def test_start_many_starts_the_queued_ones_only(store: Store, alice: Scope) -> N
         run = store.executions.get(alice, execution_id)
         assert (run.status, run.claimed_by, run.started_at) == ("running", "w", at)
     assert store.executions.get(alice, running).claimed_by is None
+
+
+def test_finish_many_writes_each_final_record(store: Store, alice: Scope) -> None:
+    ids = [store.executions.create(alice, status="running").id for _ in range(3)]
+    ended = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    results = [
+        (
+            execution_id,
+            {
+                "status": "completed" if i else "failed",
+                "final_state": {"i": i, "rows": [{"n": n} for n in range(i)]},
+                "error": None if i else {"message": "boom", "code": "X"},
+                "timeline": [{"path": "/workflow/0", "i": i}],
+                "node_runs": i + 1,
+                "ended_at": ended,
+                "duration_ms": 1.5 * i,
+            },
+        )
+        for i, execution_id in enumerate(ids)
+    ]
+    store.executions.finish_many([*results, (new_id(), results[0][1])])  # a gone run: skipped
+    for i, execution_id in enumerate(ids):
+        run = store.executions.get(alice, execution_id)
+        assert run.status == ("completed" if i else "failed")
+        assert run.final_state == {"i": i, "rows": [{"n": n} for n in range(i)]}
+        assert run.timeline == [{"path": "/workflow/0", "i": i}]
+        assert (run.node_runs, run.ended_at, run.duration_ms) == (i + 1, ended, 1.5 * i)
+    assert store.executions.get(alice, ids[0]).error == {"message": "boom", "code": "X"}
+    with pytest.raises(ValueError):
+        store.executions.finish_many([(ids[0], {"owner_id": "x"})])

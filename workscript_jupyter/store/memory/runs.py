@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -221,6 +221,17 @@ class MemoryExecutions(ExecutionStore):
                 )
                 started.add(execution_id)
         return started
+
+    def finish_many(self, results: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        checked = [
+            (execution_id, check_changes("execution", dict(changes), EXECUTION_FIELDS))
+            for execution_id, changes in results
+        ]
+        with self._t.lock:
+            for execution_id, values in checked:
+                row = self._t.executions.get(execution_id)
+                if row is not None:
+                    self._t.executions[execution_id] = replace(row, **values)
 
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
         if not isinstance(limit, int) or limit < 1:

@@ -10,11 +10,11 @@ of ids per transaction, so it never holds locks on the table for long.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import EXECUTION_FIELDS, ExecutionStore
@@ -186,6 +186,26 @@ class SqlExecutionStore(ExecutionStore):
                 )
             ).scalars()
             return set(started)
+
+    def finish_many(self, results: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        if not results:
+            return
+        names = sorted(results[0][1])
+        for _, changes in results:
+            check_changes(KIND, changes, EXECUTION_FIELDS)
+            if sorted(changes) != names:
+                raise ValueError("finish_many: every run must change the same fields")
+        statement = (
+            update(runs)
+            .where(runs.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}", type_=runs.c[name].type) for name in names})
+        )
+        rows = [
+            {"b_id": execution_id, **{f"b_{name}": changes[name] for name in names}}
+            for execution_id, changes in results
+        ]
+        with self._db.begin() as connection:
+            connection.execute(statement, rows)
 
     def claim_queued(self, claimed_by: str, *, limit: int = 10) -> builtins.list[ExecutionRecord]:
         if not isinstance(limit, int) or limit < 1:
