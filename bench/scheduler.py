@@ -11,9 +11,9 @@ A ``jupyter server`` with the extension runs on a scratch MariaDB database (SQLi
 For every tick: lateness = the run's ``started_at`` minus its scheduled time (what a user waits
 for), and whether it ran exactly once (one fire, one run). Prints p50/p99 lateness of both phases
 and their ratio, and the share of ticks executed exactly once. Targets: p99 < 250 ms; 100%.
-The server runs with max_concurrent_runs = 200 (per user too; --concurrency): the automations all
-belong to one user here, and the per-user default of 2 would measure the run queue, not the
-scheduler.
+The server runs with max_concurrent_runs = 4, the server's default, and the same per user
+(--concurrency N): the automations all belong to one user here, and the per-user default of 2
+would measure the run queue rather than the scheduler.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def main() -> int:
     )
     parser.add_argument("--automations", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=1.0)
-    parser.add_argument("--concurrency", type=int, default=200, help="max_concurrent_runs")
+    parser.add_argument("--concurrency", type=int, default=4, help="max_concurrent_runs")
     args = parser.parse_args()
     db_url, drop = scratch_database(args.db)
     root = Path(tempfile.mkdtemp(prefix="ws-bench-sched-"))
