@@ -149,13 +149,10 @@ def _add_worker_parser(commands: Any) -> None:
 def _add_db_parser(commands: Any) -> None:
     db = commands.add_parser("db", help="the workscript database: migrate its schema (Alembic)")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    from .cli_worker import add_db_url_argument
+
     target = argparse.ArgumentParser(add_help=False)
-    target.add_argument(
-        "--db-url",
-        metavar="URL",
-        help="the database (default: WORKSCRIPT_DB_URL, else DB_HOST/DB_PORT/DB_USER/"
-        "DB_PASSWORD/DB_NAME, else sqlite:///<jupyter data dir>/workscript.sqlite)",
-    )
+    add_db_url_argument(target)
     upgrade = db_commands.add_parser(
         "upgrade", parents=[target], help="migrate up to REVISION (default: head)"
     )

@@ -22,9 +22,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_worker_parser", "run_worker"]
+__all__ = ["add_db_url_argument", "add_worker_parser", "run_worker"]
 
 log = logging.getLogger("workscript.worker")
+
+
+def add_db_url_argument(parser: argparse.ArgumentParser) -> None:
+    """``--db-url``, as every command that opens the workscript database reads it."""
+    parser.add_argument(
+        "--db-url",
+        metavar="URL",
+        help="the database (default: WORKSCRIPT_DB_URL, else DB_HOST/DB_PORT/DB_USER/"
+        "DB_PASSWORD/DB_NAME, else sqlite:///<jupyter data dir>/workscript.sqlite)",
+    )
 
 
 def add_worker_parser(commands: Any) -> None:
@@ -34,12 +44,7 @@ def add_worker_parser(commands: Any) -> None:
         description="Claim queued runs that no server runs itself and execute them, until "
         "SIGTERM or Ctrl-C.",
     )
-    worker.add_argument(
-        "--db-url",
-        metavar="URL",
-        help="the database (default: WORKSCRIPT_DB_URL, else DB_HOST/DB_PORT/DB_USER/"
-        "DB_PASSWORD/DB_NAME, else sqlite:///<jupyter data dir>/workscript.sqlite)",
-    )
+    add_db_url_argument(worker)
     worker.add_argument(
         "--root", metavar="DIR", default=".", help="the only folder runs may read and write"
     )

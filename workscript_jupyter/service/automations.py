@@ -19,7 +19,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from ..engine import Event, EventBus, NodeRegistry, copy_json, parse_workflow
+from ..engine import Event, EventBus, NodeRegistry, Workflow, copy_json, parse_workflow
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
@@ -186,9 +186,9 @@ class AutomationUseCases:
         """A manual run now, whatever the trigger and even if disabled."""
         automation = await self.get_automation(caller, automation_id)
         trigger = {"type": "manual", "by": caller.user.username}
-        record = await self._build_run(automation, "manual", trigger, {})
+        record, workflow = await self._build_run(automation, "manual", trigger, {})
         await self._store_run(automation, record)
-        self._submit_record(caller, automation, record)
+        self._submit_record(caller, automation, record, workflow=workflow)
         return record
 
     async def trigger_webhook(
@@ -211,10 +211,10 @@ class AutomationUseCases:
         selected = {k.lower(): v for k, v in headers.items() if k.lower() in _WEBHOOK_HEADERS}
         trigger = {"type": "webhook", "receivedAt": received.isoformat()}
         extra = {"webhook": {"body": body, "headers": selected}}
-        record = await self._build_run(automation, "webhook", trigger, extra)
+        record, workflow = await self._build_run(automation, "webhook", trigger, extra)
         await self._store_run(automation, record)
         caller = await self._owner(automation.owner_id)
-        self._submit_record(caller, automation, record)
+        self._submit_record(caller, automation, record, workflow=workflow)
         return record
 
     async def fire(self, ticks: Sequence[Tick]) -> list[ScheduleFire | None]:
@@ -228,6 +228,7 @@ class AutomationUseCases:
         judged = [t.automation.id for t in ticks if _judge_overlap(t)]
         busy = await store_call(self.store.executions.active_for_automations, judged)
         claims: list[FireClaim] = []
+        parsed: dict[str, Workflow] = {}  # run id -> its workflow, for the executor
         for tick in ticks:
             automation, when = tick.automation, tick.scheduled_for
             if _judge_overlap(tick) and automation.id in busy:
@@ -236,10 +237,11 @@ class AutomationUseCases:
                 continue
             trigger = {"type": "cron", "scheduledFor": when.isoformat()}
             try:
-                record = await self._build_run(automation, "cron", trigger, {})
+                record, parsed_workflow = await self._build_run(automation, "cron", trigger, {})
             except (RecordNotFoundError, WorkflowValidationError) as error:
                 claims.append(FireClaim(automation.id, when, outcome="failed", reason=str(error)))
                 continue
+            parsed[record.id] = parsed_workflow
             claims.append(FireClaim(automation.id, when, outcome="fired", run=record))
         fires = await store_call(self.store.fires.claim_many, claims, self.server_id)
         for tick, claim, fire in zip(ticks, claims, fires, strict=True):
@@ -248,7 +250,13 @@ class AutomationUseCases:
             self._announce(tick.automation, fire)
             if claim.run is not None:
                 owner = await self._owner(tick.automation.owner_id)
-                self._submit_record(owner, tick.automation, claim.run, serial=tick.catching_up)
+                self._submit_record(
+                    owner,
+                    tick.automation,
+                    claim.run,
+                    serial=tick.catching_up,
+                    workflow=parsed.get(claim.run.id),
+                )
         return fires
 
     def _announce(self, automation: Automation, fire: ScheduleFire) -> None:
@@ -283,8 +291,9 @@ class AutomationUseCases:
         trigger_type: str,
         trigger: dict[str, Any],
         extra_state: dict[str, Any],
-    ) -> ExecutionRecord:
-        """The queued run of ``automation`` (not stored yet), claimed by this server."""
+    ) -> tuple[ExecutionRecord, Workflow]:
+        """The queued run of ``automation`` (not stored yet), claimed by this server, and its
+        parsed workflow (handed to the executor: parsed once)."""
         definition = await self._definition_of(automation)
         workflow = parse_workflow(definition, self.registry)
         state = copy_json(dict(workflow.initial_state))
@@ -294,7 +303,7 @@ class AutomationUseCases:
         data: dict[str, Any] = {"definition": definition, "automationId": automation.id}
         if "scheduledFor" in trigger:
             data["scheduledFor"] = trigger["scheduledFor"]
-        return ExecutionRecord(
+        record = ExecutionRecord(
             id=new_id(),
             owner_id=automation.owner_id,
             status="queued",
@@ -306,6 +315,7 @@ class AutomationUseCases:
             claimed_by=self.server_id if self.run_workers else None,
             created_at=utcnow(),
         )
+        return record, workflow
 
     async def _definition_of(self, automation: Automation) -> dict[str, Any]:
         if automation.workflow_id is not None:
@@ -335,6 +345,7 @@ class AutomationUseCases:
         record: ExecutionRecord,
         *,
         serial: bool = False,
+        workflow: Workflow | None = None,
     ) -> None:
         """Into this server's pool; ``queue`` (or ``serial``, unless ``allow``) runs the
         automation's runs one at a time, in order."""
@@ -345,7 +356,7 @@ class AutomationUseCases:
         serial_key = automation.id if one_by_one else None
         workflow_id = record.workflow_id or str(record.trigger_data["definition"].get("id", ""))
         job = Job(record.id, caller, workflow_id, serial_key=serial_key, record=record)
-        job.automation_id = automation.id
+        job.automation_id, job.workflow = automation.id, workflow
         self._pool.submit(job)
 
     async def _owner(self, owner_id: str) -> Caller:

@@ -130,7 +130,9 @@ class RunExecutor:
             await self.drop(job, "cancelled")
             return
         try:
-            workflow = parse_workflow(record.trigger_data.get("definition"), self.registry)
+            workflow = job.workflow or parse_workflow(
+                record.trigger_data.get("definition"), self.registry
+            )
         except WorkflowValidationError as exc:  # the registry changed since it was queued
             error = run_error(exc.code, exc.message, details=exc.to_list())
             await self.finish_unstarted(job, "failed", error)

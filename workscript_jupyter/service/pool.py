@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..engine import Execution
+from ..engine import Execution, Workflow
 from ..store.records import ExecutionRecord
 from .values import Caller, RunLimits
 
@@ -39,6 +39,7 @@ class Job:
     serial_key: str | None = None  # runs sharing a key run one at a time, in order (overlap=queue)
     automation_id: str | None = None  # a run of an automation: retried by its policy
     record: ExecutionRecord | None = None  # the queued record, when this process wrote it
+    workflow: Workflow | None = None  # its parsed definition, when this process parsed it
     done: asyncio.Future[None] = field(init=False)
     cancel_requested: bool = False
     execution: Execution | None = None

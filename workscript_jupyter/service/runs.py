@@ -231,7 +231,9 @@ class RunUseCases:
                 self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
             )
         if self.run_workers:
-            self._pool.submit(Job(record.id, caller, workflow_id or workflow.id, record=record))
+            job = Job(record.id, caller, workflow_id or workflow.id, record=record)
+            job.workflow = workflow  # parsed once, here
+            self._pool.submit(job)
         return record
 
     def _create_claimed(
