@@ -211,8 +211,11 @@ workflows = Table(
     Column("version", String(32), nullable=False),
     Column("definition", BigJSON, nullable=False),
     *_times(),
+    # the id written inside the definition; unique per owner (NULL: none, or an old duplicate)
+    Column("definition_id", String(200)),
     Index(None, "owner_id", "created_at", "id"),
     Index(None, "created_at", "id"),
+    UniqueConstraint("owner_id", "definition_id"),
     **MYSQL,
 )
 
@@ -238,11 +241,15 @@ workflow_executions = Table(
     Column("started_at", UtcDateTime()),
     Column("ended_at", UtcDateTime()),
     Column("duration_ms", Double),
+    # what went wrong without failing the run (e.g. an error edge with no handler)
+    Column("warnings", JSON),
+    Column("has_warnings", Boolean, nullable=False, default=False, server_default="0"),
     Index(None, "created_at", "id"),
     Index(None, "owner_id", "created_at", "id"),
     Index(None, "workflow_id", "created_at", "id"),
     Index(None, "automation_id", "created_at", "id"),
     Index(None, "status", "created_at"),
+    Index(None, "has_warnings", "created_at"),
     **MYSQL,
 )
 
