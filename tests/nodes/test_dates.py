@@ -505,3 +505,20 @@ def test_example_runs(run):
     )
     assert result.status == "completed"
     assert result.final_state["renewalDate"] == "2025-02-28T09:00:00.000Z"
+
+
+def test_a_parse_format_with_too_many_tokens_is_refused_before_matching():
+    """Adjacent variable-width tokens backtrack exponentially: 26 took seconds on plain re."""
+    from zoneinfo import ZoneInfo
+
+    from workscript_jupyter.nodes.dates_format import (
+        MAX_FORMAT_TOKENS,
+        DateError,
+        parse_with_format,
+    )
+
+    with pytest.raises(DateError, match=f"26 date/time tokens; at most {MAX_FORMAT_TOKENS}"):
+        parse_with_format("1" * 39 + "x", "DH" * 13, ZoneInfo("UTC"))
+    # a real format of many tokens still parses
+    parsed = parse_with_format("2024-03-05 10:11:12", "YYYY-MM-DD HH:mm:ss", ZoneInfo("UTC"))
+    assert (parsed.year, parsed.minute, parsed.second) == (2024, 11, 12)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from workscript_jupyter.engine import Edge, Node, NodeContext
-from workscript_jupyter.nodes import text_regex
+from workscript_jupyter.nodes import patterns
 from workscript_jupyter.nodes.text import NODES, StringOperationsNode
 from workscript_jupyter.nodes.text_extract import ExtractTextNode
 from workscript_jupyter.nodes.text_json import JsonExtractNode
@@ -258,7 +259,7 @@ def test_extract_text_refuses_a_text_over_the_limit() -> None:
 def test_a_catastrophic_pattern_ends_on_the_error_edge_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(text_regex, "MATCH_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(patterns, "LIMITS", replace(patterns.LIMITS, match_seconds=0.2))
     params = {"operation": "replaceRegex", "field": "t", "searchValue": "(a|aa)+$"}
     started = time.monotonic()
     edge, state = call(StringOperationsNode(), params, {"t": "a" * 80 + "b"})

@@ -15,7 +15,14 @@ from typing import Any, Final
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.expressions import Expression, ExpressionError, compile_expression
 from ..engine.state import to_text
-from .branching_conditions import DATA_TYPES, conditions_match, nested_value
+from .branching_conditions import (
+    DATA_TYPES,
+    conditions_match,
+    nested_value,
+    rules_use_patterns,
+)
+from .patterns import off_loop
+from .text_regex import PATTERN_RULES
 from .values import js_truthy, normalize_number
 
 __all__ = ["NODES", "CalculateFieldNode", "SwitchNode"]
@@ -47,7 +54,7 @@ class SwitchNode(Node):
             "by the value of an expression (expression mode; the item is `item`, its fields "
             "also by name), else to fallbackOutput. Conditions: {field, dataType "
             "string/number/boolean/date/array/object, operation, value, value2, combineWith "
-            "AND/OR}."
+            f"AND/OR}}; regex patterns: {PATTERN_RULES}."
         ),
         inputs=(
             ParamSpec(
@@ -102,7 +109,11 @@ class SwitchNode(Node):
         matched: Mapping[str, Any] | None = None
         try:
             if mode == "rules":
-                matched = _first_matching_rule(params.get("rules", []), item)
+                rules = params.get("rules", [])
+                if rules_use_patterns(rules):  # user patterns: off the event loop, bounded
+                    matched = await off_loop(ctx, lambda: _first_matching_rule(rules, item))
+                else:
+                    matched = _first_matching_rule(rules, item)
                 selected = to_text(matched["outputKey"]) if matched else ""
             else:
                 selected = _expression_edge(params.get("expression"), item)
@@ -130,7 +141,8 @@ def _first_matching_rule(rules: Any, item: Any) -> Mapping[str, Any] | None:
             raise ValueError(f"rules[{index}].conditions must be a list, got {conditions!r}")
         for position, condition in enumerate(conditions or []):
             _check_condition(condition, f"rules[{index}].conditions[{position}]")
-        if rule.get("outputKey") and conditions and conditions_match(conditions, item):
+        where = f"rules[{index}].conditions"
+        if rule.get("outputKey") and conditions and conditions_match(conditions, item, where):
             return rule
     return None
 

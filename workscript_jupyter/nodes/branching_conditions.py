@@ -10,16 +10,16 @@ it to the next, and an ``AND`` after a false result stops the chain.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from ..engine.state import to_text
 from .dates_format import DateError, to_datetime
+from .text_regex import PatternSyntaxError, compile_user_regex
 from .values import js_number, js_truthy, strict_equal
 
-__all__ = ["DATA_TYPES", "conditions_match", "nested_value"]
+__all__ = ["DATA_TYPES", "conditions_match", "nested_value", "rules_use_patterns"]
 
 DATA_TYPES: Final = ("string", "number", "boolean", "date", "array", "object")
 
@@ -39,14 +39,36 @@ def nested_value(item: Any, path: Any) -> Any:
     return current
 
 
-def conditions_match(conditions: list[Mapping[str, Any]], item: Any) -> bool:
-    """The original's left-to-right AND/OR chain; an empty list never matches."""
+def rules_use_patterns(rules: Any) -> bool:
+    """Whether a rule has a regex condition (the rules are then tested off the event loop)."""
+    if not isinstance(rules, list):
+        return False
+    for rule in rules:
+        conditions = rule.get("conditions") if isinstance(rule, Mapping) else None
+        for condition in conditions if isinstance(conditions, list) else ():
+            if isinstance(condition, Mapping) and _is_regex(condition):
+                return True
+    return False
+
+
+def _is_regex(condition: Mapping[str, Any]) -> bool:
+    return (condition.get("dataType") or "string") == "string" and condition.get(
+        "operation"
+    ) == "regex"
+
+
+def conditions_match(
+    conditions: list[Mapping[str, Any]], item: Any, where: str = "conditions"
+) -> bool:
+    """The original's left-to-right AND/OR chain; an empty list never matches.
+
+    ``where`` names the list in errors (``rules[0].conditions``)."""
     if not conditions:
         return False
     result = True
     combine = "AND"
     for index, condition in enumerate(conditions):
-        outcome = _condition_matches(condition, item)
+        outcome = _condition_matches(condition, item, f"{where}[{index}]")
         if index == 0:
             result = outcome
         else:
@@ -57,21 +79,18 @@ def conditions_match(conditions: list[Mapping[str, Any]], item: Any) -> bool:
     return result
 
 
-def _condition_matches(condition: Mapping[str, Any], item: Any) -> bool:
+def _condition_matches(condition: Mapping[str, Any], item: Any, where: str) -> bool:
     check = _CHECKS.get(condition.get("dataType") or "string")
     if check is None:
         return False
     field = nested_value(item, condition.get("field"))
+    if _is_regex(condition):
+        return _regex(to_text(field), to_text(condition.get("value")), f"{where}.value")
     return check(field, condition.get("operation"), condition.get("value"), condition.get("value2"))
 
 
 def _string(field: Any, operation: Any, value: Any, _value2: Any) -> bool:
     text, other = to_text(field), to_text(value)
-    if operation == "regex":
-        try:
-            return re.search(other, text) is not None
-        except re.error:
-            return False
     tests: dict[str, Callable[[], bool]] = {
         "equals": lambda: text == other,
         "notEquals": lambda: text != other,
@@ -84,6 +103,17 @@ def _string(field: Any, operation: Any, value: Any, _value2: Any) -> bool:
     }
     test = tests.get(operation) if isinstance(operation, str) else None
     return test() if test else False
+
+
+def _regex(text: str, pattern: str, param: str) -> bool:
+    """The bounded matcher (patterns.py); a limit hit raises PatternLimitError naming param."""
+    if not pattern:
+        return True  # the empty pattern occurs in every text
+    try:
+        regex = compile_user_regex(pattern, "", param=param)
+    except PatternSyntaxError:
+        return False  # as before: an invalid pattern matches nothing
+    return regex.search(text)
 
 
 def _number(field: Any, operation: Any, value: Any, value2: Any) -> bool:

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .data_common import UNDEFINED, Getter, field_getter, js_string
-from .text_regex import PatternError, compile_user_regex
+from .text_regex import PatternSyntaxError, compile_user_regex
 from .values import js_number, strict_equal
 
-__all__ = ["ConditionError", "Predicate", "compile_conditions"]
+__all__ = ["ConditionError", "Predicate", "compile_conditions", "uses_patterns"]
 
 Predicate = Callable[[Any], bool]
 
@@ -59,6 +59,14 @@ def compile_conditions(conditions: list[Any], match_mode: str) -> Predicate:
         return False
 
     return any_match
+
+
+def uses_patterns(conditions: list[Any]) -> bool:
+    """Whether a condition matches a user pattern (its rows are then tested off the loop)."""
+    return any(
+        isinstance(c, Mapping) and c.get("dataType") == "string" and c.get("operation") == "regex"
+        for c in conditions
+    )
 
 
 def _compile(condition: Any, where: str) -> Predicate:
@@ -109,7 +117,7 @@ def _as_text(value: Any) -> str:
     return js_string(value)
 
 
-def _string_test(op: str, target: str) -> Callable[[str], bool]:
+def _string_test(op: str, target: str, where: str) -> Callable[[str], bool]:
     if op == "equals":
         return target.__eq__
     if op == "notEquals":
@@ -123,9 +131,11 @@ def _string_test(op: str, target: str) -> Callable[[str], bool]:
     if op == "endsWith":
         return lambda text: text.endswith(target)
     if op == "regex":
-        try:  # user patterns run with a time limit (text_regex), never on plain re
-            pattern = compile_user_regex(target, "", param="conditions[].value")
-        except PatternError:
+        if not target:
+            return lambda _text: False
+        try:  # the bounded matcher (patterns.py), never plain re
+            pattern = compile_user_regex(target, "", param=f"{where}.value")
+        except PatternSyntaxError:  # (a pattern over a limit raises PatternLimitError)
             return lambda _text: False  # as the original: an invalid pattern matches nothing
         return pattern.search
     if op == "isEmpty":
@@ -136,7 +146,7 @@ def _string_test(op: str, target: str) -> Callable[[str], bool]:
 def _compile_string(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
     if op not in _STRING_OPS:
         raise _unsupported(where, "string", op, _STRING_OPS)
-    test = _string_test(op, _as_text(condition.get("value")))
+    test = _string_test(op, _as_text(condition.get("value")), where)
 
     def string_condition(item: Any) -> bool:
         return test(_as_text(get(item)))

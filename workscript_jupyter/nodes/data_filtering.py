@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from .common import js_type
 from .data_common import UNDEFINED, error, field_getter, js_string, now_iso
-from .data_conditions import ConditionError, compile_conditions
+from .data_conditions import ConditionError, compile_conditions, uses_patterns
+from .patterns import PatternLimitError, off_loop
+from .text_regex import PATTERN_RULES
 from .values import normalize_number
 
 __all__ = ["FilterNode", "LimitNode", "SortNode"]
@@ -35,7 +38,8 @@ class FilterNode(Node):
                 "conditions",
                 "object[]",
                 "[{field (dot path), dataType, operation, value, value2}]; string: equals, "
-                "notEquals, contains, notContains, startsWith, endsWith, regex, isEmpty, "
+                "notEquals, contains, notContains, startsWith, endsWith, regex (value: "
+                f"{PATTERN_RULES}), isEmpty, "
                 "isNotEmpty; number: equals, notEquals, gt, gte, lt, lte, between; boolean: "
                 "true, false; date: before, after, equals, between; array: contains, "
                 "notContains, isEmpty, isNotEmpty; object: isEmpty, isNotEmpty",
@@ -79,18 +83,14 @@ class FilterNode(Node):
             return error(
                 f'Invalid matchMode parameter: expected "all" or "any", got {match_mode!r}'
             )
-        try:
-            matches = compile_conditions(conditions, match_mode)
-        except ConditionError as exc:
+
+        def split() -> tuple[list[Any], list[Any]]:
+            return _split(items, compile_conditions(conditions, match_mode))
+
+        try:  # user patterns are compiled and matched off the event loop, bounded
+            passed, filtered = await off_loop(ctx, split) if uses_patterns(conditions) else split()
+        except (ConditionError, PatternLimitError) as exc:
             return error(str(exc), nodeId=ctx.node_id)
-        passed: list[Any] = []
-        filtered: list[Any] = []
-        keep, drop = passed.append, filtered.append
-        for item in items:
-            if matches(item):
-                keep(item)
-            else:
-                drop(item)
         total = len(items)
         counts = {"passedCount": len(passed), "filteredCount": len(filtered), "totalCount": total}
         state = ctx.state
@@ -103,6 +103,19 @@ class FilterNode(Node):
         if passed:
             return Edge("passed", {"items": passed, **counts})
         return Edge("filtered", {"items": filtered, **counts})
+
+
+def _split(items: list[Any], matches: Callable[[Any], bool]) -> tuple[list[Any], list[Any]]:
+    """The rows that match, and the rest."""
+    passed: list[Any] = []
+    filtered: list[Any] = []
+    keep, drop = passed.append, filtered.append
+    for item in items:
+        if matches(item):
+            keep(item)
+        else:
+            drop(item)
+    return passed, filtered
 
 
 # -- sort ------------------------------------------------------------------------------------------

@@ -298,6 +298,9 @@ _PARSERS: Final[dict[str, tuple[str, str | None]]] = {
 }
 
 
+MAX_FORMAT_TOKENS = 16  # a user's parse format: enough for any real date, bounded backtracking
+
+
 @dataclass(frozen=True)
 class _Pattern:
     regex: re.Pattern[str]
@@ -320,6 +323,13 @@ def _compile_format(pattern: str) -> _Pattern:
         parts.append(f"({regex})")
         fields.append(field)
     parts.append(re.escape(pattern[position:]))
+    if len(fields) > MAX_FORMAT_TOKENS:
+        # adjacent variable-width tokens ("DHDHDH…") backtrack exponentially in their count on
+        # a text that does not match: 26 of them take seconds, 16 a few milliseconds
+        raise DateError(
+            f"format {pattern!r} has {len(fields)} date/time tokens; at most "
+            f"{MAX_FORMAT_TOKENS} are allowed"
+        )
     return _Pattern(re.compile("".join(parts), re.IGNORECASE), tuple(fields))
 
 

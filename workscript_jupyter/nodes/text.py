@@ -1,7 +1,8 @@
 """Text nodes: stringOperations, extractText, jsonExtract (§6).
 
 ``stringOperations`` is here; ``extractText`` lives in ``text_extract.py``, ``jsonExtract`` in
-``text_json.py``, and the guarded regular expressions both regex nodes use in ``text_regex.py``.
+``text_json.py``, and the guarded regular expressions both regex nodes use in ``text_regex.py``
+(on the bounded matcher of ``patterns.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from .common import MISSING, error_edge, get_dotted, is_number, js_string, set_dotted
+from .patterns import off_loop
 from .text_extract import ExtractTextNode
 from .text_json import JsonExtractNode
 from .text_regex import (
-    MAX_PATTERN_LENGTH,
-    MAX_TEXT_LENGTH,
+    PATTERN_RULES,
     check_text,
     compile_user_regex,
     js_replacement,
@@ -172,7 +173,6 @@ _SIMPLE: dict[str, Callable[[str], Any]] = {
 _WITH_PARAMS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
     "replace": lambda text, params: _replace(text, params, 1),
     "replaceAll": lambda text, params: _replace(text, params, -1),
-    "replaceRegex": _replace_regex,
     "split": _split,
     "substring": _substring,
     "slice": _slice,
@@ -190,8 +190,7 @@ class StringOperationsNode(Node):
             "Transforms the state value at field (a dotted path, read as text) and writes the "
             "result at outputField (default: field itself) and in stringOperationResult. "
             "replaceRegex takes a JavaScript pattern in searchValue (all matches; $1, $& in "
-            f"replaceValue), at most {MAX_PATTERN_LENGTH} characters, on texts of at most "
-            f"{MAX_TEXT_LENGTH} characters, with a match time limit."
+            f"replaceValue); patterns: {PATTERN_RULES}."
         ),
         inputs=(
             ParamSpec("operation", "string", "the operation", True, choices=_OPERATIONS),
@@ -236,7 +235,10 @@ class StringOperationsNode(Node):
         original = js_string(value)
         output = params.get("outputField") or field
         try:
-            result = self._apply(operation, original, params)
+            if operation == "replaceRegex":  # a user pattern: off the event loop, bounded
+                result = await off_loop(ctx, lambda: _replace_regex(original, params))
+            else:
+                result = self._apply(operation, original, params)
             set_dotted(ctx.state, str(output), result)
         except ValueError as exc:  # PatternError included
             return error_edge(str(exc), operation=operation, field=field, nodeId=ctx.node_id)

@@ -1,7 +1,8 @@
 """The extractText node: emails, URLs, phone numbers or custom patterns out of a text (§6).
 
 ``field`` is a dotted path into the state, as in the original. Patterns are JavaScript-style
-regular expressions run through ``text_regex`` (length limits and a match timeout).
+regular expressions run through ``text_regex`` on the bounded matcher (``patterns.py``): length
+limits, time limits, and off the event loop.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from .common import MISSING, error_edge, get_dotted, is_number, js_string
+from .patterns import off_loop
 from .text_regex import (
-    MAX_PATTERN_LENGTH,
-    MAX_TEXT_LENGTH,
+    PATTERN_RULES,
     PatternError,
     UserRegex,
     check_text,
@@ -99,8 +100,7 @@ class ExtractTextNode(Node):
             "Extracts text from the state value at field (a dotted path): regex (first capture "
             "group, else the match), between two delimiters, extractAll (email/url/phone "
             "deduplicated, or a custom pattern) or extractSpecific (the occurrence-th match). "
-            f"Patterns: JavaScript syntax, at most {MAX_PATTERN_LENGTH} characters, on texts of "
-            f"at most {MAX_TEXT_LENGTH} characters, with a match time limit."
+            f"Patterns: {PATTERN_RULES}."
         ),
         inputs=(
             ParamSpec("method", "string", "how to extract", True, choices=_METHODS),
@@ -139,7 +139,10 @@ class ExtractTextNode(Node):
         text = js_string(value)
         try:
             check_text(text, "field")
-            extracted = _extract(method, text, params)
+            if method == "between":  # plain text search: no pattern, no thread hop
+                extracted = _extract(method, text, params)
+            else:
+                extracted = await off_loop(ctx, lambda: _extract(method, text, params))
         except PatternError as exc:
             return error_edge(str(exc), nodeId=ctx.node_id, method=method, field=field)
         if not extracted:

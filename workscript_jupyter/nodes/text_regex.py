@@ -1,12 +1,8 @@
-"""User-supplied regular expressions that cannot hang a run.
+"""JavaScript regular expressions on top of the bounded matcher (``patterns.py``).
 
-Workflows carry JavaScript patterns (``pattern`` + ``flags`` such as ``"gi"``). Python's ``re``
-has no timeout, and a pattern like ``a*a*b`` takes minutes on 10,000 characters. So:
-
-- patterns longer than ``MAX_PATTERN_LENGTH`` and texts longer than ``MAX_TEXT_LENGTH`` are
-  refused (the error names the parameter);
-- every match runs on the ``regex`` package with a ``MATCH_TIMEOUT_SECONDS`` limit, and a
-  pattern that exceeds it is reported as an error instead of blocking the run.
+Workflows carry JavaScript patterns (``pattern`` + ``flags`` such as ``"gi"``). Every match runs
+through ``patterns.BoundedPattern`` (length limits, a time limit per match and per node run; see
+that module), never on Python's ``re``.
 
 JavaScript syntax that Python spells differently is translated: named groups ``(?<name>...)``,
 back-references ``\\k<name>``, and ``$1``/``$&``/``$<name>`` in replacement strings.
@@ -15,26 +11,47 @@ back-references ``\\k<name>``, and ``$1``/``$&``/``$<name>`` in replacement stri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-import regex as _engine  # a dependency: re has no timeout (see the module docstring)
+import regex as _engine
+
+from .patterns import (
+    LIMITS,
+    BoundedPattern,
+    PatternError,
+    PatternLimitError,
+    PatternSyntaxError,
+    bounded_compile,
+    text_too_long,
+)
 
 __all__ = [
     "MATCH_TIMEOUT_SECONDS",
     "MAX_PATTERN_LENGTH",
     "MAX_TEXT_LENGTH",
+    "PATTERN_RULES",
     "PatternError",
+    "PatternLimitError",
+    "PatternSyntaxError",
     "UserRegex",
     "check_text",
     "compile_user_regex",
     "js_replacement",
 ]
 
-MAX_PATTERN_LENGTH = 500
-MAX_TEXT_LENGTH = 100_000
-MATCH_TIMEOUT_SECONDS = 2.0
+# the default limits, for node descriptions (patterns.LIMITS is what is enforced)
+MAX_PATTERN_LENGTH = LIMITS.pattern_length
+MAX_TEXT_LENGTH = LIMITS.text_length
+MATCH_TIMEOUT_SECONDS = LIMITS.match_seconds
+PATTERN_RULES = (
+    f"JavaScript syntax, at most {LIMITS.pattern_length} characters, on texts of at most "
+    f"{LIMITS.text_length} characters; {LIMITS.match_seconds:g} s per match and "
+    f"{LIMITS.node_seconds:g} s per node run, else the error edge"
+)
+"""The limits of user patterns, for node descriptions."""
 
 _FLAG_BITS = {"i": _engine.IGNORECASE, "m": _engine.MULTILINE, "s": _engine.DOTALL}
 _IGNORED_FLAGS = frozenset("gud")  # g is kept apart; u and d change nothing for Python str
@@ -43,60 +60,33 @@ _BACKREF = re.compile(r"\\k<([A-Za-z_]\w*)>")
 _REPLACEMENT_TOKEN = re.compile(r"\$(\$|&|`|'|\d{1,2}|<[^>]*>)")
 
 
-class PatternError(ValueError):
-    """A pattern, its flags or its text cannot be used; the message names the parameter."""
-
-
 @dataclass(frozen=True, slots=True)
 class UserRegex:
-    compiled: Any
+    pattern: BoundedPattern
     is_global: bool
-    param: str
+
+    @property
+    def param(self) -> str:
+        return self.pattern.param
 
     def matches(self, text: str) -> list[Any]:
-        """Every match (only the first without the g flag), within the time limit."""
-        found: list[Any] = []
-        for match in self._finditer(text):
-            found.append(match)
-            if not self.is_global:
-                break
-        return found
+        """Every match (only the first without the g flag), within the limits."""
+        if not self.is_global:
+            first = self.pattern.search(text)
+            return [] if first is None else [first]
+        return list(self.pattern.finditer(text))
 
     def sub(self, replace: Callable[[Any], str], text: str) -> str:
-        try:
-            result: str = self.compiled.sub(
-                replace, text, count=0 if self.is_global else 1, timeout=MATCH_TIMEOUT_SECONDS
-            )
-        except TimeoutError:
-            raise self._too_slow() from None
-        return result
-
-    def _finditer(self, text: str) -> Iterator[Any]:
-        try:
-            yield from self.compiled.finditer(text, timeout=MATCH_TIMEOUT_SECONDS)
-        except TimeoutError:
-            raise self._too_slow() from None
+        return self.pattern.sub(replace, text, count=0 if self.is_global else 1)
 
     def search(self, text: str) -> bool:
-        """Whether the pattern occurs in ``text``, within the time limit."""
-        try:
-            return self.compiled.search(text, timeout=MATCH_TIMEOUT_SECONDS) is not None
-        except TimeoutError:
-            raise self._too_slow() from None
-
-    def _too_slow(self) -> PatternError:
-        return PatternError(
-            f"{self.param}: the pattern took longer than {MATCH_TIMEOUT_SECONDS:g}s "
-            "(catastrophic backtracking?); simplify it"
-        )
+        """Whether the pattern occurs in ``text``, within the limits."""
+        return self.pattern.search(text) is not None
 
 
 def check_text(text: str, param: str) -> None:
-    if len(text) > MAX_TEXT_LENGTH:
-        raise PatternError(
-            f"{param}: the text is {len(text)} characters; "
-            f"regular expressions run on at most {MAX_TEXT_LENGTH}"
-        )
+    if len(text) > LIMITS.text_length:
+        raise text_too_long(param, len(text))
 
 
 def compile_user_regex(
@@ -105,17 +95,15 @@ def compile_user_regex(
     """Compile a JavaScript-style pattern; PatternError names ``param`` or ``flags_param``."""
     if not isinstance(pattern, str) or not pattern:
         raise PatternError(f"{param} must be a non-empty string, got {pattern!r}")
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternError(
-            f"{param} is {len(pattern)} characters; at most {MAX_PATTERN_LENGTH} are allowed"
-        )
     bits, is_global = _flag_bits(flags, flags_param)
+    return _compiled(pattern, bits, is_global, param)
+
+
+@lru_cache(maxsize=512)
+def _compiled(pattern: str, bits: int, is_global: bool, param: str) -> UserRegex:
+    """Compiled once per pattern (a filter compiles per run, jsonschema per value)."""
     source = _BACKREF.sub(r"(?P=\1)", _NAMED_GROUP.sub("(?P<", pattern))
-    try:
-        compiled = _engine.compile(source, bits)
-    except (re.error, _engine.error) as exc:
-        raise PatternError(f"Invalid regex pattern in {param}: {pattern!r} ({exc})") from None
-    return UserRegex(compiled, is_global, param)
+    return UserRegex(bounded_compile(source, bits, param=param, shown=pattern), is_global)
 
 
 def _flag_bits(flags: Any, flags_param: str) -> tuple[int, bool]:

@@ -9,6 +9,9 @@ Differences from the original, each deliberate:
 - ``custom`` evaluates the restricted expression language with the data as ``data`` (its fields
   also by name), not a JavaScript function body: ``data.age >= 18``. A leading ``return`` and a
   trailing ``;`` are tolerated so simple validators keep working.
+- ``pattern`` rules and the schema's ``pattern``/``patternProperties`` are JavaScript patterns on
+  the bounded matcher (``patterns.py``), matched off the event loop; the original's ``new RegExp``
+  had no limit either, but it did not share its thread with a server.
 - ``validationErrors`` is written on every run (``[]`` when valid), so an earlier run's errors
   never linger.
 """
@@ -25,6 +28,9 @@ from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.expressions import ExpressionError, compile_expression
 from ..engine.state import to_text
 from .common import MISSING, js_type
+from .patterns import PatternLimitError, off_loop
+from .text_regex import PATTERN_RULES, PatternSyntaxError, compile_user_regex
+from .validation_schema import BadSchema, schema_problems, schema_uses_patterns
 from .values import js_truthy
 
 __all__ = ["NODES", "ValidateDataNode"]
@@ -55,7 +61,8 @@ class ValidateDataNode(Node):
             "Validates data (the `data` parameter, else in.data) and takes valid or invalid: "
             "JSON text, field types, required fields, numeric ranges, regex patterns, a JSON "
             "Schema (Draft 2020-12 by default; errors carry JSON pointers) or a custom "
-            "expression over `data` (true = valid)."
+            "expression over `data` (true = valid). Patterns (patternValidations and the "
+            f"schema's pattern/patternProperties): {PATTERN_RULES}."
         ),
         inputs=(
             ParamSpec(
@@ -96,10 +103,20 @@ class ValidateDataNode(Node):
                 return _error(ctx, problem, validation_type)
             if validation_type == "json":
                 return _json(ctx, params, data)
-            errors = _VALIDATORS[validation_type](data, params)
-        except _BadConfig as exc:
+            validate = _VALIDATORS[validation_type]
+            if _uses_patterns(validation_type, params):  # off the event loop, bounded
+                errors = await off_loop(ctx, lambda: validate(data, params))
+            else:
+                errors = validate(data, params)
+        except (_BadConfig, PatternLimitError) as exc:
             return _error(ctx, str(exc), validation_type)
         return _verdict(ctx, params, validation_type, data, errors)
+
+
+def _uses_patterns(validation_type: str, params: dict[str, Any]) -> bool:
+    if validation_type == "pattern":
+        return True
+    return validation_type == "json_schema" and schema_uses_patterns(params.get("schema"))
 
 
 def _check_data(validation_type: Any, data: Any) -> str:
@@ -250,7 +267,7 @@ def _range(data: Any, params: dict[str, Any]) -> Problems:
 
 def _pattern(data: Any, params: dict[str, Any]) -> Problems:
     errors: Problems = []
-    for rule in _rules(params, "patternValidations", "pattern"):
+    for index, rule in enumerate(_rules(params, "patternValidations", "pattern")):
         field, value = rule["field"], _field(data, rule["field"])
         custom = rule.get("errorMessage")
         if value in (MISSING, None):
@@ -259,8 +276,8 @@ def _pattern(data: Any, params: dict[str, Any]) -> Problems:
             continue
         pattern = to_text(rule.get("pattern"))
         try:
-            matches = re.search(pattern, to_text(value)) is not None
-        except re.error:
+            matches = _search(pattern, to_text(value), f"patternValidations[{index}].pattern")
+        except PatternSyntaxError:
             errors.append(
                 {"field": field, "error": f"Invalid regex pattern: {pattern}", "value": value}
             )
@@ -271,57 +288,20 @@ def _pattern(data: Any, params: dict[str, Any]) -> Problems:
     return errors
 
 
-# ---- json_schema --------------------------------------------------------------------------
+def _search(pattern: str, text: str, param: str) -> bool:
+    """The bounded matcher (patterns.py); the empty pattern occurs in every text."""
+    return not pattern or compile_user_regex(pattern, "", param=param).search(text)
+
+
+# ---- json_schema ------------------------------------------------------------------------
 
 
 def _json_schema(data: Any, params: dict[str, Any]) -> Problems:
-    import jsonschema  # slow to import: only when a schema is checked
-
-    schema = params.get("schema")
-    if not isinstance(schema, (dict, bool)):
-        raise _BadConfig(f"schema must be a JSON Schema object for json_schema, got {schema!r}")
-    document: Any = schema  # a bool is a schema too; the stubs only say dict
-    validator_class = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft202012Validator
-    )
+    """JSON Schema, with its patterns on the bounded matcher (``validation_schema.py``)."""
     try:
-        validator_class.check_schema(document)
-    except jsonschema.SchemaError as exc:
-        raise _BadConfig(f"schema is not a valid JSON Schema: {exc.message}") from None
-    validator = validator_class(document, format_checker=validator_class.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(data), key=lambda e: _pointer(e.absolute_path))
-    return [_schema_problem(error) for error in errors]
-
-
-def _schema_problem(error: Any) -> dict[str, Any]:
-    """One jsonschema error: field (dotted, as the original), its JSON pointer, the message."""
-    path = [str(part) for part in error.absolute_path]
-    if error.validator == "required":
-        missing = _missing_property(error)
-        if missing is not None:
-            path.append(missing)
-    return {
-        "field": ".".join(path) or "__root__",
-        "pointer": _pointer(path),
-        "error": error.message,
-        "value": error.instance if error.validator != "required" else None,
-        "keyword": error.validator,
-        "schemaPath": _pointer(error.absolute_schema_path),
-    }
-
-
-def _pointer(parts: Any) -> str:
-    """RFC 6901: ``/a/0/b~1c`` for ["a", 0, "b/c"]; the whole document is ``""``."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def _missing_property(error: Any) -> str | None:
-    """jsonschema reports a missing property on its parent; the original named the property."""
-    for name in error.validator_value or ():
-        absent = isinstance(error.instance, Mapping) and name not in error.instance
-        if absent and error.message.startswith(repr(name)):
-            return str(name)
-    return None
+        return schema_problems(data, params.get("schema"))
+    except BadSchema as exc:
+        raise _BadConfig(str(exc)) from None
 
 
 # ---- custom -------------------------------------------------------------------------------
