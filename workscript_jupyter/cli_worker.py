@@ -64,6 +64,26 @@ def add_worker_parser(commands: Any) -> None:
         help="stop once nothing was queued or running for S seconds (batch jobs, tests)",
     )
     worker.add_argument("--redis-url", metavar="URL", help="liveness lock in Redis (REDIS_URL)")
+    worker.add_argument(
+        "--shared",
+        action="store_true",
+        help="the database belongs to a shared server (single_user = False): each user's runs "
+        "get their own root (ROOT/<user>), code nodes only for --code-user, no private networks",
+    )
+    worker.add_argument(
+        "--code-user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --shared: a user whose python/notebook nodes may run (repeatable)",
+    )
+    worker.add_argument(
+        "--http-allow-private",
+        action="append",
+        default=[],
+        metavar="HOST_OR_CIDR",
+        help="with --shared: a private host or network fetchApi may reach (repeatable)",
+    )
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -81,21 +101,25 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, root: Path) -> int:
-    from .engine import Services
     from .nodes import builtin_registry
-    from .runner import RunnerGateway
     from .scheduler.leader import leader_lock_for
     from .service import RunLimits, WorkscriptService
+    from .service.user_isolation import IsolationSettings, UserServices
     from .store.connection import create_store_engine, resolve_db_url
     from .store.sql import SqlStore
 
     url = resolve_db_url(args.db_url, data_dir=None)
     engine = create_store_engine(url)
     worker_id = args.worker_id or f"worker:{socket.gethostname()}:{os.getpid()}"
-    notebooks = RunnerGateway(root)
-
-    def services(caller: Any) -> Services:
-        return Services(root_dir=root, notebooks=notebooks)
+    # the same isolation as the server whose runs this worker takes (see docs/security.md)
+    services = UserServices(
+        IsolationSettings(
+            shared=bool(args.shared),
+            root=root,
+            code_users=frozenset(args.code_user),
+            http_allow_private=tuple(args.http_allow_private),
+        )
+    )
 
     service = WorkscriptService(
         SqlStore(engine),
@@ -136,7 +160,7 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
                 break
     finally:
         await service.stop()
-        await notebooks.close()
+        await services.close()
         await liveness.release()
         engine.dispose()
     return service.runs_started

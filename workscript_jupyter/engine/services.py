@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["DatabaseGateway", "NotebookGateway", "Services"]
+from .net_policy import NetworkPolicy
+
+__all__ = ["DatabaseGateway", "NetworkPolicy", "NotebookGateway", "Services"]
 
 
 class DatabaseGateway(Protocol):
@@ -88,13 +90,20 @@ class NotebookGateway(Protocol):
 class Services:
     """Settings and gateways for one run. Every field has a safe default.
 
-    - ``root_dir``: the only folder ``filesystem`` (and later ``notebook``) may touch; None
-      refuses every path.
+    - ``root_dir``: the only folder ``filesystem`` and ``notebook`` may touch (on a shared
+      server: the user's own folder); None refuses every path.
     - ``http_allow`` / ``http_deny``: host patterns for ``fetchApi`` (``example.com``,
       ``*.example.com``, ``127.0.0.1``); deny wins; an empty allow list allows every host.
+    - ``network``: which *resolved addresses* outbound requests may connect to (see
+      ``engine/net_policy.py``); the default allows all, a shared server denies loopback,
+      link-local, private and metadata addresses.
+    - ``http_timeout_seconds``: a request's default time limit; ``http_max_timeout_seconds``
+      the longest a node's own ``timeout`` may ask for; ``http_max_response_bytes`` the largest
+      body read (enforced while streaming).
     - ``databases``: named connections for the ``database`` node.
     - ``notebooks``: Jupyter kernels for the ``notebook`` and ``python`` nodes; None turns
-      those nodes off (they take their error edge).
+      those nodes off (they take their error edge, with ``notebooks_refusal`` as the message
+      when it is set: e.g. code nodes disabled for this user on a shared server).
     - ``dedupe_history``: ``removeDuplicates`` history, per workflow id, kept across runs of
       this process (the server will keep it in its store).
     """
@@ -103,7 +112,10 @@ class Services:
     http_allow: tuple[str, ...] = ()
     http_deny: tuple[str, ...] = ()
     http_timeout_seconds: float = 30.0
+    http_max_timeout_seconds: float = 300.0
     http_max_response_bytes: int = 20 * 1024 * 1024
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
     databases: Mapping[str, DatabaseGateway] = field(default_factory=dict)
     dedupe_history: dict[str, Any] = field(default_factory=dict)
     notebooks: NotebookGateway | None = None
+    notebooks_refusal: str | None = None

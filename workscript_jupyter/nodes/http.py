@@ -2,7 +2,11 @@
 
 Every hop is checked against ``ctx.services.http_allow`` / ``http_deny`` before it is sent:
 redirects are followed here, one at a time, not by httpx, so a redirect to a denied host is
-refused like a direct request. Responses are read up to ``MAX_RESPONSE_BYTES``. Nothing that
+refused like a direct request. ``ctx.services.network`` (a shared server: no loopback, private,
+link-local or metadata addresses) is enforced on the address each connection is opened to, by
+the transport of ``http_guard.py``. Responses are read while streaming up to
+``services.http_max_response_bytes``; the whole exchange, redirects included, is bounded by the
+node's ``timeout``, itself at most ``services.http_max_timeout_seconds``. Nothing that
 carries a credential reaches the state: request headers are never copied, ``Set-Cookie`` and
 similar response headers are redacted, and a ``user:password@`` in a URL is masked.
 """
@@ -21,7 +25,9 @@ from typing import Any
 import httpx
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine.net_policy import NetworkPolicy
 from ..engine.state import to_text
+from .http_guard import AddressRefused, guarded_transport
 
 __all__ = ["MAX_RESPONSE_BYTES", "NODES", "FetchApiNode", "HostNotAllowed", "check_host"]
 
@@ -293,6 +299,14 @@ class FetchApiNode(Node):
         timeout_ms = params.get("timeout") or 1000 * getattr(
             services, "http_timeout_seconds", DEFAULT_TIMEOUT_MS / 1000
         )
+        ceiling = getattr(services, "http_max_timeout_seconds", None)
+        if ceiling is not None and timeout_ms > ceiling * 1000:
+            message = (
+                f'Parameter "timeout" is {_number(timeout_ms)} ms; requests on this server may '
+                f"take at most {_number(ceiling * 1000)} ms"
+            )
+            return Edge("error", {"error": message, "nodeId": ctx.node_id})
+        network = getattr(services, "network", None) or NetworkPolicy()
         policy = (
             tuple(getattr(services, "http_allow", ())),
             tuple(getattr(services, "http_deny", ())),
@@ -304,7 +318,9 @@ class FetchApiNode(Node):
         }
         try:
             async with httpx.AsyncClient(
-                follow_redirects=False, timeout=timeout_ms / 1000
+                follow_redirects=False,
+                timeout=timeout_ms / 1000,
+                transport=guarded_transport(network),
             ) as client:
                 request = _build_request(
                     client, params.get("method", "GET").upper(), url, headers, params.get("body")
@@ -316,7 +332,7 @@ class FetchApiNode(Node):
         except UnicodeEncodeError:
             message = 'Parameter "headers": header names and values must be ASCII text'
             return Edge("error", {"error": message, "nodeId": ctx.node_id})
-        except HostNotAllowed as refused:
+        except (HostNotAllowed, AddressRefused) as refused:
             return self._failure(ctx, str(refused), shown, "HostNotAllowed")
         except (TimeoutError, httpx.TimeoutException):
             return Edge(

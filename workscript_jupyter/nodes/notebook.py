@@ -1,11 +1,12 @@
 """notebook and python: run a Jupyter notebook headless, or Python code in the run's kernel.
 
 Both go through ``ctx.services.notebooks`` (a ``NotebookGateway``); without one (a front end
-that offers no kernels) they take their error edge. ``notebook`` runs a notebook inside the run
-root with parameters injected into its ``parameters`` cell and collects its ``output()`` values.
-``python`` runs code in one kernel per workflow run, shared by every ``python`` step of that
-run, with the workflow state bound as a dict named ``state``; what the code leaves in ``state``
-becomes the workflow state.
+that offers no kernels, or a shared server where this user may not run code:
+``services.notebooks_refusal`` says so) they take their error edge. ``notebook`` runs a
+notebook inside the run root with parameters injected into its ``parameters`` cell and
+collects its ``output()`` values. ``python`` runs code in one kernel per workflow run, shared by
+every ``python`` step of that run, with the workflow state bound as a dict named ``state``; what
+the code leaves in ``state`` becomes the workflow state.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ _GATEWAY_ERRORS = (WorkscriptError, ValueError, LookupError, OSError)
 
 def _gateway(ctx: NodeContext) -> Any:
     return getattr(ctx.services, "notebooks", None)
+
+
+def _unavailable(ctx: NodeContext, **extra: Any) -> Edge:
+    """The error edge of a run without kernels: the services' reason (a shared server's code
+    policy) or the generic one."""
+    refusal = getattr(ctx.services, "notebooks_refusal", None)
+    if refusal:
+        return error_edge(str(refusal), code="CODE_NODES_DISABLED", **extra)
+    return error_edge(_UNAVAILABLE, **extra)
 
 
 def _number(value: Any) -> bool:
@@ -76,7 +86,7 @@ class NotebookNode(Node):
             return error_edge(f"timeout must be a number > 0, got {timeout!r}", path=path)
         gateway = _gateway(ctx)
         if gateway is None:
-            return error_edge(_UNAVAILABLE, path=path)
+            return _unavailable(ctx, path=path)
 
         def on_progress(cell: dict[str, Any]) -> None:
             ctx.progress(
@@ -144,7 +154,7 @@ class PythonNode(Node):
             return error_edge("Missing required parameter: code (Python source)")
         gateway = _gateway(ctx)
         if gateway is None:
-            return error_edge(_UNAVAILABLE)
+            return _unavailable(ctx)
         state = ctx.state
         visible = {k: v for k, v in state.items() if not k.startswith("_")}
         try:

@@ -30,6 +30,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 
 from ..errors import KernelNotFoundError, NotebookFormatError, NotebookNotFoundError
+from .kernel_env import kernel_env
 from .outputs import OutputCollector
 from .parameters import PARAMETERS_TAG, find_tagged_cell, inject
 from .paths import resolve_inside, resolve_output_path
@@ -227,6 +228,7 @@ async def run_notebook(
     on_progress: Callable[[NotebookProgress], Any] | None = None,
     kernel_manager: AsyncKernelManager | None = None,
     start_timeout: float = DEFAULT_START_TIMEOUT,
+    env: Mapping[str, str] | None = None,
 ) -> NotebookRun:
     """Run the notebook at ``path`` (relative to, and confined in, ``root_dir``).
 
@@ -236,7 +238,8 @@ async def run_notebook(
     run, ``cell_timeout`` each cell, ``start_timeout`` the kernel start (seconds).
     ``kernel_manager``: an already-started kernel to use; the caller owns it, except that it is
     killed when the run times out or the kernel dies. Without it a kernel is started here and
-    always shut down before returning.
+    always shut down before returning. ``env``: the environment of a kernel started here
+    (default: ``kernel_env(shared=False)``, the server's minus Workscript's secrets).
     """
     root, nb_path = resolve_inside(root_dir, path)
     if not nb_path.is_file():
@@ -285,7 +288,10 @@ async def run_notebook(
     async def _start() -> dict[str, Any] | None:
         if owned:
             try:
-                await km.start_kernel(cwd=str(nb_path.parent))
+                await km.start_kernel(
+                    cwd=str(nb_path.parent),
+                    env=dict(env) if env is not None else kernel_env(shared=False),
+                )
             except NoSuchKernel:
                 raise KernelNotFoundError(f"no kernel named {name!r} is installed") from None
         client.kc = km.client()

@@ -6,6 +6,10 @@
 calls of the same run reuse it (so a variable defined by one ``python`` step is seen by the
 next), and ``close_run`` shuts it down. The state travels as JSON both ways: in as a literal the
 kernel parses, back through a ``user_expressions`` ``json.dumps(state)``.
+
+Every kernel runs in ``root_dir`` (a pooled kernel, started elsewhere, is moved there with
+``os.chdir`` before the first code) and starts with ``env`` (see ``kernel_env.py``; pooled
+kernels get the pool's, which the server builds the same way).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import KernelNotFoundError, PythonCodeError
 from .execute import NotebookProgress, NotebookRun, run_notebook
+from .kernel_env import kernel_env
 from .paths import resolve_inside
 from .pool import KernelPool
 from .report import strip_ansi
@@ -76,8 +81,10 @@ class RunnerGateway:
         *,
         kernel_name: str = "python3",
         python_timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.root_dir = Path(root_dir).resolve()
+        self.env = None if env is None else dict(env)
         self.pool = pool
         self.kernel_name = kernel_name
         self.python_timeout = python_timeout
@@ -104,6 +111,7 @@ class RunnerGateway:
                 kernel_name=kernel,
                 timeout=timeout,
                 on_progress=progress,
+                env=self.env,
             )
             return self._report(run)
         name = kernel or self._declared_kernel(path) or self.kernel_name
@@ -241,7 +249,10 @@ class RunnerGateway:
             km = AsyncKernelManager(kernel_name=name)
             pooled = False
             try:
-                await km.start_kernel(cwd=str(self.root_dir))
+                await km.start_kernel(
+                    cwd=str(self.root_dir),
+                    env=dict(self.env) if self.env is not None else kernel_env(shared=False),
+                )
             except NoSuchKernel:
                 raise KernelNotFoundError(f"no kernel named {name!r} is installed") from None
         kc = km.client()

@@ -19,7 +19,11 @@ pool keeps ``size`` kernels per pooled kernel name started *and ready* (the kern
 Working directory: a kernel's working directory is fixed when its process starts, so the pool's
 ``cwd`` is the start directory of all its kernels. A run that needs another directory changes it
 inside the kernel itself (``os.chdir(...)`` / ``%cd`` as its first code) -- the runner does that,
-not the pool.
+not the pool (a shared server's per-user roots work this way).
+
+Environment: every kernel starts with ``env`` (default: ``kernel_env(shared=False)``, the
+server's environment minus Workscript's secrets; a shared server passes its allow-list
+environment), never the server's environment as is. See ``kernel_env.py``.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
 from workscript_jupyter.errors import WorkscriptError
+
+from .kernel_env import kernel_env
 
 __all__ = ["KernelPool", "KernelPoolClosedError"]
 
@@ -62,6 +68,7 @@ class KernelPool:
         kernel_names: Sequence[str] = ("python3",),
         start_timeout: float = 60.0,
         cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if size < 0:
             raise ValueError(f"kernel pool size must be >= 0, not {size}")
@@ -69,6 +76,7 @@ class KernelPool:
         self.kernel_names: tuple[str, ...] = tuple(dict.fromkeys(kernel_names))
         self.start_timeout = start_timeout
         self.cwd = cwd
+        self.env = None if env is None else dict(env)
         self._ready: dict[str, deque[AsyncKernelManager]] = {n: deque() for n in self.kernel_names}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._refillers: dict[str, asyncio.Task[None]] = {}
@@ -243,6 +251,7 @@ class KernelPool:
 
     async def _launch(self, km: AsyncKernelManager) -> None:
         kwargs: dict[str, Any] = {} if self.cwd is None else {"cwd": self.cwd}
+        kwargs["env"] = dict(self.env) if self.env is not None else kernel_env(shared=False)
         await km.start_kernel(**kwargs)
         client = km.client()
         client.start_channels()

@@ -6,12 +6,20 @@
   ``(source="jupyter", external_id=username)``; admin iff the username is in ``admin_users``
   (or one of its hub groups is, written ``group:<name>``).
 
-Callers are cached in memory: the store is asked once per username and process.
+A shared server refuses (403) the identities that name nobody: jupyter_server's own token and
+password logins (no identity provider that knows users) give every request, or every browser
+session, a random anonymous user (``generate_anonymous_user``: a uuid4 hex username and the
+name ``Anonymous <moon>``); mapping those would create a new workscript user per request. Such
+a server needs JupyterHub or an identity provider that names its users (or ``single_user``).
+
+Callers are cached in memory: the store is asked once per username and process. The hub groups
+last seen for each user are kept in memory too (``groups_of``), for the code-node policy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Collection, Sequence
 
 from ..errors import BadRequestError, ConflictError, PermissionDeniedError
@@ -20,10 +28,23 @@ from ..store.base import Store
 from ..store.records import User, new_id
 from .values import Caller
 
-__all__ = ["JUPYTER_SOURCE", "Identities"]
+__all__ = ["ANONYMOUS_REFUSED", "JUPYTER_SOURCE", "Identities", "is_anonymous_identity"]
 
 JUPYTER_SOURCE = "jupyter"
 _USERNAME_MAX = 100
+_ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
+
+ANONYMOUS_REFUSED = (
+    "this is a shared Workscript server (single_user = False) and the request's Jupyter "
+    "identity names no user (a plain Jupyter token or password login gives a random anonymous "
+    "identity per request); sign in through JupyterHub or an identity provider that names "
+    "users, or run the server with c.WorkscriptApp.single_user = True"
+)
+
+
+def is_anonymous_identity(username: str, display_name: str | None) -> bool:
+    """What jupyter_server's ``IdentityProvider.generate_anonymous_user`` gives a token login."""
+    return bool(_ANONYMOUS_ID.fullmatch(username)) and (display_name or "").startswith("Anonymous ")
 
 
 class Identities:
@@ -42,7 +63,12 @@ class Identities:
         self.admin_users = frozenset(admin_users)
         self.owner_username = owner_username
         self._cache: dict[str, Caller] = {}
+        self._groups: dict[str, tuple[str, ...]] = {}
         self._lock = asyncio.Lock()
+
+    def groups_of(self, user_id: str) -> tuple[str, ...]:
+        """The hub groups last seen for ``user_id`` in this process (empty when unknown)."""
+        return self._groups.get(user_id, ())
 
     async def caller_for(
         self,
@@ -53,9 +79,12 @@ class Identities:
     ) -> Caller:
         if not isinstance(username, str) or not username.strip():
             raise BadRequestError("a Jupyter identity needs a non-empty username")
+        if not self.single_user and is_anonymous_identity(username, display_name):
+            raise PermissionDeniedError(ANONYMOUS_REFUSED)
         key = self.owner_username if self.single_user else username
         cached = self._cache.get(key)
         if cached is not None:
+            self._groups[cached.user_id] = tuple(hub_groups)
             return cached
         async with self._lock:  # two first requests of one user must not both create it
             cached = self._cache.get(key)
@@ -77,6 +106,7 @@ class Identities:
                 raise PermissionDeniedError(f"the workscript user {user.username!r} is disabled")
             caller = Caller.of(user)
             self._cache[key] = caller
+            self._groups[caller.user_id] = tuple(hub_groups)
             return caller
 
     def forget(self, username: str | None = None) -> None:
