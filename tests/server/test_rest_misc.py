@@ -76,9 +76,9 @@ async def test_a_store_outage_is_503_json(api, workscript, monkeypatch):
     monkeypatch.setattr(workscript["service"], "list_workflows", down)
     reply = await api.get("workflows")
     assert reply.code == 503
-    assert reply.error == {
+    assert reply.error == {  # the store's own words stay in the server's log
         "code": "STORE_UNAVAILABLE",
-        "message": "the database cannot be reached",
+        "message": "the workscript store is unavailable; try again later",
         "details": None,
     }
 

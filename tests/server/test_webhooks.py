@@ -249,3 +249,23 @@ async def test_body_limits_and_types(api, hook):
     assert vendor.code == 202, vendor.raw
 
     assert (await api.get("automations", automation["id"], "stats")).body["runs"] == 1
+
+
+async def test_the_token_never_reaches_the_logs(api, hook, caplog):
+    """A refused call with the right token is logged (Jupyter's access log, our own error line)
+    with the token masked: logs are read by more people than the automation's owner."""
+    import logging
+
+    automation = await _webhook_automation(api)
+    token = automation["webhookToken"]
+    with caplog.at_level(logging.DEBUG):
+        broken = await hook(token, body='{"a": ', headers={"Content-Type": "application/json"})
+        too_large = await hook(
+            token,
+            body=json.dumps({"blob": "x" * (1024 * 1024)}),
+            headers={"Content-Type": "application/json"},
+        )
+    assert (broken.code, too_large.code) == (400, 413)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/workscript/hooks/***" in logged
+    assert token not in logged

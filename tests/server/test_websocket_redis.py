@@ -115,3 +115,21 @@ def test_a_malformed_redis_message_is_ignored(redis_url):
         assert on_b.closed_with is None
 
     run_with_two_hubs(redis_url, test)
+
+
+def test_an_unreachable_redis_is_logged_without_its_password(caplog):
+    """The bridge's warning names the Redis it tried, masked: logs are read by more people."""
+    import logging
+
+    from workscript_jupyter.server.events_redis import RedisBridge
+
+    async def test():
+        bridge = RedisBridge("redis://:s3cret-pass@127.0.0.1:1/0", "server-a", lambda *_: None)
+        with caplog.at_level(logging.WARNING, logger="workscript_jupyter.server.events_redis"):
+            await bridge.start()
+            await bridge.stop()
+
+    asyncio.run(test())
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "127.0.0.1:1" in logged and "unavailable" in logged
+    assert "s3cret-pass" not in logged

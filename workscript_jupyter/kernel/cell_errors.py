@@ -18,9 +18,12 @@ def pointer_lines(text: str) -> dict[str, int]:
     """
     import yaml
 
+    from ..engine.documents import compose_yaml
+    from ..errors import DocumentError
+
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        root = compose_yaml(text)  # bounded: a deep or alias-bomb cell has no lines
+    except (yaml.YAMLError, DocumentError):
         return {}
     lines: dict[str, int] = {}
     stack: list[tuple[Any, str]] = [(root, "")] if root is not None else []

@@ -2,9 +2,14 @@
 
 - ``self.service`` — the one ``WorkscriptService`` built by ``WorkscriptApp``;
 - ``await self.caller()`` — the Jupyter (or JupyterHub) identity mapped to a workscript user;
-- ``self.json_body()`` — the request body as JSON: 415 unless ``application/json``, 413 over
-  ``WorkscriptApp.max_request_body_mb``, 400 with the parse position when it is not JSON;
-- ``self.write_json(obj, status)``;
+- ``self.json_body()`` — the request body as JSON: 415 unless ``application/json``, 400 with
+  the position when it is not JSON, nested more than 128 levels or holds ``NaN``/``Infinity``
+  (``engine/documents.py``);
+- bodies are streamed (``stream_request_body``): a ``Content-Length`` over the limit
+  (``body_limit_bytes``: ``WorkscriptApp.max_request_body_mb``, the webhook's own limit) is a
+  413 before any of the body is read, and a chunked body is a 413 as soon as it crosses the
+  limit, so no request makes the server hold more than the limit;
+- ``self.write_json(obj, status)``: always valid JSON (a NaN in a state is written ``null``);
 - the one error mapping: a ``WorkscriptError`` raised anywhere in a verb becomes
   ``{"error": {"code", "message", "details"}}`` with its HTTP status (429 with ``Retry-After``).
   Anything else is a bug and stays tornado's 500. Handlers never catch ``Exception``.
@@ -12,15 +17,17 @@
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
+from tornado import web
 
+from ..engine.documents import dump_json, load_json
 from ..errors import (
     BadRequestError,
     ConflictError,
@@ -39,7 +46,7 @@ from ..errors import (
 if TYPE_CHECKING:
     from ..service import Caller, WorkscriptService
 
-__all__ = ["WorkscriptHandler", "error_payload", "status_for"]
+__all__ = ["WorkscriptHandler", "error_payload", "public_error_payload", "status_for"]
 
 # most specific first: WorkflowValidationError and BadRequestError are both ValueErrors
 _STATUS: tuple[tuple[type[WorkscriptError], int], ...] = (
@@ -57,6 +64,7 @@ _STATUS: tuple[tuple[type[WorkscriptError], int], ...] = (
 )
 
 _JSON_TYPES = ("application/json",)
+_HOOK_TOKEN = re.compile(r"(/workscript/hooks/)[^/?#]+")
 
 
 def status_for(error: WorkscriptError) -> int:
@@ -72,14 +80,30 @@ def error_payload(error: WorkscriptError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "details": details}}
 
 
+def public_error_payload(error: WorkscriptError, status: int) -> dict[str, Any]:
+    """What a client is told: the error itself below 500; from 500 on only its code and a
+    fixed sentence, since the message of a store or driver failure may name a host, a port,
+    a path, a user or the driver's own words (the server's log has them, URL masked)."""
+    if status < 500:
+        return error_payload(error)
+    if isinstance(error, StoreUnavailableError | DatabaseUnavailableError):
+        message = "the workscript store is unavailable; try again later"
+    else:
+        message = "the server could not complete the request; its log has the details"
+    return {"error": {"code": error.code, "message": message, "details": None}}
+
+
 def bad_request(message: str, details: Any = None) -> BadRequestError:
     return BadRequestError(message, details=details)
 
 
+@web.stream_request_body
 class WorkscriptHandler(APIHandler):
     """Base of the REST handlers. Subclasses set ``auth_resource`` and decorate every verb."""
 
     auth_resource = "workscript:api"
+    _body: bytearray | None = None
+    _body_refused = False
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -96,6 +120,11 @@ class WorkscriptHandler(APIHandler):
     def max_body_bytes(self) -> int:
         megabytes = float(self.workscript.get("max_request_body_mb", 10))
         return int(megabytes * 1024 * 1024)
+
+    @property
+    def body_limit_bytes(self) -> int:
+        """The largest body this route reads (the webhook has a smaller one)."""
+        return self.max_body_bytes
 
     @property
     def run_wait_max_seconds(self) -> float:
@@ -126,13 +155,57 @@ class WorkscriptHandler(APIHandler):
 
     # -- request bodies --------------------------------------------------------------------
 
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Jupyter's checks (identity, XSRF, origin), then the declared size of the body:
+        over the limit is a 413 before the body is read."""
+        await super().prepare()
+        if self._finished:
+            return
+        self._body = bytearray()
+        declared = self.request.headers.get("Content-Length")
+        if declared is None:
+            return
+        try:
+            size = int(declared)
+        except ValueError:
+            raise bad_request(
+                f"Content-Length must be a number of bytes, not {declared!r}"
+            ) from None
+        if size > self.body_limit_bytes:
+            # read nothing more: the connection closes once the 413 is written (tornado's own
+            # Content-Length check would answer a bare 400 first)
+            self.request.connection.set_max_body_size(size)  # type: ignore[union-attr]
+            self._body_refused = True
+            raise self._too_large(size)
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body up to the limit; past it, answer 413 and drop the rest."""
+        if self._body_refused or self._finished:
+            return
+        if self._body is None:  # prepare refused the request: nothing is kept
+            return
+        if len(self._body) + len(chunk) > self.body_limit_bytes:
+            self._body_refused = True
+            self._body = None
+            self._handle_request_exception(self._too_large(None))
+            return
+        self._body += chunk
+
+    def _too_large(self, size: int | None) -> PayloadTooLargeError:
+        limit = self.body_limit_bytes
+        what = f"is {size} bytes" if size is not None else "is longer than that"
+        return PayloadTooLargeError(
+            f"the request body {what}; the limit is {limit} bytes",
+            details={"limit": limit},
+        )
+
+    def request_body(self) -> bytes:
+        """The body as received (streamed into a buffer by ``data_received``)."""
+        return bytes(self._body) if self._body is not None else b""
+
     def json_body(self, *, required: bool = True) -> Any:
         """The JSON body; None when it is empty and not ``required``."""
-        body = self.request.body or b""
-        if len(body) > self.max_body_bytes:
-            raise PayloadTooLargeError(
-                f"the request body is {len(body)} bytes; the limit is {self.max_body_bytes}"
-            )
+        body = self.request_body()
         if not body.strip():
             if required:
                 raise bad_request("a JSON body is required")
@@ -143,20 +216,7 @@ class WorkscriptHandler(APIHandler):
             raise UnsupportedMediaTypeError(
                 f"send the body as application/json, not {media_type or 'no content type'}"
             )
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise bad_request(
-                f"the body is not UTF-8 (byte {error.start})", {"position": error.start}
-            ) from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise bad_request(
-                f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno} "
-                f"(char {error.pos})",
-                {"line": error.lineno, "column": error.colno, "position": error.pos},
-            ) from None
+        return load_json(body, source="the body")
 
     def json_object(self, *, required: bool = True) -> dict[str, Any]:
         """The body as a JSON object ({} when empty and not ``required``)."""
@@ -214,7 +274,11 @@ class WorkscriptHandler(APIHandler):
         if status == 204:
             self.finish()
             return
-        self.finish(json.dumps(obj, ensure_ascii=False, default=str))
+        self.finish(dump_json(obj, ensure_ascii=False, default=str))
+
+    def logged_uri(self) -> str:
+        """The request's URI as our logs show it: a webhook's secret token replaced by ***."""
+        return _HOOK_TOKEN.sub(r"\1***", self.request.uri or "")
 
     def _handle_request_exception(self, e: BaseException) -> None:
         """The one error mapping: WorkscriptError → its JSON error and status."""
@@ -224,11 +288,11 @@ class WorkscriptHandler(APIHandler):
         status = status_for(e)
         if status >= 500:
             self.log.error(
-                "workscript: %s %s failed", self.request.method, self.request.uri, exc_info=e
+                "workscript: %s %s failed", self.request.method, self.logged_uri(), exc_info=e
             )
         else:
             self.log.debug(
-                "workscript: %s %s → %d %s", self.request.method, self.request.uri, status, e.code
+                "workscript: %s %s → %d %s", self.request.method, self.logged_uri(), status, e.code
             )
         if self._finished:
             return
@@ -240,7 +304,7 @@ class WorkscriptHandler(APIHandler):
         if isinstance(e, TooManyRunsError):
             self.set_header("Retry-After", str(max(1, int(e.retry_after))))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(error_payload(e), ensure_ascii=False, default=str))
+        self.finish(dump_json(public_error_payload(e, status), ensure_ascii=False, default=str))
 
 
 def _json_kind(value: Any) -> str:

@@ -23,7 +23,6 @@ nothing of redis is imported.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -36,7 +35,8 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 from ..engine import Event, EventBus
-from ..errors import RecordNotFoundError, WorkscriptError
+from ..engine.documents import dump_json, load_json
+from ..errors import DocumentError, RecordNotFoundError, WorkscriptError
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -211,9 +211,9 @@ class EventHub:
             self._error(client, "BAD_REQUEST", "the message is too long")
             return
         try:
-            data = json.loads(raw)
-        except ValueError as error:
-            self._error(client, "BAD_REQUEST", f"the message is not JSON: {error}")
+            data = load_json(raw, source="the message")
+        except DocumentError as error:
+            self._error(client, "BAD_REQUEST", error.message)
             return
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             self._error(client, "BAD_REQUEST", 'a message is an object with a string "type"')
@@ -340,7 +340,7 @@ class EventHub:
             for message in client.pending:
                 cached = texts.get(id(message))
                 if cached is None:
-                    cached = (message, json.dumps(message, default=str))
+                    cached = (message, dump_json(message, default=str))
                     texts[id(message)] = cached
                 self._put(client, cached[1])
             client.pending.clear()
@@ -382,7 +382,7 @@ class EventHub:
         self._flush(client, {})
         if client.closed:
             return
-        self._put(client, json.dumps(message, default=str))
+        self._put(client, dump_json(message, default=str))
         if client.queued > self.max_queue:
             self._drop(client, CLOSE_TRY_AGAIN_LATER, "too many undelivered messages")
             return

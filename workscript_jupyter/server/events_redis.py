@@ -19,6 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..store.connection import mask_url
+
 __all__ = ["REDIS_CHANNEL", "RedisBridge"]
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,11 @@ class RedisBridge:
             # subscribed before start() returns: events published from now on are seen
             self._pubsub = await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT_SECONDS)
         except (TimeoutError, RedisError, OSError) as error:
-            log.warning("workscript events: Redis %s unavailable, retrying: %r", self.url, error)
+            log.warning(
+                "workscript events: Redis %s unavailable, retrying: %s",
+                mask_url(self.url),
+                type(error).__name__,  # a driver message may repeat the URL and its password
+            )
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="workscript-events-redis-read"),
             asyncio.create_task(self._publish_loop(), name="workscript-events-redis-publish"),

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from ..engine.documents import dump_json
 from ..errors import (
     ConfigurationError,
     MissingDriverError,
@@ -45,6 +46,7 @@ __all__ = [
     "new_engine",
     "parse_db_url",
     "resolve_db_url",
+    "store_json",
     "unavailable_message",
 ]
 
@@ -197,9 +199,10 @@ def create_store_engine(
     On top of ``engine_options``: MySQL connections speak utf8mb4 (unless the URL names a
     charset), and every SQLite connection runs in WAL mode (readers never block the writer),
     with a busy timeout and foreign keys on (SQLite leaves them off unless asked, per
-    connection); threads take turns on an in-memory database. The folder of a SQLite file is
-    created, since the Jupyter data directory may not exist yet on a fresh machine. Nothing
-    connects here: see ``check_connection``.
+    connection); threads take turns on an in-memory database. JSON columns are written by
+    ``store_json``: always valid JSON, whatever a node left in a state. The folder of a SQLite
+    file is created, since the Jupyter data directory may not exist yet on a fresh machine.
+    Nothing connects here: see ``check_connection``.
     """
     parsed = parse_db_url(url)
     backend = parsed.get_backend_name()
@@ -214,6 +217,7 @@ def create_store_engine(
                 f"cannot create the folder of {mask_url(parsed)}: {error.strerror or error}"
             ) from None
     merged = engine_options(parsed, busy_timeout_seconds=busy_timeout_seconds)
+    merged["json_serializer"] = store_json
     if is_sqlite_memory(parsed):
         merged["poolclass"] = _TakeTurnsPool
     merged.update(options)
@@ -221,6 +225,14 @@ def create_store_engine(
     if backend == "sqlite":
         _sqlite_pragmas(engine, wal=not is_sqlite_memory(parsed))
     return engine
+
+
+def store_json(value: Any) -> str:
+    """The text of a JSON column. A non-finite float (a node's 0/0, an overflow) is written
+    ``null``, JavaScript's ``JSON.stringify`` rule: ``json.dumps`` would write ``NaN``, which
+    SQLite keeps as invalid JSON and MySQL/MariaDB refuse. A value nested too deeply to write
+    is a ``ValueTooDeepError`` (a ``ValueError``), not a ``RecursionError``."""
+    return dump_json(value)
 
 
 def _sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
