@@ -21,6 +21,8 @@ SUMMARY_KEYS = {
     "startedAt",
     "endedAt",
     "durationMs",
+    "warnings",  # what went wrong without failing the run (issue 13, item 14)
+    "hasWarnings",
 }
 
 

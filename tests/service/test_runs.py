@@ -322,7 +322,11 @@ def test_start_marks_leftovers_interrupted(store, make_service):
     asyncio.run(main(single_user=False))
     status = {i: store.executions.get(ADMIN, i) for i in (mine_queued, mine_running, other)}
     assert status[mine_queued].status == status[mine_running].status == "interrupted"
+    # what happened to each: never started, or stopped while it ran (issue 13, item 13)
     assert status[mine_running].error["code"] == "INTERRUPTED"
+    assert status[mine_running].error["message"] == "the server stopped during the run"
+    assert status[mine_queued].error["code"] == "NOT_STARTED"
+    assert status[mine_queued].error["message"] == "the server stopped before the run started"
     assert status[mine_running].ended_at is not None
     assert status[other].status == "running"  # another server's run is not ours to judge
     assert store.executions.get(ADMIN, finished).status == "completed"

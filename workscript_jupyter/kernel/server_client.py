@@ -194,9 +194,11 @@ class ServerClient:
                 response = http.get("workscript/health")
         except httpx.HTTPError as error:
             return f"not reachable ({type(error).__name__})"
-        if response.status_code != 200:
-            return f"/workscript/health answered HTTP {response.status_code}"
-        return None
+        if response.status_code == 200:
+            return None
+        if response.status_code == 503 and _names_a_status(response):
+            return None  # a degraded server (e.g. Redis down) still runs workflows
+        return f"/workscript/health answered HTTP {response.status_code}"
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -400,3 +402,12 @@ def to_run_result(execution: Mapping[str, Any]) -> RunResult:
         else None,
         timeline=timeline,
     )
+
+
+def _names_a_status(response: httpx.Response) -> bool:
+    """Whether a 503 is the extension's own health answer (not a proxy's error page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("status") in ("degraded", "down")

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from ..engine import Event, EventBus, NodeRegistry, Workflow, copy_json, parse_workflow
+from ..engine import EngineLimits, Event, EventBus, NodeRegistry, Workflow, copy_json
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
@@ -42,6 +42,7 @@ from ..store.records import (
 from .automation_input import automation_fields
 from .cache import ReadCache
 from .common import check_limit, optional_str, store_call
+from .definition_limits import parse_definition
 from .pool import Job, RunPool
 from .values import Caller
 
@@ -75,6 +76,7 @@ class AutomationUseCases:
 
     store: Store
     registry: NodeRegistry
+    engine_limits: EngineLimits
     bus: EventBus
     server_id: str
     run_workers: bool
@@ -295,7 +297,7 @@ class AutomationUseCases:
         """The queued run of ``automation`` (not stored yet), claimed by this server, and its
         parsed workflow (handed to the executor: parsed once)."""
         definition = await self._definition_of(automation)
-        workflow = parse_workflow(definition, self.registry)
+        workflow = await parse_definition(definition, self.registry, self.engine_limits)
         state = copy_json(dict(workflow.initial_state))
         trigger = {**trigger, "automationId": automation.id, "automationName": automation.name}
         state["trigger"] = trigger
@@ -333,6 +335,7 @@ class AutomationUseCases:
                 "name": automation.name,
                 "version": "1.0.0",
                 "workflow": [step],
+                "onUnhandledError": "fail",  # a missing or failing notebook fails the run
             }
         if automation.timeout_seconds:
             definition["timeoutSeconds"] = automation.timeout_seconds
@@ -368,12 +371,14 @@ class AutomationUseCases:
         self._owner_callers.put(owner_id, owner_id, caller)
         return caller
 
-    async def _check_target(self, caller: Caller, fields: Mapping[str, Any]) -> None:
+    async def _check_target(self, caller: Caller, fields: dict[str, Any]) -> None:
+        """The workflow exists; a definition id given is bound to its record id."""
         workflow_id = fields.get("workflow_id")
         if workflow_id is None:
             return
         try:
-            await store_call(self.store.workflows.get, caller.scope, workflow_id)
+            saved = await store_call(self.store.workflows.get, caller.scope, workflow_id)
+            fields["workflow_id"] = saved.id
         except RecordNotFoundError:
             raise BadRequestError(
                 f"invalid automation: workflowId: no workflow {workflow_id!r}",

@@ -7,6 +7,10 @@ it does is ``execute(job)`` (``RunExecutor.execute``), and ``drop(job, reason)``
 that never started (cancelled while queued, or the server stopping).
 
 Everything here happens on the event loop thread, so the counters need no lock.
+
+A run enters a pool once: callers claim it in the store first (``claimed_by``), and a second
+``submit`` of an id the pool already holds is refused (False) rather than queued twice; the
+queue never holds an id without its job, and ``stop()`` returns even if a task will not end.
 """
 
 from __future__ import annotations
@@ -128,11 +132,12 @@ class RunPool:
         """Take no more runs; record queued ones cancelled, cancel running ones, wait for all.
 
         A running run is asked to stop through its Execution (it then records itself
-        ``cancelled``); a task still alive ``grace`` seconds later is cancelled outright.
+        ``cancelled``); a task still alive ``grace`` seconds later is cancelled outright, and
+        one that ignores even that is left behind (logged) after another ``grace``.
         """
         self._accepting = False
         self._stopping = True
-        waiting = [self._jobs.pop(i) for i in self._waiting]
+        waiting = [job for i in self._waiting if (job := self._jobs.pop(i, None)) is not None]
         self._waiting.clear()
         for job in list(self._jobs.values()):
             job.request_cancel()
@@ -142,19 +147,26 @@ class RunPool:
         await asyncio.gather(*drops, return_exceptions=True)
         if self._tasks:
             await asyncio.wait(tuple(self._tasks), timeout=grace)
-        while self._tasks:
+        if self._tasks:
             tasks = tuple(self._tasks)
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=grace)
+            if stuck:
+                log.error("%d run task(s) did not end when cancelled: left behind", len(stuck))
 
     # -- runs ---------------------------------------------------------------------------------
 
     def submit(self, job: Job) -> bool:
-        """Queue ``job``. False (and nothing queued) when the pool is stopped: the run's record
-        stays ``queued`` and the next ``start()`` of this server marks it interrupted."""
+        """Queue ``job``. False (and nothing queued) when the pool is stopped, the run's record
+        then stays ``queued`` and the next ``start()`` of this server marks it interrupted; or
+        when the pool already holds a run of this id (the one it holds goes on)."""
         if not self._accepting:
             log.warning("run %s not started: the worker pool is stopped", job.execution_id)
+            job.resolve()
+            return False
+        if job.execution_id in self._jobs:  # handed over twice (a claim raced a submit)
+            log.warning("run %s is already in the worker pool: not queued again", job.execution_id)
             job.resolve()
             return False
         self._jobs[job.execution_id] = job
@@ -169,7 +181,7 @@ class RunPool:
             return False
         if execution_id in self._waiting:
             self._waiting.remove(execution_id)
-            del self._jobs[execution_id]
+            self._jobs.pop(execution_id, None)
             job.cancel_requested = True
             await self._drop_and_resolve(job, "cancelled")
             return True
@@ -182,9 +194,10 @@ class RunPool:
         if execution_id not in self._waiting:
             return False
         self._waiting.remove(execution_id)
-        job = self._jobs.pop(execution_id)
-        job.cancel_requested = True
-        job.resolve()
+        job = self._jobs.pop(execution_id, None)
+        if job is not None:
+            job.cancel_requested = True
+            job.resolve()
         self._fill()
         return True
 
@@ -200,7 +213,11 @@ class RunPool:
         for execution_id in list(self._waiting):
             if self._running >= limit:
                 return
-            job = self._jobs[execution_id]
+            job = self._jobs.get(execution_id)
+            if job is None or job.task is not None:  # a stale id: never start it (or twice)
+                log.error("worker pool: dropped a stale queued id %s", execution_id)
+                self._waiting.remove(execution_id)
+                continue
             owner, key = job.owner_id, job.serial_key
             if key is not None and key in serial_blocked:
                 continue  # an earlier run of the same key runs (or waits) first
@@ -240,7 +257,8 @@ class RunPool:
                 self._running_serial.discard(job.serial_key)
             if self._running_by_owner[job.owner_id] <= 0:
                 del self._running_by_owner[job.owner_id]
-            self._jobs.pop(job.execution_id, None)
+            if self._jobs.get(job.execution_id) is job:
+                del self._jobs[job.execution_id]
             job.resolve()
             self.room_freed.set()
             if not self._stopping:

@@ -24,8 +24,8 @@ from ..store.base import Store
 from ..store.records import Automation, ExecutionRecord, Scope, new_id, utcnow
 from .automations import retry_delay
 from .common import store_call
-from .execute import run_error
 from .pool import Job, RunPool
+from .stranded_runs import interrupted_error
 from .values import ACTIVE_STATUSES, Caller
 
 __all__ = ["RETRY_STATUSES", "RunRecovery"]
@@ -158,7 +158,7 @@ class RunRecovery:
                 _SCOPE,
                 record.id,
                 status="interrupted",
-                error=run_error("INTERRUPTED", f"the server {record.claimed_by} stopped"),
+                error=interrupted_error(record),
                 ended_at=ended_at,
                 duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
             )
@@ -171,10 +171,13 @@ class RunRecovery:
     async def _adopt(self, record: ExecutionRecord) -> int:
         """A queued run of a dead server: run here, or (no workers here) back to the queue."""
         claimer = self.server_id if self.run_workers else None
+        reclaim = self.store.executions.reclaim
+        # compare-and-set: only the one recovery that takes it from the dead server runs it
+        if not await store_call(reclaim, record.id, expected=record.claimed_by, claimed_by=claimer):
+            return 0  # started, cancelled, deleted or taken over by someone else meanwhile
+        if claimer is None:
+            return 1
         try:
-            await store_call(self.store.executions.update, _SCOPE, record.id, claimed_by=claimer)
-            if claimer is None:
-                return 1
             owner = await self._owner(record.owner_id)
         except RecordNotFoundError:
             return 0

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from ..engine import EventBus, NodeRegistry, Workflow, copy_json, parse_workflow
+from ..engine import EngineLimits, EventBus, NodeRegistry, Workflow, copy_json
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
@@ -24,8 +25,9 @@ from ..errors import (
     WorkflowValidationError,
 )
 from ..store.base import Store
-from ..store.records import ExecutionRecord, Page, Scope, utcnow
+from ..store.records import ExecutionRecord, Page, Scope, new_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
+from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
 from .pool import Job, RunPool
 from .values import ACTIVE_STATUSES, ALL_STATUSES, Caller, RunLimits
@@ -42,6 +44,7 @@ class RunUseCases:
 
     store: Store
     registry: NodeRegistry
+    engine_limits: EngineLimits
     bus: EventBus
     limits: RunLimits
     server_id: str
@@ -74,7 +77,8 @@ class RunUseCases:
                 raise BadRequestError(f"workflowId must be a non-empty string, not {workflow_id!r}")
             saved = await store_call(self.store.workflows.get, caller.scope, workflow_id)
             definition, record_workflow_id = saved.definition, saved.id
-        workflow = parse_workflow(definition, self.registry)  # WorkflowValidationError
+        # WorkflowValidationError; a big definition is parsed off the loop
+        workflow = await parse_definition(definition, self.registry, self.engine_limits)
         state = copy_json(dict(workflow.initial_state))
         state.update(given_state)
         data["definition"] = definition
@@ -109,9 +113,12 @@ class RunUseCases:
         trigger: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        has_warnings: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
+        if has_warnings is not None and not isinstance(has_warnings, bool):
+            raise BadRequestError(f"hasWarnings must be true or false, not {has_warnings!r}")
         for name, value in (("createdAfter", created_after), ("createdBefore", created_before)):
             if value is not None and not isinstance(value, datetime):
                 raise BadRequestError(f"{name} must be a date and time, not {value!r}")
@@ -123,6 +130,7 @@ class RunUseCases:
             trigger=optional_str("trigger", trigger),
             created_after=created_after,
             created_before=created_before,
+            has_warnings=has_warnings,
             limit=check_limit(limit),
             cursor=optional_str("cursor", cursor),
         )
@@ -182,7 +190,7 @@ class RunUseCases:
         if not isinstance(definition, dict):
             raise UnprocessableError("this run kept no definition to run again")
         try:
-            workflow = parse_workflow(definition, self.registry)
+            workflow = await parse_definition(definition, self.registry, self.engine_limits)
         except WorkflowValidationError as exc:
             raise UnprocessableError(
                 f"the run's definition is no longer valid: {exc.message}", details=exc.to_list()
@@ -231,7 +239,10 @@ class RunUseCases:
                 self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
             )
         if self.run_workers:
-            job = Job(record.id, caller, workflow_id or workflow.id, record=record)
+            # the run gets a state of its own: the engine changes it while the caller may
+            # still be reading the record returned here
+            own = dataclasses.replace(record, initial_state=copy_json(record.initial_state))
+            job = Job(record.id, caller, workflow_id or workflow.id, record=own)
             job.workflow = workflow  # parsed once, here
             self._pool.submit(job)
         return record
@@ -244,19 +255,22 @@ class RunUseCases:
         trigger: str,
         trigger_data: dict[str, Any],
     ) -> ExecutionRecord:
-        """In a store thread: the queued record, claimed by this server."""
-        executions = self.store.executions
-        record = executions.create(
-            scope,
+        """In a store thread: the queued record, claimed by this server in the same insert (a
+        record inserted unclaimed could be claimed by a queue worker before this server claims
+        it, and reach the pool twice); unclaimed when a worker process is to take it."""
+        record = ExecutionRecord(
+            id=new_id(),
+            owner_id=scope.user_id,
             status="queued",
             trigger=trigger,
             workflow_id=workflow_id,
             initial_state=state,
             trigger_data=trigger_data,
+            claimed_by=self.server_id if self.run_workers else None,
+            created_at=utcnow(),
         )
-        if not self.run_workers:
-            return record  # unclaimed: a worker takes it
-        return executions.update(scope, record.id, claimed_by=self.server_id)
+        self.store.executions.create_many([record])
+        return record
 
 
 def _trigger(value: Any) -> str:

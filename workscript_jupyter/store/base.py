@@ -70,7 +70,7 @@ WORKFLOW_FIELDS = frozenset({"name", "description", "version", "definition"})
 EXECUTION_FIELDS = frozenset(
     {
         "status", "final_state", "error", "timeline", "node_runs", "attempt", "claimed_by",
-        "started_at", "ended_at", "duration_ms", "trigger_data",
+        "started_at", "ended_at", "duration_ms", "trigger_data", "warnings",
     }
 )  # fmt: skip
 AUTOMATION_FIELDS = frozenset(
@@ -164,11 +164,13 @@ class ExecutionStore(ABC):
         trigger: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        has_warnings: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
         """Summaries, newest first: ``timeline``, ``initial_state`` and ``final_state`` are
-        left empty (``get`` has them), so a page stays small however big the runs were."""
+        left empty (``get`` has them), so a page stays small however big the runs were.
+        ``has_warnings`` keeps only the runs with (True) or without (False) warnings."""
 
     def start(self, execution_id: str, claimed_by: str, started_at: datetime) -> bool:
         """``queued`` → ``running`` (with ``claimed_by`` and ``started_at``) if the run is still
@@ -194,6 +196,12 @@ class ExecutionStore(ABC):
         ``claimed_by`` (still ``queued``: ``start`` runs them). On MySQL the rows are picked
         with ``FOR UPDATE SKIP LOCKED`` so workers never wait on each other; each run is
         claimed by one worker only."""
+
+    @abstractmethod
+    def reclaim(self, execution_id: str, *, expected: str | None, claimed_by: str | None) -> bool:
+        """A queued run claimed by ``expected`` (None: nobody) now claimed by ``claimed_by``;
+        False, and nothing changed, if it is not queued or someone else holds it. The
+        compare-and-set by which a run of a dead server reaches exactly one pool."""
 
     @abstractmethod
     def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:

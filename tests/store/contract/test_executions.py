@@ -431,3 +431,62 @@ def test_finish_many_writes_each_final_record(store: Store, alice: Scope) -> Non
     assert store.executions.get(alice, ids[0]).error == {"message": "boom", "code": "X"}
     with pytest.raises(ValueError):
         store.executions.finish_many([(ids[0], {"owner_id": "x"})])
+
+
+WARNING = {
+    "code": "UNHANDLED_ERROR_EDGE",
+    "message": "boom",
+    "nodePath": "/workflow/0",
+    "nodeType": "fetchApi",
+}
+
+
+def test_warnings_round_trip_and_filter(store: Store, alice: Scope, bob: Scope) -> None:
+    plain = store.executions.create(alice)
+    assert plain.warnings == [] and not plain.has_warnings
+    assert store.executions.get(alice, plain.id).warnings == []
+    warned = store.executions.create(alice, status="running")
+    store.executions.update(alice, warned.id, status="completed", warnings=[WARNING])
+    batched = store.executions.create(alice, status="running")
+    cleared = store.executions.create(alice, status="running")
+    store.executions.finish_many(
+        [
+            (batched.id, {"status": "completed", "warnings": [WARNING, WARNING]}),
+            (cleared.id, {"status": "completed", "warnings": []}),
+        ]
+    )
+    given = record(alice, 0, warnings=[WARNING])  # inserted as given (imports, retries)
+    other = record(bob, 1, warnings=[WARNING])  # never alice's
+    store.executions.create_many([given, other])
+
+    got = store.executions.get(alice, warned.id)
+    assert got.warnings == [WARNING] and got.has_warnings
+    assert store.executions.get(alice, batched.id).warnings == [WARNING, WARNING]
+    assert store.executions.get(alice, cleared.id).warnings == []
+    assert store.executions.get(alice, given.id).has_warnings
+
+    def ids(**filters: object) -> set[str]:
+        return {r.id for r in walk(store.executions.list, limit=2, scope=alice, **filters)}
+
+    assert ids(has_warnings=True) == {warned.id, batched.id, given.id}
+    assert ids(has_warnings=False) == {plain.id, cleared.id}
+    assert len(ids()) == 5
+    summaries = {r.id: r for r in walk(store.executions.list, limit=50, scope=alice)}
+    assert summaries[warned.id].warnings == [WARNING]  # lists show them (small)
+    # clearing the warnings clears the flag
+    store.executions.update(alice, warned.id, warnings=None)
+    assert ids(has_warnings=True) == {batched.id, given.id}
+
+
+def test_reclaim_is_a_compare_and_set(store: Store, alice: Scope) -> None:
+    run = store.executions.create(alice)
+    store.executions.update(alice, run.id, claimed_by="dead")
+    assert not store.executions.reclaim(run.id, expected="other", claimed_by="me")
+    assert store.executions.reclaim(run.id, expected="dead", claimed_by="me")
+    assert not store.executions.reclaim(run.id, expected="dead", claimed_by="you")  # taken
+    assert store.executions.get(alice, run.id).claimed_by == "me"
+    assert store.executions.reclaim(run.id, expected="me", claimed_by=None)  # back to the queue
+    assert store.executions.reclaim(run.id, expected=None, claimed_by="w")
+    store.executions.update(alice, run.id, status="running")
+    assert not store.executions.reclaim(run.id, expected="w", claimed_by="me")  # started
+    assert not store.executions.reclaim(new_id(), expected=None, claimed_by="me")  # gone

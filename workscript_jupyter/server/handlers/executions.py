@@ -1,6 +1,6 @@
 """Runs: list, read, delete, timeline, cancel and rerun.
 
-- ``GET /workscript/executions`` (filters, paging)
+- ``GET /workscript/executions`` (filters, ``hasWarnings=true|false`` among them; paging)
 - ``GET|DELETE /workscript/executions/{id}``
 - ``GET /workscript/executions/{id}/timeline``
 - ``POST /workscript/executions/{id}/cancel`` and ``.../rerun``
@@ -54,6 +54,16 @@ class ExecutionsHandler(WorkscriptHandler):
             )
         return statuses or None
 
+    def _has_warnings(self) -> bool | None:
+        raw = self.get_query_argument("hasWarnings", None)
+        if raw is None or raw == "":
+            return None
+        if raw not in ("true", "false"):
+            raise bad_request(
+                f"hasWarnings must be true or false, not {raw[:40]!r}", {"field": "hasWarnings"}
+            )
+        return raw == "true"
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -66,6 +76,7 @@ class ExecutionsHandler(WorkscriptHandler):
             trigger=self.query_str("trigger"),
             created_after=created_after,
             created_before=created_before,
+            has_warnings=self._has_warnings(),
             limit=self.query_int("limit", 50, low=1, high=200),
             cursor=self.query_str("cursor"),
         )

@@ -8,14 +8,18 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..._version import __version__
-from ...errors import RecordNotFoundError
+from ...errors import RecordNotFoundError, StoreError
+from ...service import Caller
 from ..base import WorkscriptHandler
+from ..health_checks import run_checks
 
 __all__ = ["HealthHandler", "NotFoundHandler"]
 
 
 class HealthHandler(WorkscriptHandler):
-    """``GET /workscript/health``: the extension is loaded and answering."""
+    """``GET /workscript/health``: the store, Redis (when configured), the scheduler and the
+    worker pool checked (``health_checks``); 200 when all are well, else 503 with ``status``
+    ``degraded`` or ``down`` and the failing checks' ``reason``. No host, URL or secret."""
 
     auth_resource = "workscript:health"
 
@@ -23,21 +27,29 @@ class HealthHandler(WorkscriptHandler):
     @authorized
     async def get(self) -> None:
         extension = self.settings.get("workscript", {})
-        caller = await self.caller()
+        try:
+            caller: Caller | None = await self.caller()
+        except StoreError:  # the store is down: the checks below say so
+            caller = None
+        status, checks = await run_checks(extension)
         self.write_json(
             {
-                "status": "ok",
+                "status": status,
+                "checks": checks,
                 "version": __version__,
                 "python": platform.python_version(),
                 "role": extension.get("role", "local"),
                 "nodes": extension.get("node_count", 0),
                 # who the server takes the caller for: clients (the kernel's magics) need it
-                "user": {
+                "user": None
+                if caller is None
+                else {
                     "id": caller.user.id,
                     "username": caller.user.username,
                     "admin": caller.is_admin,
                 },
-            }
+            },
+            200 if status == "ok" else 503,
         )
 
 

@@ -11,8 +11,9 @@ from ..base import Store
 from ._state import Tables
 from .accounts import MemoryCredentials, MemoryUsers
 from .extras import MemoryAi, MemoryIntegrations, MemoryResources
-from .runs import MemoryExecutions, MemoryWorkflows
+from .runs import MemoryExecutions
 from .schedules import MemoryAutomations, MemoryFires
+from .workflows import MemoryWorkflows
 
 __all__ = ["MemoryStore"]
 

@@ -1,4 +1,4 @@
-"""Workflows and executions (every run, automations' included), kept in memory."""
+"""Executions (every run, automations' included), kept in memory (workflows: workflows.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from typing import Any
 from ...errors import ConflictError
 from ..base import (
     EXECUTION_FIELDS,
-    WORKFLOW_FIELDS,
     ExecutionStore,
-    WorkflowStore,
 )
 from ..records import (
     ExecutionRecord,
     Page,
     Scope,
-    WorkflowRecord,
     new_id,
     utcnow,
 )
@@ -34,77 +31,9 @@ from ._state import (
     utc,
 )
 
-__all__ = ["ACTIVE_STATUSES", "MemoryExecutions", "MemoryWorkflows"]
+__all__ = ["ACTIVE_STATUSES", "MemoryExecutions"]
 
 ACTIVE_STATUSES = frozenset({"queued", "running"})
-
-
-class MemoryWorkflows(WorkflowStore):
-    def __init__(self, tables: Tables) -> None:
-        self._t = tables
-
-    def create(
-        self,
-        scope: Scope,
-        *,
-        name: str,
-        definition: dict[str, Any],
-        description: str = "",
-        version: str = "1.0.0",
-        id: str | None = None,
-    ) -> WorkflowRecord:
-        now = utcnow()
-        record = WorkflowRecord(
-            id=id or new_id(),
-            owner_id=scope.user_id,
-            name=name,
-            definition=json_copy(definition, "definition"),
-            version=version,
-            description=description,
-            created_at=now,
-            updated_at=now,
-        )
-        with self._t.lock:
-            self._t.require_user(scope.user_id)
-            if record.id in self._t.workflows:
-                raise ConflictError(f"a workflow with id {record.id!r} already exists")
-            self._t.workflows[record.id] = record
-        return detach(record)
-
-    def get(self, scope: Scope, workflow_id: str) -> WorkflowRecord:
-        with self._t.lock:
-            return detach(owned(self._t.workflows, scope, workflow_id, "workflow"))
-
-    def update(self, scope: Scope, workflow_id: str, **changes: Any) -> WorkflowRecord:
-        values = check_changes("workflow", changes, WORKFLOW_FIELDS)
-        with self._t.lock:
-            row = owned(self._t.workflows, scope, workflow_id, "workflow")
-            row = replace(row, **values, updated_at=utcnow())
-            self._t.workflows[workflow_id] = row
-            return detach(row)
-
-    def delete(self, scope: Scope, workflow_id: str) -> None:
-        # runs keep their record after the workflow goes (no cascade, as in the SQL schema)
-        with self._t.lock:
-            owned(self._t.workflows, scope, workflow_id, "workflow")
-            del self._t.workflows[workflow_id]
-
-    def list(
-        self,
-        scope: Scope,
-        *,
-        limit: int = 50,
-        cursor: str | None = None,
-        name_contains: str | None = None,
-    ) -> Page:
-        needle = name_contains.lower() if name_contains else None
-        with self._t.lock:
-            rows = [
-                r
-                for r in self._t.workflows.values()
-                if scope.allows(r.owner_id) and (needle is None or needle in r.name.lower())
-            ]
-            return paginate(rows, limit=limit, cursor=cursor)
 
 
 def _summary(row: ExecutionRecord) -> ExecutionRecord:
@@ -163,7 +92,7 @@ class MemoryExecutions(ExecutionStore):
             return detach(owned(self._t.executions, scope, execution_id, "execution"))
 
     def update(self, scope: Scope, execution_id: str, **changes: Any) -> ExecutionRecord:
-        values = check_changes("execution", changes, EXECUTION_FIELDS)
+        values = _checked(changes)
         with self._t.lock:
             row = replace(owned(self._t.executions, scope, execution_id, "execution"), **values)
             self._t.executions[execution_id] = row
@@ -184,6 +113,7 @@ class MemoryExecutions(ExecutionStore):
         trigger: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        has_warnings: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
@@ -200,6 +130,7 @@ class MemoryExecutions(ExecutionStore):
                 and (trigger is None or r.trigger == trigger)
                 and (after is None or r.created_at >= after)
                 and (before is None or r.created_at < before)
+                and (has_warnings is None or r.has_warnings == has_warnings)
             )
 
         with self._t.lock:
@@ -223,10 +154,7 @@ class MemoryExecutions(ExecutionStore):
         return started
 
     def finish_many(self, results: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        checked = [
-            (execution_id, check_changes("execution", dict(changes), EXECUTION_FIELDS))
-            for execution_id, changes in results
-        ]
+        checked = [(execution_id, _checked(changes)) for execution_id, changes in results]
         with self._t.lock:
             for execution_id, values in checked:
                 row = self._t.executions.get(execution_id)
@@ -246,6 +174,14 @@ class MemoryExecutions(ExecutionStore):
             for row in claimed:
                 self._t.executions[row.id] = row
             return [detach(row) for row in claimed]
+
+    def reclaim(self, execution_id: str, *, expected: str | None, claimed_by: str | None) -> bool:
+        with self._t.lock:
+            row = self._t.executions.get(execution_id)
+            if row is None or row.status != "queued" or row.claimed_by != expected:
+                return False
+            self._t.executions[execution_id] = replace(row, claimed_by=claimed_by)
+            return True
 
     def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:
         wanted = set(automation_ids)
@@ -308,6 +244,13 @@ class MemoryExecutions(ExecutionStore):
                 victims.update(r.id for r in rows[keep:])
         # oldest first, so an interrupted prune has removed the least valuable rows
         return sorted(victims, key=lambda i: (self._t.executions[i].created_at, i))
+
+
+def _checked(changes: Mapping[str, Any]) -> dict[str, Any]:
+    values = check_changes("execution", dict(changes), EXECUTION_FIELDS)
+    if "warnings" in values and values["warnings"] is None:
+        values["warnings"] = []  # what the SQL backend gives back for NULL
+    return values
 
 
 def _statuses(status: str | Sequence[str] | None) -> frozenset[str] | None:

@@ -164,6 +164,8 @@ def to_record(cls: type[T], row: Mapping[Any, Any], **overrides: Any) -> T:
             value = row[name]
             if name in _TUPLE_FIELDS and value is not None:
                 value = tuple(value)
+            elif value is None and spec.default_factory is list:  # a NULL JSON list
+                value = []
             values[name] = value
     return cls(**values)
 

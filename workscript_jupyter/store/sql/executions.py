@@ -50,7 +50,17 @@ def _summary(row: Any) -> ExecutionRecord:
 def execution_row(record: ExecutionRecord) -> dict[str, Any]:
     # getattr, not dataclasses.asdict: asdict deep-copies every timeline, which costs more
     # than the insert itself in a batch of thousands of runs.
-    return {name: getattr(record, name) for name in _COLUMN_NAMES}
+    row = {name: getattr(record, name) for name in _COLUMN_NAMES}
+    row["warnings"] = row["warnings"] or None
+    return row
+
+
+def _with_flag(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``has_warnings`` follows ``warnings`` (the indexed flag the runs list filters on)."""
+    if "warnings" not in changes:
+        return dict(changes)
+    warnings = changes["warnings"] or None  # NULL, not [], for the many runs without any
+    return {**changes, "warnings": warnings, "has_warnings": warnings is not None}
 
 
 def _statuses(status: str | Sequence[str]) -> list[str]:
@@ -106,6 +116,7 @@ class SqlExecutionStore(ExecutionStore):
 
     def update(self, scope: Scope, execution_id: str, **changes: Any) -> ExecutionRecord:
         check_changes(KIND, changes, EXECUTION_FIELDS)
+        changes = _with_flag(changes)
         with self._db.begin() as connection:
             # The UPDATE comes first: it takes the row (or SQLite's write) lock before the read,
             # and the WHERE re-checks the owner, so there is no read-then-write race.
@@ -134,6 +145,7 @@ class SqlExecutionStore(ExecutionStore):
         trigger: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        has_warnings: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
@@ -150,6 +162,8 @@ class SqlExecutionStore(ExecutionStore):
             conditions.append(runs.c.created_at >= created_after)
         if created_before is not None:
             conditions.append(runs.c.created_at < created_before)
+        if has_warnings is not None:
+            conditions.append(runs.c.has_warnings.is_(bool(has_warnings)))
         statement = keyset(
             select(*_SUMMARY_COLUMNS).where(*conditions),
             runs.c.created_at,
@@ -195,6 +209,8 @@ class SqlExecutionStore(ExecutionStore):
             check_changes(KIND, changes, EXECUTION_FIELDS)
             if sorted(changes) != names:
                 raise ValueError("finish_many: every run must change the same fields")
+        results = [(execution_id, _with_flag(changes)) for execution_id, changes in results]
+        names = sorted(results[0][1])
         statement = (
             update(runs)
             .where(runs.c.id == bindparam("b_id"))
@@ -234,6 +250,16 @@ class SqlExecutionStore(ExecutionStore):
                 .order_by(runs.c.created_at, runs.c.id)
             ).all()
         return [to_record(ExecutionRecord, row._mapping) for row in rows]
+
+    def reclaim(self, execution_id: str, *, expected: str | None, claimed_by: str | None) -> bool:
+        holder = runs.c.claimed_by.is_(None) if expected is None else runs.c.claimed_by == expected
+        with self._db.begin() as connection:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.id == execution_id, runs.c.status == "queued", holder)
+                .values(claimed_by=claimed_by)
+            )
+            return bool(result.rowcount)
 
     def active_for_automations(self, automation_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dict.fromkeys(automation_ids))
