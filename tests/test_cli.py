@@ -73,7 +73,8 @@ def test_run_json_prints_the_whole_result():
     assert result["status"] == "completed"
     assert result["workflowId"] == "hello"
     assert result["nodeRuns"] == len(result["timeline"]) == 12
-    assert result["finalState"]["_lastStateSet"]["path"] == "total"
+    assert result["finalState"]["total"] == 6
+    assert not {"_lastStateSet", "_edgeContext"} & set(result["finalState"])  # bookkeeping
     assert out.stderr == ""  # --json is for machines: nothing else on the terminal
 
 
@@ -105,15 +106,17 @@ def test_an_invalid_workflow_exits_2_with_every_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("name", "content", "message"),
     [
-        ('{"id": "x",', "invalid JSON at line 1"),
-        ("id: [unclosed\n", "invalid YAML at line"),
-        ("[1, 2]", "a workflow is an object, found list"),
+        ("m.json", '{"id": "x",', "not valid JSON: Expecting property name enclosed in double"),
+        ("m.yaml", "id: [unclosed\n", "not valid YAML: "),
+        ("m.json", "[1, 2]", "a workflow is an object, found list"),
+        ("m.txt", '{"id": "x",', "invalid JSON at line 1"),  # no telling name: JSON, else YAML
+        ("m.txt", "id: [unclosed\n", "invalid YAML at line"),
     ],
 )
-def test_a_malformed_file_says_where(tmp_path, content, message):
-    out = workscript("validate", write(tmp_path, "m.json", content))
+def test_a_malformed_file_says_where(tmp_path, name, content, message):
+    out = workscript("validate", write(tmp_path, name, content))
     assert out.returncode == 2
     assert message in out.stdout + out.stderr
     assert "Traceback" not in out.stderr

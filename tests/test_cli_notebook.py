@@ -47,7 +47,10 @@ def test_parameters_go_in_and_outputs_come_out_as_json(tmp_path):
         "--output", "runs/out.ipynb", cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {"total": 42, "label": "plain text"}
+    report = json.loads(out.stdout)
+    assert report["outputs"] == {"total": 42, "label": "plain text"}
+    assert (report["status"], report["executedPath"]) == ("completed", "runs/out.ipynb")
+    assert (report["cellsDone"], report["cellsTotal"], report["error"]) == (3, 3, None)
     assert "completed" in out.stderr
     executed = nbformat.read(tmp_path / "runs" / "out.ipynb", as_version=4)
     assert executed.metadata["workscript"]["status"] == "completed"
@@ -62,7 +65,9 @@ def test_a_failing_cell_exits_1_with_the_report(tmp_path):
     )
     out = workscript("run-notebook", "sub/bad.ipynb", "-p", "x", "7", "--root", ".", cwd=tmp_path)
     assert out.returncode == 1, out.stderr
-    assert json.loads(out.stdout) == {"before": 7}
+    report = json.loads(out.stdout)
+    assert (report["status"], report["outputs"]) == ("failed", {"before": 7})
+    assert report["error"]["cellIndex"] == 3 and report["error"]["ename"] == "ValueError"
     err = out.stderr
     assert "notebook failed in cell 3 [cell_error]" in err
     assert "def boom():" in err  # the source head

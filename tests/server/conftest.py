@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -149,15 +150,20 @@ def api(jp_fetch, workscript) -> Api:
 
 
 def document(*steps: Any, name: str = "Test flow", **extra: Any) -> dict[str, Any]:
-    """A small valid workflow document."""
-    return {
-        "id": "test-flow",
+    """A small valid workflow document. Its ``id`` (unless given) comes from its content, so
+    different documents can be saved side by side (a definition id is unique per owner) and the
+    same call gives the same document."""
+    body = {
         "name": name,
         "version": "1.0.0",
         "initialState": {"who": "world"},
         "workflow": list(steps) or [{"$.greeting": "hello {{$.who}}"}],
         **extra,
     }
+    if "id" not in body:
+        digest = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10]
+        body = {"id": f"test-flow-{digest}", **body}
+    return body
 
 
 WAIT_30 = {"wait": {"seconds": 30}}

@@ -115,7 +115,7 @@ def test_list_paging_filter_and_bad_arguments(serve):
     async def body(service: WorkscriptService) -> None:
         caller = await service.caller_for("me")
         for name in ("alpha", "beta", "alphabet"):
-            await service.create_workflow(caller, document("empty"), name=name)
+            await service.create_workflow(caller, document("empty", id=name), name=name)
         first = await service.list_workflows(caller, limit=2)
         assert len(first.items) == 2 and first.next_cursor
         rest = await service.list_workflows(caller, limit=2, cursor=first.next_cursor)

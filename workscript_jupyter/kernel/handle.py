@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..engine import Execution, NodeRegistry, RunResult, Services, Workflow
+from ..engine.visible_state import VisibleStateView
 from .summary import summary_html
 
 __all__ = ["RunHandle"]
@@ -106,9 +107,10 @@ class RunHandle:
         return "running" if self._task is not None else "pending"
 
     @property
-    def state(self) -> dict[str, Any]:
-        """The run's state: live while it runs, final afterwards."""
-        return self.execution.state
+    def state(self) -> Mapping[str, Any]:
+        """The run's state: live while it runs, final afterwards (a read-only view), without
+        the engine's bookkeeping keys ``_edgeContext`` and ``_lastStateSet``."""
+        return VisibleStateView(self.execution.state)
 
     @property
     def timeline(self) -> list[dict[str, Any]]:

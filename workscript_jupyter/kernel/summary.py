@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from ..engine import RunResult, TimelineEntry, Workflow
+from ..engine.visible_state import visible_state
 
 __all__ = ["STATUS_ICONS", "NodeRow", "aggregate_rows", "rows_table", "state_json", "summary_html"]
 
@@ -101,7 +102,8 @@ def rows_table(rows: list[NodeRow], *, current: str = "") -> str:
 
 
 def state_json(state: Mapping[str, Any], limit: int = MAX_STATE_CHARS) -> str:
-    text = json.dumps(state, indent=2, ensure_ascii=False, default=str)
+    """The state as a user sees it (no engine bookkeeping), as JSON, cut at ``limit``."""
+    text = json.dumps(visible_state(state), indent=2, ensure_ascii=False, default=str)
     if len(text) > limit:
         text = text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
     return text

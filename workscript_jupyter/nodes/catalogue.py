@@ -15,8 +15,8 @@ __all__ = ["catalogue_markdown"]
 _HEADER = """# Node catalogue
 
 Generated from the nodes' metadata by `workscript nodes --markdown > docs/nodes.md`; do not edit
-by hand. The language is described in `WORKFLOW-LANGUAGE.md`; `workscript nodes --json` prints the
-same catalogue for tools.
+by hand. The language is described in [workflow-language.md](workflow-language.md);
+`workscript nodes --json` prints the same catalogue for tools.
 """
 
 

@@ -40,9 +40,11 @@ from .handlers import (
 )
 from .openapi import OpenApiHandler
 
-__all__ = ["ID", "optional_module", "routes"]
+__all__ = ["ID", "WORKFLOW_ID", "optional_module", "routes"]
 
 ID = r"([a-f0-9]{32})"
+# a workflow: its record id, or the id inside its definition (the owner's; store/definition_ids.py)
+WORKFLOW_ID = r"([A-Za-z0-9_-]{1,200})"
 
 
 def optional_module(name: str) -> Any:
@@ -65,8 +67,9 @@ def routes() -> list[tuple[str, Any]]:
         (r"/workscript/workflows/validate", ValidateHandler),
         (r"/workscript/workflows/create", CreateAliasHandler),
         (r"/workscript/workflows/run", RunAliasHandler),
-        (rf"/workscript/workflows/{ID}", WorkflowHandler),
-        (rf"/workscript/workflows/{ID}/run", WorkflowRunHandler),
+        # after validate|create|run: those names stay the original's routes
+        (rf"/workscript/workflows/{WORKFLOW_ID}", WorkflowHandler),
+        (rf"/workscript/workflows/{WORKFLOW_ID}/run", WorkflowRunHandler),
         (r"/workscript/executions", ExecutionsHandler),
         (rf"/workscript/executions/{ID}", ExecutionHandler),
         (rf"/workscript/executions/{ID}/timeline", ExecutionTimelineHandler),

@@ -193,6 +193,8 @@ class WorkflowRecord:
     description: str = ""
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    # the definition's own "id" (unique per owner; None: none, or an old duplicate)
+    definition_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,14 @@ class ExecutionRecord:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     duration_ms: float | None = None
+    # what went wrong without failing the run: ``{code, message, nodePath, nodeType}`` each
+    # (an ``error`` edge that found no handler, ...)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_warnings(self) -> bool:
+        """The flag lists filter on (a column of its own in SQL, kept from ``warnings``)."""
+        return bool(self.warnings)
 
 
 @dataclass(frozen=True, slots=True)
