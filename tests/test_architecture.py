@@ -61,3 +61,35 @@ def test_import_linter_catches_a_broken_layer(tmp_path):
     )
     assert out.returncode != 0
     assert "BROKEN" in out.stdout.upper()
+
+
+def _notebook(path: Path, source: str) -> None:
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    nbformat.write(notebook, path)
+
+
+def test_ruff_lints_the_notebooks_and_skips_run_outputs(tmp_path):
+    """``ruff check .`` covers every notebook of the repo, and never the executed copies that
+    runs leave under ``.workscript/`` (also outside a git checkout, where .gitignore is moot)."""
+    shown = subprocess.run(
+        [_tool("ruff"), "check", "--show-files", "."],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    ).stdout  # fmt: skip
+    for notebook in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        if ".workscript" not in notebook.parts:
+            assert str(notebook) in shown, f"ruff does not lint {notebook}"
+    bad = "import os\nx = 1  " + "#" * 120 + "\n"  # F401, E501, I001
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    _notebook(tmp_path / ".workscript" / "runs" / "report-run.ipynb", bad)
+    _notebook(tmp_path / "notebooks" / ".workscript" / "runs" / "report-run.ipynb", bad)
+    _notebook(tmp_path / "tests" / "artifacts" / "executed.ipynb", bad)
+    _check(_tool("ruff"), "check", str(tmp_path))
+    _notebook(tmp_path / "notebooks" / "reports" / "new.ipynb", bad)  # a notebook is linted
+    out = subprocess.run(
+        [_tool("ruff"), "check", "."], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert out.returncode != 0 and "new.ipynb" in out.stdout, out.stdout

@@ -6,7 +6,9 @@ Debian's Chromium through Playwright, runs ``%load_ext workscript_jupyter`` and 
 and saves a screenshot under ``tests/artifacts/browser/``.
 
 Never downloads a browser: Playwright drives ``/usr/bin/chromium`` (``CHROMIUM`` overrides it).
-Skips when Chromium, Playwright or JupyterLab are missing; fails instead when ``CI=true``.
+Skips when Chromium, Playwright or JupyterLab are missing; fails instead in CI (``tests/ci.py``).
+The server runs with HOME and every Jupyter folder in a temporary folder: the user's real
+``~/.local/share/jupyter`` (and its ``workscript.sqlite``) is never written.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from ..ci import require
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -47,21 +51,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SERVER_START_TIMEOUT = 60.0  # seconds until /api/status answers
 KERNEL_TIMEOUT_MS = 60_000  # page load + kernel start + idle
 RUN_TIMEOUT_MS = 90_000  # the two cells run and the widget shows the end (2 slow cores)
 # The RunMonitor (a VBox widget view); the static text/html summary below it has no such class.
 WIDGET_VIEW = ".jp-OutputArea-output .jupyter-widgets.widget-vbox"
-
-
-def require(ok: bool, message: str) -> None:
-    """Skip when a browser-test prerequisite is missing; in CI that is a failure."""
-    if ok:
-        return
-    if IN_CI:
-        pytest.fail(f"{message}; .ci/run must provide it", pytrace=False)
-    pytest.skip(message)
 
 
 def require_prerequisites() -> None:
@@ -87,6 +81,7 @@ class Lab:
     url: str
     token: str
     root: Path
+    home: Path  # HOME of the server and the browser; Jupyter's folders are under it
     log_path: Path
     process: subprocess.Popen[bytes] = field(repr=False)
 
@@ -138,6 +133,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+def private_dirs(home: Path) -> dict[str, str]:
+    """HOME and every folder Jupyter and IPython write by default, all under ``home``."""
+    folders = {
+        "HOME": home,
+        "JUPYTER_DATA_DIR": home / ".local" / "share" / "jupyter",
+        "JUPYTER_CONFIG_DIR": home / ".jupyter",
+        "JUPYTER_RUNTIME_DIR": home / ".local" / "share" / "jupyter" / "runtime",
+        "IPYTHONDIR": home / ".ipython",
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {name: str(folder) for name, folder in folders.items()}
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab on a free port, serving a temporary copy of notebooks/; always shut down."""
@@ -157,9 +166,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
     port = free_port()
     token = secrets.token_hex(16)
-    env = dict(os.environ)
-    env["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
-    env["PYTHONUNBUFFERED"] = "1"
+    home = base / "home"
+    env = {**os.environ, **private_dirs(home), "PYTHONUNBUFFERED": "1"}
+    for variable in ("WORKSCRIPT_DB_URL", "DB_HOST", "DB_NAME", "REDIS_URL"):
+        env.pop(variable, None)  # the default store: a SQLite file in the private data folder
     command = [
         sys.executable,
         "-m",
@@ -177,7 +187,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, log_path, process)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, home, log_path, process)
     try:
         wait_for_status(lab, SERVER_START_TIMEOUT)
         yield lab
@@ -316,7 +326,12 @@ def test_quickstart_runs_in_jupyterlab(lab: Lab) -> None:
     console: list[str] = []
     failure = ""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            env={**os.environ, "HOME": str(lab.home)},
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
             page.on("pageerror", lambda exc: page_errors.append(f"{exc.name}: {exc.message}"))
@@ -340,3 +355,6 @@ def test_quickstart_runs_in_jupyterlab(lab: Lab) -> None:
         )
     assert screenshot.is_file() and screenshot.stat().st_size > 0
     assert not page_errors, f"uncaught errors in the page: {page_errors}"
+    # the server's default store went to the test's private data folder, not the user's
+    store = lab.home / ".local" / "share" / "jupyter" / "workscript.sqlite"
+    assert store.is_file(), f"no {store}: the server wrote its store somewhere else"

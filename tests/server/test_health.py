@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -11,7 +10,9 @@ from tornado.httpclient import HTTPClientError
 from workscript_jupyter import __version__
 
 
-async def test_health_answers_for_an_authenticated_user(jp_fetch):
+async def test_health_answers_for_an_authenticated_user(jp_fetch, workscript):
+    # `workscript`: the extension started, as a running server has it (the health checks the
+    # worker pool, which takes runs only once the extension has started)
     response = await jp_fetch("workscript", "health")
     assert response.code == 200
     body = json.loads(response.body)
@@ -35,38 +36,7 @@ async def test_health_refuses_a_wrong_token(jp_fetch):
     assert caught.value.code in (401, 403)
 
 
-async def test_every_workscript_handler_declares_auth(jp_serverapp):
-    """Each handler of the extension has an auth resource and authenticated, authorized verbs."""
-    from workscript_jupyter.server.app import WorkscriptApp
-
-    app = WorkscriptApp()
-    app.initialize_handlers()
-    assert app.handlers, "the extension registers no handler"
-    exempt = []
-    for _pattern, handler, *_ in app.handlers:
-        assert getattr(handler, "auth_resource", "").startswith("workscript:"), handler
-        open_verbs = []
-        for verb in ("get", "post", "put", "patch", "delete"):
-            method = handler.__dict__.get(verb)
-            if method is None:
-                continue
-            # jupyter_server marks decorated methods; an undecorated verb would be flagged at
-            # start-up by allow_unauthenticated_access=False (a warning this suite makes an error)
-            if getattr(method, "__allow_unauthenticated", None) is True:
-                open_verbs.append(verb)
-        if open_verbs:
-            # the only way to skip Jupyter's login: say why, on the handler
-            assert isinstance(getattr(handler, "auth_exempt", None), str), (handler, open_verbs)
-            exempt.append((handler.__name__, open_verbs))
-    assert exempt == [("WebhookHandler", ["post"])], "only the webhook receiver skips the login"
-
-
-def test_no_auth_warning_at_start(jp_serverapp):
-    """pyproject turns JupyterServerAuthWarning into an error; starting the app must not warn."""
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        jp_serverapp.web_app  # noqa: B018 - the app and its handlers are built by the fixture
-    assert not [w for w in seen if "auth" in str(w.message).lower()]
+# The auth of every route and verb: tests/server/test_auth_coverage.py
 
 
 def test_extension_is_listed_as_ok():

@@ -19,17 +19,15 @@ import pytest
 from workscript_jupyter.errors import StoreUnavailableError
 from workscript_jupyter.store.records import Scope
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from ..ci import require
+
 pytestmark = pytest.mark.mysql
 
 
 def _need(program: str) -> str:
     path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
-    if path is None:
-        message = f"{program} is not installed (apt package mariadb-server)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(path is not None, f"{program} is not installed (apt package mariadb-server)")
+    assert path is not None
     return path
 
 
@@ -94,8 +92,11 @@ class PrivateMariaDB:
 @pytest.fixture
 def private_mariadb():
     _need("mariadbd")
-    if os.geteuid() != 0:
-        pytest.skip("starting a private MariaDB as in CI needs root (chown to mysql)")
+    require(
+        os.geteuid() == 0,
+        "starting a private MariaDB needs root (chown to mysql)",
+        fix=".ci/run runs as root",
+    )
     # not under pytest's tmp_path: its parents are private to root, and mariadbd runs as mysql
     folder = Path(tempfile.mkdtemp(prefix="workscript-mariadb-"))
     folder.chmod(0o755)
