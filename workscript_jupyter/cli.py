@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ValidationIssue, WorkflowValidationError, WorkscriptError
+from .cli_common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError
+from .cli_common import print_json as _print_json
+from .errors import (
+    DocumentError,
+    DocumentLimitError,
+    ValidationIssue,
+    WorkflowValidationError,
+    WorkscriptError,
+)
 
-__all__ = ["main"]
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-BOOKKEEPING = ("_edgeContext", "_lastStateSet")  # shown by --json, hidden from the plain state
-
-
-class UsageError(WorkscriptError):
-    code = "USAGE_ERROR"
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "UsageError", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the whole run result as JSON")
     run.add_argument("--timeline", action="store_true", help="with --json, include the timeline")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress and no log lines")
+    run.add_argument(
+        "--max-state-mb",
+        type=float,
+        default=64.0,
+        metavar="MB",
+        help="the largest the run's state may grow; past it the run fails (default: 64)",
+    )
+    _add_max_steps(run)
     run.add_argument(
         "--root",
         metavar="DIR",
@@ -86,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a workflow file, listing every error")
     validate.add_argument("file", help="workflow file (JSON or YAML); - reads standard input")
     validate.add_argument("--json", action="store_true", help="print the errors as JSON")
+    _add_max_steps(validate)
 
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("--json", action="store_true", help="the full metadata as JSON")
@@ -94,75 +102,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_parser(commands)
     _add_worker_parser(commands)
     _add_notebook_parser(commands)
+    from .cli_settings import add_settings_parser
+
+    add_settings_parser(commands)
     return parser
 
 
+def _add_max_steps(command: Any) -> None:
+    command.add_argument(
+        "--max-steps",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="the most steps a workflow may have, nested ones included (default: 10000)",
+    )
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from .engine import EngineLimits
+
+    return EngineLimits.of(
+        max_state_mb=getattr(args, "max_state_mb", 64.0), max_steps=args.max_steps
+    )
+
+
 def _add_notebook_parser(commands: Any) -> None:
-    notebook = commands.add_parser(
-        "run-notebook",
-        help="run a notebook headless and print its output() values as JSON",
-        description="Run NOTEBOOK on a fresh kernel, print the values its cells passed to "
-        "output() as a JSON object, and save the executed copy under the root. Exit codes: "
-        "0 completed, 1 a cell failed or timed out, 2 a bad command line or notebook.",
-    )
-    notebook.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file")
-    notebook.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter injected after the cell tagged 'parameters' (VALUE is JSON, or else "
-        "a string)",
-    )
-    notebook.add_argument(
-        "--output",
-        metavar="PATH",
-        help="where the executed copy goes, relative to the root; may use {run_id}, {time}, "
-        "{stem}, {name}, {dir} (default: .workscript/runs/{stem}-{time}-{run_id}.ipynb)",
-    )
-    notebook.add_argument(
-        "--timeout", type=float, metavar="S", help="seconds the whole run may take"
-    )
-    notebook.add_argument(
-        "--cell-timeout", type=float, metavar="S", help="seconds each cell may take"
-    )
-    notebook.add_argument(
-        "--kernel", metavar="NAME", help="kernel name (default: the notebook's kernelspec)"
-    )
-    notebook.add_argument(
-        "--root",
-        metavar="DIR",
-        default=".",
-        help="the folder the notebook and its executed copy must be in (default: the current "
-        "folder)",
-    )
+    from .cli_notebook import add_notebook_parser
+
+    add_notebook_parser(commands)
+
+
+def _add_db_parser(commands: Any) -> None:
+    from .cli_db import add_db_parser
+
+    add_db_parser(commands)
 
 
 def _add_worker_parser(commands: Any) -> None:
     from .cli_worker import add_worker_parser
 
     add_worker_parser(commands)
-
-
-def _add_db_parser(commands: Any) -> None:
-    db = commands.add_parser("db", help="the workscript database: migrate its schema (Alembic)")
-    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
-    from .cli_worker import add_db_url_argument
-
-    target = argparse.ArgumentParser(add_help=False)
-    add_db_url_argument(target)
-    upgrade = db_commands.add_parser(
-        "upgrade", parents=[target], help="migrate up to REVISION (default: head)"
-    )
-    upgrade.add_argument("revision", nargs="?", default="head", metavar="REVISION")
-    downgrade = db_commands.add_parser(
-        "downgrade", parents=[target], help="migrate down to REVISION (base: drop every table)"
-    )
-    downgrade.add_argument("revision", metavar="REVISION")
-    db_commands.add_parser("current", parents=[target], help="print the database's revision")
-    db_commands.add_parser("history", help="list the migrations, oldest first")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,9 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args)
         if args.command == "db":
-            return _db(args)
+            from .cli_db import run_db_command
+
+            return run_db_command(args)
         if args.command == "run-notebook":
-            return _run_notebook(args)
+            from .cli_notebook import run_notebook_command
+
+            return run_notebook_command(args)
+        if args.command == "settings":
+            from .cli_settings import run_settings_command
+
+            return run_settings_command(args)
         if args.command == "worker":
             from .cli_worker import run_worker
 
@@ -199,11 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .engine import Execution, parse_workflow
+    from .engine.visible_state import visible_state
     from .nodes import builtin_registry
 
     registry = builtin_registry()
+    limits = _limits(args)
     document = _read_document(args.file)
-    workflow = parse_workflow(document, registry)
+    workflow = parse_workflow(document, registry, limits=limits)
     state = _initial_state(args.state, args.state_file)
     progress = None if args.quiet or args.json else Progress(sys.stderr)
     execution = Execution(
@@ -214,16 +203,18 @@ def _run(args: argparse.Namespace) -> int:
         copy_initial_state=False,  # parsed for this run alone
         on_event=progress.on_event if progress and progress.live else None,
         on_log=progress.on_log if progress else None,
+        limits=limits,
     )
     if progress is not None:
         progress.attach(execution)
     result = asyncio.run(execution.run())
     if progress is not None:
         progress.finish(result)
+    shown = visible_state(result.final_state)  # without the engine's bookkeeping keys
     if args.json:
-        _print_json(result.to_dict(timeline=args.timeline))
+        _print_json({**result.to_dict(timeline=args.timeline), "finalState": shown})
     else:
-        _print_json({k: v for k, v in result.final_state.items() if k not in BOOKKEEPING})
+        _print_json(shown)
         if result.error is not None:
             where = f" at {result.error.node_path}" if result.error.node_path else ""
             kind = f" ({result.error.node_type})" if result.error.node_type else ""
@@ -238,8 +229,16 @@ def _validate(args: argparse.Namespace) -> int:
     from .engine import validate_workflow
     from .nodes import builtin_registry
 
-    document = _read_document(args.file)
-    issues = validate_workflow(document, builtin_registry())
+    try:
+        document = _read_document(args.file)
+    except WorkflowValidationError as exc:  # not JSON/YAML: the same report as any error
+        document, issues = None, list(exc.issues)
+    except WorkscriptError as exc:  # no such file...: with --json, a JSON report too
+        if not args.json:
+            raise
+        document, issues = None, [ValidationIssue("", exc.message, exc.code)]
+    if document is not None:
+        issues = validate_workflow(document, builtin_registry(), limits=_limits(args))
     if args.json:
         _print_json({"valid": not issues, "errors": [i.to_dict() for i in issues]})
     elif issues:
@@ -268,150 +267,57 @@ def _nodes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _db(args: argparse.Namespace) -> int:
-    from .store import migrate
-
-    head = migrate.head()
-    if args.db_command == "history":
-        for revision in reversed(migrate.revisions()):
-            mark = " (head)" if revision.id == head else ""
-            parent = revision.down_revision or "<base>"
-            print(f"{parent} -> {revision.id}{mark}: {revision.message}")
-        return EXIT_OK
-
-    from .store.connection import create_store_engine, mask_url, resolve_db_url
-
-    url = resolve_db_url(args.db_url)
-    print(f"workscript: database {mask_url(url)}", file=sys.stderr)
-    engine = create_store_engine(url)
-    try:
-        before = migrate.current(engine)
-        if args.db_command == "upgrade":
-            migrate.upgrade(engine, args.revision)
-        elif args.db_command == "downgrade":
-            migrate.downgrade(engine, args.revision)
-        after = migrate.current(engine)
-    finally:
-        engine.dispose()
-
-    def describe(revision: str | None) -> str:
-        if revision is None:
-            return "base (no workscript tables)"
-        return f"{revision} (head)" if revision == head else revision
-
-    if args.db_command == "current":
-        print(describe(after))
-        if after != head:
-            print(f"the newest revision is {head}: run `workscript db upgrade`", file=sys.stderr)
-    elif before == after:
-        print(f"already at {describe(after)}")
-    else:
-        print(f"{args.db_command}d from {describe(before)} to {describe(after)}")
-    return EXIT_OK
-
-
-def _run_notebook(args: argparse.Namespace) -> int:
-    from .runner import run_notebook
-
-    parameters = _notebook_parameters(args.parameter)
-    for option, value in (("--timeout", args.timeout), ("--cell-timeout", args.cell_timeout)):
-        if value is not None and not value > 0:
-            raise UsageError(f"{option} {value:g}: must be a number of seconds above 0")
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UsageError(f"--root {args.root}: not a folder")
-    # NOTEBOOK is a path as typed (relative to the current folder); run_notebook confines it
-    notebook = Path(os.path.abspath(args.notebook))
-    progress = NotebookProgressBar(sys.stderr, Path(args.notebook).name)
-    progress.start()
-    try:
-        result = asyncio.run(
-            run_notebook(
-                notebook,
-                root_dir=root,
-                parameters=parameters,
-                kernel_name=args.kernel,
-                timeout=args.timeout,
-                cell_timeout=args.cell_timeout,
-                output_path=args.output,
-                on_progress=progress.on_progress,
-            )
-        )
-    finally:
-        progress.clear()
-    progress.finish(result)
-    _print_json(dict(result.outputs))
-    if result.error is not None:
-        _print_notebook_failure(result.error, sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def _notebook_parameters(pairs: list[list[str]]) -> dict[str, Any] | None:
-    if not pairs:
-        return None
-    parameters: dict[str, Any] = {}
-    for name, raw in pairs:
-        if not name.isidentifier():
-            raise UsageError(f"-p {name!r}: the name must be a Python identifier")
-        try:
-            parameters[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            parameters[name] = raw
-    return parameters
-
-
-def _print_notebook_failure(error: Any, stream: TextIO) -> None:
-    where = f" in cell {error.cell_index}" if error.cell_index is not None else ""
-    print(f"workscript: notebook failed{where} [{error.kind}]: {error.message}", file=stream)
-    if error.source_head:
-        print("  source:", file=stream)
-        for line in error.source_head.splitlines():
-            print(f"    {line}", file=stream)
-    if error.ename:
-        print(f"  {error.ename}: {error.evalue}", file=stream)
-    if error.traceback:
-        print("  traceback:", file=stream)
-        for line in error.traceback.splitlines():
-            print(f"    {line}", file=stream)
-
-
 # -- input -------------------------------------------------------------------------------------
 
 
-def _read_document(file: str) -> dict[str, Any]:
-    from .engine import load_document
+def _read_document(file: str, *, workflow: bool = True) -> dict[str, Any]:
+    """The workflow (or state) document in ``file`` (``-``: standard input), parsed by what
+    its name says: ``.json`` must be JSON, ``.yaml``/``.yml`` YAML; otherwise JSON, else YAML."""
+    from .cli_documents import parse_document
 
     if file == "-":
-        return load_document(sys.stdin.read(), source="<stdin>")
+        return parse_document(sys.stdin.read(), source="<stdin>")
     path = Path(file)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"{file}: no such file") from None
+        raise UsageError(_no_such_file(file) if workflow else f"{file}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{file}: is a directory, not a workflow file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{file}: not a UTF-8 text file") from None
     except OSError as exc:
         raise UsageError(f"{file}: {exc.strerror}") from None
-    return load_document(text, source=file)
+    return parse_document(text, source=file, suffix=path.suffix)
+
+
+def _no_such_file(file: str) -> str:
+    """A name that is not a file may be a saved workflow's id: say how to run one of those."""
+    if Path(file).suffix or "/" in file or "\\" in file:
+        return f"{file}: no such file"
+    return (
+        f"no file named {file!r} (the CLI runs workflow files; to run a workflow saved on a "
+        f"Workscript server use its REST API: POST /workscript/workflows/{file}/run)"
+    )
 
 
 def _initial_state(pairs: list[str], state_file: str | None) -> dict[str, Any]:
+    from .engine.documents import load_json
     from .engine.state import parse_path, set_path
 
     state: dict[str, Any] = {}
     if state_file:
-        loaded = _read_document(state_file)
+        loaded = _read_document(state_file, workflow=False)
         state.update(loaded)
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"--state {pair!r}: expected KEY=VALUE")
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
+            value = load_json(raw, source=f"--state {key}")
+        except DocumentLimitError as exc:  # too deep, NaN...: not text either
+            raise UsageError(exc.message) from None
+        except DocumentError:  # not JSON: the text itself
             value = raw
         try:
             path = parse_path("$." + key.removeprefix("$."))
@@ -446,10 +352,6 @@ def _services(args: argparse.Namespace) -> Any:
         databases=databases,
         notebooks=RunnerGateway(root.resolve()),
     )
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def _print_issues(issues: Sequence[ValidationIssue], stream: TextIO) -> None:
@@ -499,49 +401,6 @@ class Progress:
     def _clear(self) -> None:
         if self.live:
             self.stream.write("\r\x1b[K")
-
-
-class NotebookProgressBar:
-    """On a terminal, one redrawn line: a bar of the code cells done; always a final line."""
-
-    WIDTH = 20
-
-    def __init__(self, stream: TextIO, name: str) -> None:
-        self.stream = stream
-        self.name = name
-        self.live = stream.isatty()
-        self.started = time.monotonic()
-
-    def start(self) -> None:
-        self._draw(f"▶ {self.name} · starting the kernel")
-
-    def on_progress(self, event: Any) -> None:
-        total = max(event.cells_total, 1)
-        filled = round(self.WIDTH * event.cells_done / total)
-        bar = "█" * filled + "·" * (self.WIDTH - filled)
-        elapsed = time.monotonic() - self.started
-        self._draw(
-            f"▶ {self.name} [{bar}] {event.cells_done}/{event.cells_total} cells · "
-            f"cell {event.cell_index} {event.status} · {elapsed:.1f}s"
-        )
-
-    def clear(self) -> None:
-        if self.live:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-
-    def finish(self, result: Any) -> None:
-        saved = f" · saved {result.executed_path}" if result.executed_path else ""
-        print(
-            f"■ {self.name} {result.status} · {result.cells_done}/{result.cells_total} cells · "
-            f"{result.duration_ms} ms{saved}",
-            file=self.stream,
-        )
-
-    def _draw(self, text: str) -> None:
-        if self.live:
-            self.stream.write(f"\r\x1b[K{text}")
-            self.stream.flush()
 
 
 if __name__ == "__main__":

@@ -6,15 +6,20 @@
     ├── WorkflowValidationError (ValueError)   the document is malformed or invalid; .issues
     ├── NodeNotFoundError (LookupError)         a node type that no registry knows
     ├── NodeExecutionError                      a node failed while running; .node_path, .node_type
-    │   └── NodeTimeoutError (TimeoutError)     a node ran past its ``_timeoutSeconds``
+    │   ├── NodeTimeoutError (TimeoutError)     a node ran past its ``_timeoutSeconds``
+    │   └── NodeParameterError (TypeError)      a parameter of the wrong type; .parameter
     ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
+    ├── StateTooLargeError                      a run's state past its size limit; .key
     ├── StateReferenceError (ValueError)        a state path that cannot be read or written
     ├── ConfigurationError (ValueError)         bad configuration of the package itself
     ├── BadRequestError (ValueError)            a request the service cannot read (400)
+    │   └── DocumentError                           JSON/YAML text that cannot be read (syntax)
+    │       └── DocumentLimitError                  ...or a limit refuses: depth, NaN, aliases
     ├── PermissionDeniedError (PermissionError) the caller may not do this (403)
     ├── PayloadTooLargeError                    a request body over the limit (413)
     ├── UnsupportedMediaTypeError               a body that is not JSON (415)
     ├── UnprocessableError (ValueError)         well-formed but not doable now (422)
+    │   └── ValueTooDeepError                       a value too deep (or circular) to write as JSON
     ├── TooManyRunsError                        too many runs queued; .retry_after seconds (429)
     ├── StoreError                              the workscript store refused or failed a call
     │   ├── RecordNotFoundError (LookupError)       no such row, or not yours (the same answer)
@@ -54,6 +59,8 @@ __all__ = [
     "DatabaseGatewayError",
     "DatabaseQueryError",
     "DatabaseUnavailableError",
+    "DocumentError",
+    "DocumentLimitError",
     "FireAlreadyClaimedError",
     "InvalidCronError",
     "KernelNotFoundError",
@@ -61,6 +68,7 @@ __all__ = [
     "MissingDriverError",
     "NodeExecutionError",
     "NodeNotFoundError",
+    "NodeParameterError",
     "NodeTimeoutError",
     "NotebookError",
     "NotebookFormatError",
@@ -72,6 +80,7 @@ __all__ = [
     "PythonCodeError",
     "RecordNotFoundError",
     "StateReferenceError",
+    "StateTooLargeError",
     "StoreError",
     "StoreUnavailableError",
     "TooManyRunsError",
@@ -81,6 +90,7 @@ __all__ = [
     "UnprocessableError",
     "UnsupportedMediaTypeError",
     "ValidationIssue",
+    "ValueTooDeepError",
     "WorkflowValidationError",
     "WorkscriptError",
 ]
@@ -155,6 +165,40 @@ class NodeTimeoutError(NodeExecutionError, TimeoutError):
     code = "NODE_TIMEOUT"
 
 
+class NodeParameterError(NodeExecutionError, TypeError):
+    """A node got a parameter of a type it cannot use: ``parameter``, ``expected``, ``received``."""
+
+    code = "INVALID_NODE_PARAMETER"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_path: str = "",
+        node_type: str = "",
+        parameter: str = "",
+        expected: str = "",
+        received: str = "",
+    ) -> None:
+        details = {"parameter": parameter, "expected": expected, "received": received}
+        super().__init__(message, node_path=node_path, node_type=node_type, details=details)
+        self.parameter = parameter
+        self.expected = expected
+        self.received = received
+
+
+class StateTooLargeError(WorkscriptError):
+    """A run's state (or a value about to enter it) is over ``max_state_mb``; ``key`` is the
+    top-level key being written, ``limit_bytes`` the limit."""
+
+    code = "STATE_TOO_LARGE"
+
+    def __init__(self, message: str, *, key: str = "", limit_bytes: int = 0) -> None:
+        super().__init__(message, details={"key": key, "limitBytes": limit_bytes})
+        self.key = key
+        self.limit_bytes = limit_bytes
+
+
 class LoopLimitError(WorkscriptError):
     code = "LOOP_LIMIT_EXCEEDED"
 
@@ -180,6 +224,16 @@ class BadRequestError(WorkscriptError, ValueError):
     """A request the service cannot read: bad JSON, a field of the wrong type (HTTP 400)."""
 
     code = "BAD_REQUEST"
+
+
+class DocumentError(BadRequestError):
+    """JSON or YAML text that cannot be read: a syntax error, or (``DocumentLimitError``) what
+    a limit refuses. ``details`` is ``{line, column, position}`` where known."""
+
+
+class DocumentLimitError(DocumentError):
+    """Text that parses but that a limit refuses: nesting over the depth limit, ``NaN`` or an
+    infinity, a number too long, YAML aliases that expand too far or refer to themselves."""
 
 
 class InvalidCronError(BadRequestError):
@@ -210,6 +264,13 @@ class UnprocessableError(WorkscriptError, ValueError):
     """Well-formed but not doable: cancel a finished run, delete a running one (HTTP 422)."""
 
     code = "UNPROCESSABLE"
+
+
+class ValueTooDeepError(UnprocessableError):
+    """A value (a run's state, an answer) nested too deeply, or containing itself, to be
+    written as JSON."""
+
+    code = "VALUE_TOO_DEEP"
 
 
 class TooManyRunsError(WorkscriptError):

@@ -12,6 +12,7 @@ from typing import Any
 from .events import EVENT_TYPES, Event, EventBus, Listener
 from .executor import Execution, copy_json, run_workflow
 from .expressions import Expression, ExpressionError, compile_expression, evaluate
+from .limits import DEFAULT_LIMITS, EngineLimits
 from .model import SETTER, Jump, NodeStep, RetryPolicy, Workflow
 from .node import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
 from .parse import load_document, parse_workflow, validate_workflow
@@ -21,12 +22,14 @@ from .schema import WORKFLOW_SCHEMA
 from .services import DatabaseGateway, NotebookGateway, Services
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "ENTRY_POINT_GROUP",
     "EVENT_TYPES",
     "SETTER",
     "WORKFLOW_SCHEMA",
     "DatabaseGateway",
     "Edge",
+    "EngineLimits",
     "Event",
     "EventBus",
     "Execution",
@@ -60,7 +63,12 @@ __all__ = [
 ]
 
 
-def load_workflow(source: str | Mapping[str, Any], registry: NodeRegistry) -> Workflow:
+def load_workflow(
+    source: str | Mapping[str, Any],
+    registry: NodeRegistry,
+    *,
+    limits: EngineLimits = DEFAULT_LIMITS,
+) -> Workflow:
     """A runnable workflow from JSON/YAML text or an already-parsed document."""
     document = load_document(source) if isinstance(source, str) else source
-    return parse_workflow(document, registry)
+    return parse_workflow(document, registry, limits=limits)

@@ -15,14 +15,23 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import LoopLimitError, NodeExecutionError, NodeTimeoutError, WorkscriptError
+from ..errors import (
+    LoopLimitError,
+    NodeExecutionError,
+    NodeTimeoutError,
+    StateTooLargeError,
+    ValueTooDeepError,
+    WorkscriptError,
+)
 from .events import Event, Listener
+from .limits import DEFAULT_LIMITS, EngineLimits
 from .model import Jump, NodeStep, Workflow
-from .node import Edge, NodeContext, RunEnded
+from .node import Edge, NodeContext, RunEnded, parameter_error
 from .registry import NodeRegistry
 from .result import RunError, RunResult, RunStatus, TimelineEntry
 from .setter import StateSetter
 from .state import copy_json
+from .state_size import RunState, StateBudget, describe
 
 __all__ = ["Execution", "copy_json", "run_workflow"]
 
@@ -54,17 +63,23 @@ class Execution:
         timeline_limit: int = 10_000,
         copy_initial_state: bool = True,
         on_log: Callable[[str], None] | None = None,
+        limits: EngineLimits = DEFAULT_LIMITS,
     ) -> None:
         self.workflow = workflow
+        self.limits = limits
         self.registry = registry
         self.execution_id = execution_id or f"exec_{uuid.uuid4().hex}"
         self.services = services
         # The workflow's initialState is shared by every run, so it is always copied. The caller's
         # is copied too unless the caller hands it over (the CLI and server parse a fresh one per
         # run): for 10,000 rows the copy costs more than filtering them.
+        # The state's size is checked as nodes write it (state_size.py); the initial state is
+        # bounded by the request that brought it and is not measured.
         given = initial_state or {}
-        self.state: dict[str, Any] = copy_json(dict(workflow.initial_state))
-        self.state.update(copy_json(dict(given)) if copy_initial_state else given)
+        state = RunState(copy_json(dict(workflow.initial_state)), max_text=limits.max_state_bytes)
+        dict.update(state, copy_json(dict(given)) if copy_initial_state else given)
+        self.state: RunState = state
+        self._budget = StateBudget(limits.max_state_bytes)
         self.node_runs = 0
         self.current_path = ""
         self.warnings: list[dict[str, str]] = []
@@ -82,6 +97,7 @@ class Execution:
         self._finished = False
         self._last_yield = _perf()
         self._setter = StateSetter()
+        self._params: dict[str, Any] | None = None  # the running node's, for error messages
 
     def _log_both(self, listener: Callable[[str], None]) -> Callable[[str], None]:
         def log(message: str) -> None:
@@ -159,13 +175,20 @@ class Execution:
             notebooks = getattr(self.services, "notebooks", None)
             if notebooks is not None:
                 await self._close_notebooks(notebooks)
+        last = self.state.writer
+        if self.state.written and last is not None:  # what the last nodes wrote
+            try:
+                self._budget.settle(self.state, last)
+            except (StateTooLargeError, ValueTooDeepError) as exc:
+                if status == "completed" or error is None:
+                    status, error = "failed", self._state_error(last, exc)
         self._finished = True
         wall_end = wall_start + (_perf() - perf_start)
         result = RunResult(
             execution_id=self.execution_id,
             workflow_id=self.workflow.id,
             status=status,
-            final_state=self.state,
+            final_state=dict(self.state),
             started_at=wall_start,
             ended_at=wall_end,
             node_runs=self.node_runs,
@@ -251,8 +274,18 @@ class Execution:
     async def _run_node(self, step: NodeStep) -> str | None:
         if self._cancel_requested:
             raise asyncio.CancelledError
+        started = _perf()
+        if started - self._last_yield >= YIELD_EVERY_SECONDS:
+            # Nodes that compute without awaiting never give the loop a turn; a server (or a
+            # kernel) must keep answering, and its WebSocket flushing, during a long run.
+            # At the same pace, what the nodes wrote meanwhile is counted (state_size.py).
+            if self.state.written:
+                self._settle()
+            await asyncio.sleep(0)
+            started = self._last_yield = _perf()
         self.node_runs += 1
         self.current_path = step.path
+        self.state.writer = step
         edge_data, self._edge_data = self._edge_data, None
         ctx = NodeContext(
             self.state,
@@ -277,12 +310,6 @@ class Execution:
                     {"nodePath": step.path, "nodeType": step.type},
                 )
             )
-        started = _perf()
-        if started - self._last_yield >= YIELD_EVERY_SECONDS:
-            # Nodes that compute without awaiting never give the loop a turn; a server (or a
-            # kernel) must keep answering, and its WebSocket flushing, during a long run.
-            await asyncio.sleep(0)
-            started = self._last_yield = _perf()
         try:
             edge = await self._attempts(step, ctx)
         except RunEnded as ended:
@@ -314,6 +341,22 @@ class Execution:
                 raise
         self._record(step, started, edge.name, error_text)
         return edge.name
+
+    def _settle(self) -> None:
+        """Count what the nodes wrote into the state; past the limit the run fails."""
+        last = self.state.writer
+        assert last is not None  # something was written, so a node ran
+        try:
+            self._budget.settle(self.state, last)
+        except (StateTooLargeError, ValueTooDeepError) as exc:
+            raise _Failure(self._state_error(last, exc)) from None
+
+    @staticmethod
+    def _state_error(step: NodeStep, exc: WorkscriptError) -> RunError:
+        message = exc.message
+        if step.path not in message:  # a template's or a node's own: say which node
+            message = f"{describe(step)}: {message}"
+        return RunError(message, exc.code, step.path, step.type)
 
     def _take(self, edge: Edge) -> None:
         """The edge's data goes to the next node that runs, and into ``_edgeContext``."""
@@ -352,7 +395,7 @@ class Execution:
                     return edge
                 if attempt >= policy.max_attempts:
                     return edge
-            except (RunEnded, asyncio.CancelledError):
+            except (RunEnded, asyncio.CancelledError, StateTooLargeError):
                 raise
             except Exception:
                 if policy is None or attempt >= policy.max_attempts:
@@ -362,8 +405,12 @@ class Execution:
             await asyncio.sleep(policy.delay_before(attempt))
 
     async def _call(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
-        params = step.resolved_params(self.state)
+        self._params = None
+        self._params = params = step.resolved_params(self.state)
         if step.setter is not None:
+            value = params.get("value")
+            if type(value) is list or type(value) is dict:  # refused before it is copied
+                self._budget.check_write(step.setter[0], value, step)  # type: ignore[arg-type]
             return self._setter.apply(ctx, step.setter, params)
         node = self.registry.get(step.type)
         if step.timeout is None:
@@ -388,12 +435,27 @@ class Execution:
         )
 
     def _caught(self, step: NodeStep, exc: Exception) -> Edge:
-        """A node raised: its ``error?`` edge takes it, or the run fails with the state kept."""
+        """A node raised: its ``error?`` edge takes it, or the run fails with the state kept.
+
+        A state over its size limit always fails the run. Python's own errors escaping a node
+        (``'int' object is not subscriptable``) are reworded to name the node and, when one of
+        its parameters is not of its declared type, that parameter (``parameter_error``)."""
+        if isinstance(exc, (StateTooLargeError, ValueTooDeepError)):
+            raise _Failure(self._state_error(step, exc)) from exc
+        if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError, ValueError)) and (
+            not isinstance(exc, WorkscriptError)
+        ):
+            exc = self._reworded(step, exc)
         message = str(exc) or type(exc).__name__
         if "error" in step.edges:
             return Edge("error", {"error": message, "type": type(exc).__name__})
         code = exc.code if isinstance(exc, WorkscriptError) else "NODE_EXECUTION_ERROR"
         raise _Failure(RunError(message, code, step.path, step.type)) from exc
+
+    def _reworded(self, step: NodeStep, exc: Exception) -> Exception:
+        node = self.registry.get(step.type) if step.setter is None else self._setter
+        params = self._params if self._params is not None else {}
+        return parameter_error(node.metadata, params, exc, node_path=step.path) or exc
 
     def _unhandled(self, step: NodeStep, edge: Edge) -> str:
         """A node took ``error`` and nothing handles it: a warning, or a failure if so set."""

@@ -9,15 +9,26 @@ Nodes are stateless and shared by every run: what must survive between visits of
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
+from ..errors import NodeExecutionError, NodeParameterError
 from .events import Event, Listener
+from .schema import type_name
 
-__all__ = ["Edge", "Node", "NodeContext", "NodeMetadata", "ParamSpec", "RunEnded"]
+__all__ = [
+    "Edge",
+    "Node",
+    "NodeContext",
+    "NodeMetadata",
+    "ParamSpec",
+    "RunEnded",
+    "parameter_error",
+]
 
 _log = logging.getLogger("workscript.run")
 
@@ -32,6 +43,16 @@ class ParamSpec:
     required: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
+
+    def accepts(self, value: Any, *, strict: bool = True) -> bool:
+        """Whether ``value`` is of the declared ``type`` (``string``, ``number[]``,
+        ``string|object``...; an unknown type accepts anything). Not ``strict``: only a list or
+        an object where none is declared (or a scalar where one is) is refused."""
+        return any(_matches(kind, value, strict) for kind in self.type.split("|"))
+
+    def expected(self) -> str:
+        """The declared type in words: ``number[]`` → ``an array of numbers``."""
+        return " or ".join(_in_words(kind) for kind in self.type.split("|"))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -186,3 +207,97 @@ class Node:
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge | None:
         raise NotImplementedError(f"node {type(self).__name__} does not implement execute")
+
+
+# -- declared parameter types ---------------------------------------------------------------------
+
+_SCALARS: Final[dict[str, Callable[[Any], bool]]] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, Mapping),
+    "array": lambda v: isinstance(v, (list, tuple)),
+}
+_WORDS: Final = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "any": "any value",
+}
+
+
+def _matches(kind: str, value: Any, strict: bool) -> bool:
+    kind = kind.strip()
+    if kind.endswith("[]"):
+        if not isinstance(value, (list, tuple)):
+            return False
+        item = kind[:-2]
+        return not strict or all(_matches(item, v, strict) for v in value)
+    check = _SCALARS.get(kind)
+    if check is None:
+        return True  # "any", or a type this check does not know
+    if strict:
+        return check(value)
+    container = isinstance(value, (Mapping, list, tuple))
+    return container == (kind in ("object", "array")) and (not container or check(value))
+
+
+def _in_words(kind: str) -> str:
+    kind = kind.strip()
+    if kind.endswith("[]"):
+        item = kind[:-2]
+        if item in ("any", ""):
+            return "an array"
+        words = _WORDS.get(item, item).split(" ", 1)[-1]
+        return f"an array of {words}s"
+    return _WORDS.get(kind, kind)
+
+
+def _preview(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return f"an object with {len(value)} key(s)"
+    if isinstance(value, (list, tuple)):
+        return f"an array of {len(value)} item(s)"
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:57] + "..."
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return type(value).__name__
+
+
+def parameter_error(
+    metadata: NodeMetadata, params: Mapping[str, Any], exc: Exception, *, node_path: str
+) -> NodeExecutionError | None:
+    """Python's own error escaping a node (``'int' object is not subscriptable``), reworded.
+
+    When a parameter is not of its declared type, the message names it, what was expected and
+    what came (a list or an object where none belongs first, then any other mismatch);
+    otherwise it names the node and the Python error. A ``ValueError`` without such a
+    parameter is the node's own message: None (keep it).
+    """
+    cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    node = f"node {metadata.id!r} at {node_path}"
+    for strict in (False, True):
+        for spec in metadata.inputs:
+            if spec.name not in params or spec.accepts(params[spec.name], strict=strict):
+                continue
+            value = params[spec.name]
+            received = type_name(value)
+            shown = _preview(value)
+            got = received if shown.startswith(received) else f"{received}: {shown}"
+            return NodeParameterError(
+                f"parameter {spec.name!r} of {node} must be {spec.expected()}, got {got} ({cause})",
+                node_path=node_path,
+                node_type=metadata.id,
+                parameter=spec.name,
+                expected=spec.type,
+                received=received,
+            )
+    if isinstance(exc, ValueError):
+        return None
+    return NodeExecutionError(f"{node} failed: {cause}", node_path=node_path, node_type=metadata.id)

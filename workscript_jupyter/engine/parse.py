@@ -13,18 +13,27 @@ import json
 import re
 from typing import Any, Final
 
-from ..errors import StateReferenceError, ValidationIssue, WorkflowValidationError
+from ..errors import (
+    DocumentError,
+    DocumentLimitError,
+    StateReferenceError,
+    ValidationIssue,
+    WorkflowValidationError,
+)
+from .documents import load_json, load_yaml
+from .limits import DEFAULT_LIMITS, EngineLimits
 from .model import SETTER, Jump, NodeStep, RetryPolicy, Target, Workflow
 from .schema import schema_issues, type_name
 from .state import compile_value, parse_path
 
-__all__ = ["load_document", "parse_workflow", "validate_workflow"]
+__all__ = ["count_steps", "load_document", "parse_workflow", "validate_workflow"]
 
 SCHEMA: Final = "SCHEMA_VALIDATION_ERROR"
 NOT_FOUND: Final = "NODE_TYPE_NOT_FOUND"
 BAD_SETTER: Final = "INVALID_STATE_SETTER_SYNTAX"
 BAD_TARGET: Final = "EDGE_TARGET_NOT_FOUND"
 PARSE_ERROR: Final = "PARSE_ERROR"
+TOO_MANY_STEPS: Final = "TOO_MANY_STEPS"
 
 _PARAM_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_DEPTH = 64
@@ -44,11 +53,18 @@ def _escape(part: str | int) -> str:
 
 
 def load_document(text: str, *, source: str = "<workflow>") -> dict[str, Any]:
-    """Parse JSON, or YAML when the text is not JSON. Raises WorkflowValidationError."""
+    """Parse JSON, or YAML when the text is not JSON, within the limits of ``documents``
+    (depth, NaN, YAML aliases). Raises WorkflowValidationError."""
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as json_error:
-        document = _load_yaml(text, source, json_error)
+        document = load_json(text, source=source)
+    except DocumentError as error:
+        cause = error.__cause__ if isinstance(error.__cause__, json.JSONDecodeError) else None
+        if cause is None and text.lstrip().startswith(("{", "[")):
+            # JSON that a limit refuses (depth, NaN): YAML would read it the same way
+            raise WorkflowValidationError(
+                [ValidationIssue("", error.message, PARSE_ERROR)]
+            ) from None
+        document = _load_yaml(text, source, cause)
     if not isinstance(document, dict):
         kind = type(document).__name__ if document is not None else "nothing"
         raise WorkflowValidationError(
@@ -57,14 +73,16 @@ def load_document(text: str, *, source: str = "<workflow>") -> dict[str, Any]:
     return document
 
 
-def _load_yaml(text: str, source: str, json_error: json.JSONDecodeError) -> Any:
+def _load_yaml(text: str, source: str, json_error: json.JSONDecodeError | None) -> Any:
     import yaml  # only hand-written input needs it
 
     stripped = text.lstrip()
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, source=source)
+    except DocumentLimitError as error:
+        raise WorkflowValidationError([ValidationIssue("", error.message, PARSE_ERROR)]) from None
     except yaml.YAMLError as yaml_error:
-        if stripped.startswith(("{", "[")):  # meant as JSON: the JSON error is the useful one
+        if json_error is not None and stripped.startswith(("{", "[")):  # meant as JSON
             where = f"line {json_error.lineno}, column {json_error.colno}"
             message = f"{source}: invalid JSON at {where}: {json_error.msg}"
         else:
@@ -75,14 +93,18 @@ def _load_yaml(text: str, source: str, json_error: json.JSONDecodeError) -> Any:
         raise WorkflowValidationError([ValidationIssue("", message, PARSE_ERROR)]) from None
 
 
-def validate_workflow(document: Any, registry: Any) -> list[ValidationIssue]:
+def validate_workflow(
+    document: Any, registry: Any, *, limits: EngineLimits = DEFAULT_LIMITS
+) -> list[ValidationIssue]:
     """Every problem in ``document``; an empty list means it can run."""
-    return _Compiler(registry).compile(document)[1]
+    return _Compiler(registry, limits).compile(document)[1]
 
 
-def parse_workflow(document: Any, registry: Any) -> Workflow:
+def parse_workflow(
+    document: Any, registry: Any, *, limits: EngineLimits = DEFAULT_LIMITS
+) -> Workflow:
     """The runnable form of ``document``. Raises WorkflowValidationError listing every problem."""
-    workflow, issues = _Compiler(registry).compile(document)
+    workflow, issues = _Compiler(registry, limits).compile(document)
     if issues or workflow is None:
         raise WorkflowValidationError(issues)
     return workflow
@@ -91,8 +113,9 @@ def parse_workflow(document: Any, registry: Any) -> Workflow:
 class _Compiler:
     """One walk over the document that both validates and builds the NodeSteps."""
 
-    def __init__(self, registry: Any) -> None:
+    def __init__(self, registry: Any, limits: EngineLimits = DEFAULT_LIMITS) -> None:
         self.registry = registry
+        self.max_steps = limits.max_steps
         self.issues: list[ValidationIssue] = []
         self.top_keys: dict[str, int] = {}
 
@@ -100,6 +123,15 @@ class _Compiler:
         self.issues.append(ValidationIssue(path, message, code))
 
     def compile(self, document: Any) -> tuple[Workflow | None, list[ValidationIssue]]:
+        listed = document.get("workflow") if isinstance(document, dict) else None
+        if count_steps(listed, self.max_steps) > self.max_steps:  # before any per-step work
+            self.issue(
+                "/workflow",
+                f"the workflow has more than {self.max_steps:,} steps (nested steps count), "
+                "the limit (max_workflow_steps)",
+                TOO_MANY_STEPS,
+            )
+            return None, self.issues
         self.issues.extend(schema_issues(document))
         if not isinstance(document, dict) or not isinstance(document.get("workflow"), list):
             return None, self.issues
@@ -315,6 +347,31 @@ class _Compiler:
             f"not {type_name(raw)}",
         )
         return None
+
+
+def count_steps(steps: Any, limit: int) -> int:
+    """How many steps ``steps`` (a document's ``workflow``) holds, nested edge targets
+    included; the count stops just past ``limit``, so a huge document costs no more than that.
+    Malformed parts count as one step (validation says what is wrong with them)."""
+    if not isinstance(steps, list):
+        return 0
+    count = 0
+    pending: list[Any] = list(reversed(steps))
+    while pending:
+        raw = pending.pop()
+        if isinstance(raw, list):
+            pending.extend(reversed(raw))
+            continue
+        count += 1
+        if count > limit:
+            return count
+        if isinstance(raw, dict) and len(raw) == 1:
+            config = next(iter(raw.values()))
+            if isinstance(config, dict):
+                pending.extend(
+                    v for k, v in config.items() if str(k).endswith("?") and v is not None
+                )
+    return count
 
 
 def pointer_join(path: str, part: str | int) -> str:

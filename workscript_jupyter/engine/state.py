@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, Final
 
-from ..errors import StateReferenceError
+from ..errors import StateReferenceError, StateTooLargeError
+from .limits import format_mb
 
 __all__ = [
     "MISSING",
@@ -246,6 +247,19 @@ def _compile_string(text: str) -> Resolver | None:
     pieces.append(text[last:])
 
     def render(state: Mapping[str, Any]) -> str:
-        return "".join(p if isinstance(p, str) else to_text(get_path(state, p)) for p in pieces)
+        texts = [p if isinstance(p, str) else to_text(get_path(state, p)) for p in pieces]
+        cap = getattr(state, "max_text", None)  # a run's RunState (state_size.py) has one
+        if cap is not None and sum(map(len, texts)) > cap:
+            raise _text_too_long(text, sum(map(len, texts)), cap)
+        return "".join(texts)
 
     return render
+
+
+def _text_too_long(template: str, size: int, cap: int) -> StateTooLargeError:
+    shown = template if len(template) <= 60 else template[:57] + "..."
+    return StateTooLargeError(
+        f"the template {shown!r} would build a text of {format_mb(size)}, more than "
+        f"{format_mb(cap)}, the limit of a run's state (max_state_mb)",
+        limit_bytes=cap,
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from .._version import __version__
 from ..nodes import builtin_registry
@@ -25,8 +25,9 @@ from .routes import optional_module, routes
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from ..runner import KernelPool, RunnerGateway
+    from ..runner import KernelPool
     from ..scheduler.core import Scheduler
+    from ..service.user_isolation import UserServices
 
 __all__ = ["WorkscriptApp"]
 
@@ -41,7 +42,7 @@ class WorkscriptApp(ExtensionApp):
     _service_started = False
     _hub_started = False
     _pool: KernelPool | None = None
-    _notebooks: RunnerGateway | None = None
+    _notebooks: UserServices | None = None
     _scheduler: Scheduler | None = None
     _db_url: str = ""
 
@@ -121,8 +122,36 @@ class WorkscriptApp(ExtensionApp):
         help="How many runs one user may have queued or running; more get HTTP 429.",
     ).tag(config=True)
 
+    max_state_mb = Float(
+        64.0,
+        help=(
+            "The largest a run's state may grow, in MB (estimated as values are written); a run "
+            "past it fails with STATE_TOO_LARGE, and what is kept of its state stays within it."
+        ),
+    ).tag(config=True)
+
+    max_workflow_steps = Integer(
+        10_000,
+        help=(
+            "The most steps a workflow may have, nested steps included; a larger definition is "
+            "refused (400, TOO_MANY_STEPS) before it is compiled."
+        ),
+    ).tag(config=True)
+
     max_request_body_mb = Float(
-        10.0, help="The largest request body the REST API accepts, in MB (larger: HTTP 413)."
+        10.0,
+        help=(
+            "The largest request body the REST API accepts, in MB (larger: HTTP 413, refused "
+            "from Content-Length or while streaming, before the body is held)."
+        ),
+    ).tag(config=True)
+
+    max_webhook_body_mb = Float(
+        1.0,
+        help=(
+            "The largest body a public webhook (POST /workscript/hooks/{token}) accepts, in MB "
+            "(never above max_request_body_mb; larger: HTTP 413)."
+        ),
     ).tag(config=True)
 
     run_wait_max_seconds = Float(
@@ -146,6 +175,70 @@ class WorkscriptApp(ExtensionApp):
         Unicode(),
         default_value=[],
         help="Jupyter usernames that are workscript admins when single_user is False.",
+    ).tag(config=True)
+
+    user_root_template = Unicode(
+        "",
+        help=(
+            "Each user's run root (filesystem and notebook nodes, the kernels' working folder): "
+            "{root} (root_dir), {username} and {user_id}, both made safe folder names; relative "
+            "paths are inside root_dir; created on first use. Empty: {root}/{username} when "
+            "single_user is False, root_dir itself when it is True."
+        ),
+    ).tag(config=True)
+
+    code_users = List(
+        Unicode(),
+        default_value=[],
+        help=(
+            "On a shared server (single_user False), the non-admin Jupyter usernames allowed to "
+            "run python and notebook nodes (admins always may; the others get an error). The "
+            "kernels run as the server's OS user: allow only trusted users."
+        ),
+    ).tag(config=True)
+
+    code_groups = List(
+        Unicode(),
+        default_value=[],
+        help="JupyterHub groups whose members may run python and notebook nodes (shared server).",
+    ).tag(config=True)
+
+    kernel_env_allow = List(
+        Unicode(),
+        default_value=[
+            "PATH",
+            "LANG",
+            "LANGUAGE",
+            "LC_ALL",
+            "LC_CTYPE",
+            "LC_MESSAGES",
+            "LC_NUMERIC",
+            "LC_TIME",
+            "TZ",
+        ],
+        help=(
+            "On a shared server, the only names of the server's environment the kernels of "
+            "python and notebook nodes get (secrets such as WORKSCRIPT_DB_URL or JWT_SECRET "
+            "never). A single-user server's kernels get its whole environment minus those "
+            "secrets."
+        ),
+    ).tag(config=True)
+
+    kernel_env_extra = Dict(
+        value_trait=Unicode(),
+        default_value={},
+        help="Environment variables added to every kernel of python and notebook nodes.",
+    ).tag(config=True)
+
+    http_allow_private = List(
+        Unicode(),
+        default_value=[],
+        help=(
+            "On a shared server outbound requests (fetchApi) may not reach loopback, "
+            "link-local (cloud metadata), private, CGNAT or multicast addresses, checked on the "
+            "address connected to and on every redirect; these hosts, IPs or CIDR networks "
+            "are let through anyway (e.g. ['10.1.0.0/16', 'api.internal'])."
+        ),
     ).tag(config=True)
 
     server_id = Unicode(
@@ -223,6 +316,7 @@ class WorkscriptApp(ExtensionApp):
             "registry": registry,
             "node_count": len(registry),
             "max_request_body_mb": self.max_request_body_mb,
+            "max_webhook_body_mb": self.max_webhook_body_mb,
             "run_wait_max_seconds": self.run_wait_max_seconds,
             **self._open_store(),
         }
@@ -230,14 +324,11 @@ class WorkscriptApp(ExtensionApp):
 
     def _build_service(self) -> None:
         """The event bus, the service on the store, and the WebSocket hub when it exists."""
-        from ..engine import EventBus, Services
+        from ..engine import EngineLimits, EventBus
         from ..service import RunLimits, WorkscriptService
 
         root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
-        notebooks = self._notebook_gateway(root)
-
-        def services_factory(caller: Any) -> Services:
-            return Services(root_dir=root, notebooks=notebooks)
+        services_factory = self._user_services(root)
 
         extension = self.settings["workscript"]
         bus = EventBus()
@@ -251,6 +342,9 @@ class WorkscriptApp(ExtensionApp):
                 max_concurrent_runs_per_user=self.max_concurrent_runs_per_user,
                 max_queued_runs_per_user=self.max_queued_runs_per_user,
             ),
+            engine_limits=EngineLimits.of(
+                max_state_mb=self.max_state_mb, max_steps=self.max_workflow_steps
+            ),
             bus=bus,
             server_id=server_id,
             single_user=self.single_user,
@@ -258,6 +352,7 @@ class WorkscriptApp(ExtensionApp):
             read_cache_seconds=self.read_cache_seconds,
             run_workers=self.run_workers,
         )
+        services_factory.groups_of = service.identities.groups_of
         extension["bus"] = bus
         extension["service"] = service
         extension["kernel_pool"] = self._pool
@@ -314,21 +409,34 @@ class WorkscriptApp(ExtensionApp):
         self._scheduler = scheduler
         return scheduler
 
-    def _notebook_gateway(self, root: Path | None) -> RunnerGateway | None:
-        """Kernels for the notebook and python nodes, inside ``root``; the pool starts later."""
-        from ..runner import KernelPool, RunnerGateway
+    def _user_services(self, root: Path | None) -> UserServices:
+        """Each run's Services (per-user roots, code and network policy; user_isolation.py)
+        and the kernel pool behind them, which starts later."""
+        from ..runner import KernelPool
+        from ..service.user_isolation import IsolationSettings, UserServices
 
-        if root is None:
-            return None
         if self.kernel_pool_size < 0:
             raise ValueError(
                 f"WorkscriptApp.kernel_pool_size must be >= 0, not {self.kernel_pool_size}"
             )
-        if self.kernel_pool_size > 0:
+        settings = IsolationSettings(
+            shared=not self.single_user,
+            root=root,
+            user_root_template=self.user_root_template,
+            code_users=frozenset(self.code_users),
+            code_groups=frozenset(self.code_groups),
+            kernel_env_allow=tuple(self.kernel_env_allow),
+            kernel_env_extra=dict(self.kernel_env_extra),
+            http_allow_private=tuple(self.http_allow_private),
+        )
+        if root is not None and self.kernel_pool_size > 0:
             self._pool = KernelPool(
-                self.kernel_pool_size, kernel_names=self.kernel_pool_kernels, cwd=str(root)
+                self.kernel_pool_size,
+                kernel_names=self.kernel_pool_kernels,
+                cwd=str(root),
+                env=settings.kernel_env(),
             )
-        self._notebooks = RunnerGateway(root, self._pool)
+        self._notebooks = UserServices(settings, pool=self._pool)
         return self._notebooks
 
     def _default_server_id(self) -> str:

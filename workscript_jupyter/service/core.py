@@ -15,18 +15,19 @@ import socket
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Final
 
-from ..engine import EventBus, NodeRegistry, Services
+from ..engine import DEFAULT_LIMITS, EngineLimits, EventBus, NodeRegistry, Services
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
 from .automation_history import AutomationHistory
 from .automations import AutomationUseCases
 from .cache import ReadCache
-from .execute import RunExecutor, run_error
+from .execute import RunExecutor
 from .identity import Identities
 from .pool import RunPool
 from .recovery import RunRecovery
 from .runs import RunUseCases
+from .stranded_runs import StrandedRuns, interrupted_error
 from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
 from .worker import QueueWorker
 from .workflows import WorkflowUseCases
@@ -59,6 +60,7 @@ class WorkscriptService(
         *,
         services_factory: ServicesFactory = _default_services,
         limits: RunLimits | None = None,
+        engine_limits: EngineLimits = DEFAULT_LIMITS,
         bus: EventBus | None = None,
         server_id: str | None = None,
         single_user: bool = True,
@@ -74,6 +76,7 @@ class WorkscriptService(
         self.registry = registry
         self.services_factory = services_factory
         self.limits = limits if limits is not None else RunLimits()
+        self.engine_limits = engine_limits  # a run's state size, a workflow's step count
         self.bus = bus if bus is not None else EventBus()
         self.server_id = server_id or default_server_id()
         self.single_user = single_user
@@ -84,7 +87,13 @@ class WorkscriptService(
             owner_username=owner_username,
         )
         self._executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
+        self._executor.engine_limits = engine_limits
         self._pool = RunPool(self.limits, self._executor.execute, self._executor.drop)
+        # final records retried through a store outage; a sweep re-marks runs it stranded
+        self.stranded = StrandedRuns(
+            store, self._pool, self.server_id, on_interrupted=self._retry_interrupted
+        )
+        self._executor.final_writes = self.stranded
         self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
         # a lone single-user server owns every leftover run; servers sharing a database only
         # their own (the scheduler's leader takes over those of dead servers: recovery.py)
@@ -128,6 +137,7 @@ class WorkscriptService(
         if self.run_workers:
             self._pool.start()
             await self._queue_worker.start()
+            self.stranded.start()
         for record in interrupted:  # an automation's run is retried if its policy says so
             if record.automation_id is not None:
                 self._spawn_retry(record.id, record.automation_id)
@@ -137,9 +147,14 @@ class WorkscriptService(
         """Take no more runs; queued and running runs end ``cancelled`` and are recorded; no
         task of the pool is left when this returns."""
         self._started = False
+        await self.stranded.stop()
         await self._queue_worker.stop()
         await self.stop_retries()
         await self._pool.stop()
+
+    def _retry_interrupted(self, record: ExecutionRecord) -> None:
+        if record.automation_id is not None:  # an automation's run: retried by its policy
+            self._spawn_retry(record.id, record.automation_id)
 
     def _interrupt_leftovers(self) -> list[ExecutionRecord]:
         """In a store thread: every leftover run of this server (all of them if single-user)."""
@@ -160,7 +175,6 @@ class WorkscriptService(
             cursor = page.next_cursor
             if cursor is None:
                 break
-        error = run_error("INTERRUPTED", "the server stopped during the run")
         for record in leftovers:
             ended_at = utcnow()
             started = record.started_at
@@ -168,7 +182,7 @@ class WorkscriptService(
                 scope,
                 record.id,
                 status="interrupted",
-                error=error,
+                error=interrupted_error(record),
                 ended_at=ended_at,
                 duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
             )

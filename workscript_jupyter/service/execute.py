@@ -18,23 +18,41 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from ..engine import Event, EventBus, Execution, NodeRegistry, RunResult, parse_workflow
-from ..errors import RecordNotFoundError, StoreError, WorkflowValidationError
+from ..engine import (
+    DEFAULT_LIMITS,
+    EngineLimits,
+    Event,
+    EventBus,
+    Execution,
+    NodeRegistry,
+    RunResult,
+    parse_workflow,
+)
+from ..errors import (
+    RecordNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+    WorkflowValidationError,
+)
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import utcnow
 from .pool import DropReason, Job
 from .values import ServicesFactory
 
+if TYPE_CHECKING:
+    from .stranded_runs import StrandedRuns
+
 __all__ = ["FINAL_EVENTS", "RunExecutor", "run_error"]
 
 log = logging.getLogger(__name__)
 
 FINAL_EVENTS: Final = frozenset({"workflow:completed", "workflow:failed", "workflow:cancelled"})
+MAX_WARNINGS: Final = 50  # kept in a run's record
 
 
 def run_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -101,7 +119,9 @@ class RunExecutor:
         self.bus = bus
         self.services_factory = services_factory
         self.server_id = server_id
+        self.engine_limits: EngineLimits = DEFAULT_LIMITS  # the service sets its own
         self.on_finished: Callable[[Job, str], None] | None = None  # after the final record
+        self.final_writes: StrandedRuns | None = None  # retries final records through outages
         self.runs_started = 0
         self._start = _Coalesced[str, None, tuple[bool, datetime]](self._start_batch)
         self._finish = _Coalesced[str, dict[str, Any], None](self._finish_batch)
@@ -131,13 +151,17 @@ class RunExecutor:
             return
         try:
             workflow = job.workflow or parse_workflow(
-                record.trigger_data.get("definition"), self.registry
+                record.trigger_data.get("definition"), self.registry, limits=self.engine_limits
             )
         except WorkflowValidationError as exc:  # the registry changed since it was queued
             error = run_error(exc.code, exc.message, details=exc.to_list())
             await self.finish_unstarted(job, "failed", error)
             return
-        started, started_at = await self._start(job.execution_id, None)
+        try:
+            started, started_at = await self._start(job.execution_id, None)
+        except StoreUnavailableError as exc:  # still queued: the stranded-runs sweep marks it
+            log.warning("run %s not started, the store is unavailable: %s", job.execution_id, exc)
+            return
         if not started:
             return  # cancelled, deleted or started by another worker since it was queued
         self.runs_started += 1
@@ -170,15 +194,19 @@ class RunExecutor:
             on_event=on_event,
             services=services,
             copy_initial_state=False,
+            limits=self.engine_limits,
         )
         job.execution = execution
         result = await execution.run()
         job.execution = None
-        await self._record_result(job, result, started_at)
-        if self.on_finished is not None:
-            self.on_finished(job, result.status)
-        for event in held:
-            publish(event)
+
+        def ended() -> None:  # once the final record is written (at once, or after an outage)
+            if self.on_finished is not None:
+                self.on_finished(job, result.status)
+            for event in held:
+                publish(event)
+
+        await self._record_result(job, result, started_at, ended)
 
     async def drop(self, job: Job, reason: DropReason) -> None:
         """A run that never started: cancelled while queued, or the server stopping."""
@@ -199,18 +227,26 @@ class RunExecutor:
         """Record the end of a run whose Execution never ran, then publish its final event."""
         ended_at = utcnow()
         duration = (ended_at - started_at).total_seconds() * 1000 if started_at else None
-        await run_off_loop(
-            self.store.executions.update,
-            job.caller.scope,
-            job.execution_id,
-            status=status,
-            error=error,
-            ended_at=ended_at,
-            duration_ms=duration,
-        )
+        changes = {"status": status, "error": error, "ended_at": ended_at, "duration_ms": duration}
         kind = "workflow:cancelled" if status == "cancelled" else "workflow:failed"
         payload = {"status": status, "durationMs": duration or 0.0, "error": error}
-        self.publish_final(job.execution_id, job.workflow_id, job.owner_id, kind, payload)
+
+        def ended() -> None:
+            self.publish_final(job.execution_id, job.workflow_id, job.owner_id, kind, payload)
+
+        await self._write_final(job, changes, ended)
+
+    async def _write_final(
+        self, job: Job, changes: dict[str, Any], ended: Callable[[], None]
+    ) -> None:
+        """One run's final record, retried through a store outage when a keeper is set."""
+        if self.final_writes is not None:
+            await self.final_writes.write(job.caller.scope, job.execution_id, changes, ended)
+            return
+        await run_off_loop(
+            self.store.executions.update, job.caller.scope, job.execution_id, **changes
+        )
+        ended()
 
     def publish_final(
         self,
@@ -223,26 +259,30 @@ class RunExecutor:
         payload = {**payload, "ownerId": owner_id}
         self.bus.publish(Event(kind, execution_id, workflow_id, payload))
 
-    async def _record_result(self, job: Job, result: RunResult, started_at: datetime) -> None:
+    async def _record_result(
+        self, job: Job, result: RunResult, started_at: datetime, ended: Callable[[], None]
+    ) -> None:
         changes: dict[str, Any] = {
             "status": result.status,
             "final_state": result.final_state,
-            "error": result.error.to_dict() if result.error else None,
+            "error": _run_error(result),
             "timeline": [entry.to_dict() for entry in result.timeline],
             "node_runs": result.node_runs,
             "ended_at": utcnow(),
             "duration_ms": round(result.duration_ms, 3),
+            "warnings": _kept_warnings(result.warnings),
         }
         try:
             await self._finish(job.execution_id, changes)  # with the other runs ending now
+            ended()
             return
         except (ValueError, TypeError, StoreError):
             pass  # the batch failed: this run alone, to see whether it is the culprit
-        update = self.store.executions.update
         try:
-            await run_off_loop(update, job.caller.scope, job.execution_id, **changes)
+            await self._write_final(job, changes, ended)  # retried through an outage
             return
         except RecordNotFoundError:
+            ended()
             return  # deleted by an admin meanwhile: nothing to record
         except (ValueError, TypeError, StoreError) as exc:
             # a node left something JSON cannot hold (bytes, a set...): keep it as text
@@ -250,9 +290,33 @@ class RunExecutor:
         changes["final_state"] = _jsonable(result.final_state)
         changes["timeline"] = _jsonable(changes["timeline"])
         try:
-            await run_off_loop(update, job.caller.scope, job.execution_id, **changes)
+            await self._write_final(job, changes, ended)
         except Exception:
             log.exception("could not record the end of run %s", job.execution_id)
+            ended()
+
+
+def _run_error(result: RunResult) -> dict[str, Any] | None:
+    """The engine's error; a failed ``notebook`` step adds the executed notebook's report
+    (its status, failing cell, exception and executed copy's path) as ``report``."""
+    if result.error is None:
+        return None
+    error: dict[str, Any] = result.error.to_dict()
+    report = result.final_state.get("notebookResult")
+    if result.error.node_type == "notebook" and isinstance(report, dict):
+        error["report"] = report
+    return error
+
+
+def _kept_warnings(warnings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The run's warnings as stored: the first ``MAX_WARNINGS`` (a loop can repeat one), then
+    one that says how many more there were."""
+    kept = [dict(w) for w in warnings[:MAX_WARNINGS]]
+    if len(warnings) > MAX_WARNINGS:
+        more = len(warnings) - MAX_WARNINGS
+        kept.append({"code": "MORE_WARNINGS", "message": f"{more} more warning(s) not kept",
+                     "nodePath": "", "nodeType": ""})  # fmt: skip
+    return kept
 
 
 def _cancelled_error() -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..engine import NodeRegistry, validate_workflow
-from ..errors import BadRequestError, ValidationIssue, WorkflowValidationError
+from ..engine import EngineLimits, NodeRegistry, validate_workflow
+from ..errors import BadRequestError, ConflictError, ValidationIssue, WorkflowValidationError
 from ..store.base import WORKFLOW_FIELDS, Store
+from ..store.definition_ids import DEFINITION_ID_MAX
 from ..store.records import Page, WorkflowRecord
 from .cache import ReadCache
 from .common import VERSION, check_limit, optional_str, store_call
+from .definition_limits import validate_definition
 from .values import Caller
 
 __all__ = ["WorkflowUseCases"]
@@ -23,17 +25,27 @@ class WorkflowUseCases:
 
     store: Store
     registry: NodeRegistry
+    engine_limits: EngineLimits
     _workflow_cache: ReadCache[WorkflowRecord]
 
     def validate(self, definition: Any) -> list[ValidationIssue]:
         """Every problem of ``definition``; empty when it can run. No store involved."""
-        return validate_workflow(definition, self.registry)
+        return validate_workflow(definition, self.registry, limits=self.engine_limits)
 
-    def _checked_definition(self, definition: Any) -> dict[str, Any]:
-        issues = self.validate(definition)
+    async def validate_async(self, definition: Any) -> list[ValidationIssue]:
+        """``validate``, in a thread when the definition is big (definition_limits.py)."""
+        return await validate_definition(definition, self.registry, self.engine_limits)
+
+    async def _checked_definition(self, definition: Any) -> dict[str, Any]:
+        issues = await self.validate_async(definition)
         if issues:
             raise WorkflowValidationError(issues)
         assert isinstance(definition, dict)  # a valid document is an object
+        if len(str(definition["id"])) > DEFINITION_ID_MAX:
+            raise BadRequestError(
+                f"definition.id is longer than {DEFINITION_ID_MAX} characters",
+                details=[{"field": "definition.id", "message": f"at most {DEFINITION_ID_MAX}"}],
+            )
         return definition
 
     async def list_workflows(
@@ -61,17 +73,21 @@ class WorkflowUseCases:
         description: str | None = None,
         version: str | None = None,
     ) -> WorkflowRecord:
-        """Validated; name, description and version default to the definition's own."""
+        """Validated; name, description and version default to the definition's own. The
+        definition's ``id`` is unique per owner: a second one is a ConflictError (update it)."""
         fields = _fields({"name": name, "description": description, "version": version})
-        document = self._checked_definition(definition)
-        record = await store_call(
-            self.store.workflows.create,
-            caller.scope,
-            name=fields.get("name") or str(document["name"])[:NAME_MAX],
-            description=fields.get("description", str(document.get("description", ""))),
-            version=fields.get("version") or str(document["version"]),
-            definition=document,
-        )
+        document = await self._checked_definition(definition)
+        try:
+            record = await store_call(
+                self.store.workflows.create,
+                caller.scope,
+                name=fields.get("name") or str(document["name"])[:NAME_MAX],
+                description=fields.get("description", str(document.get("description", ""))),
+                version=fields.get("version") or str(document["version"]),
+                definition=document,
+            )
+        except ConflictError as exc:
+            raise _definition_id_taken(document, exc, "update it with PUT") from None
         self._workflow_cache.put(record.id, record.owner_id, record)
         return record
 
@@ -106,18 +122,38 @@ class WorkflowUseCases:
         if "description" in changes and changes["description"] is None:
             values["description"] = ""
         if "definition" in changes:
-            values["definition"] = self._checked_definition(changes["definition"])
+            values["definition"] = await self._checked_definition(changes["definition"])
         if not values:
             return await self.get_workflow(caller, workflow_id)
         self._workflow_cache.drop(_id(workflow_id))
-        record = await store_call(self.store.workflows.update, caller.scope, workflow_id, **values)
+        try:
+            record = await store_call(
+                self.store.workflows.update, caller.scope, workflow_id, **values
+            )
+        except ConflictError as exc:
+            advice = "change that one with PUT"
+            raise _definition_id_taken(values.get("definition"), exc, advice) from None
         self._workflow_cache.put(record.id, record.owner_id, record)
         return record
 
     async def delete_workflow(self, caller: Caller, workflow_id: str) -> None:
         """Its runs keep their records (and their definition snapshot)."""
-        self._workflow_cache.drop(_id(workflow_id))
-        await store_call(self.store.workflows.delete, caller.scope, workflow_id)
+        record = await self.get_workflow(caller, workflow_id)  # a definition id: its record's
+        self._workflow_cache.drop(record.id)
+        await store_call(self.store.workflows.delete, caller.scope, record.id)
+
+
+def _definition_id_taken(definition: Any, exc: ConflictError, advice: str) -> ConflictError:
+    """The store's conflict on a definition id, saying which record has it and what to do."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    taken = details.get("workflowId")
+    if "definitionId" not in details or not isinstance(taken, str):
+        return exc  # another conflict (or a concurrent write the store could not name)
+    return ConflictError(
+        f"a workflow with id {details['definitionId']!r} already exists (record {taken}): "
+        f"{advice} /workscript/workflows/{taken}",
+        details={"field": "definition.id", **details},
+    )
 
 
 def _id(value: Any) -> str:
