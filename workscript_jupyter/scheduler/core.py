@@ -84,6 +84,13 @@ class _Counters:
     last_pass_at: datetime | None = None
     leader_since: datetime | None = None
     recent_errors: list[str] = field(default_factory=list)
+    # per automation owner: fired/skipped/failed/lost counts and their recent errors
+    owners: dict[str, dict[str, int]] = field(default_factory=dict)
+    owner_errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def owner_count(self, owner_id: str, key: str, n: int = 1) -> None:
+        counts = self.owners.setdefault(owner_id, {"fired": 0, "skipped": 0, "failed": 0})
+        counts[key] = counts.get(key, 0) + n
 
 
 class Scheduler:
@@ -125,6 +132,11 @@ class Scheduler:
     def leading(self) -> bool:
         return self._leading
 
+    @property
+    def running(self) -> bool:
+        """Started, and its leader loop alive (the health check reports it)."""
+        return self._leader_task is not None and not self._leader_task.done()
+
     async def start(self) -> None:
         if self._leader_task is not None:
             return
@@ -148,8 +160,22 @@ class Scheduler:
         if self._leading:
             self._request_pass()
 
-    def status(self) -> dict[str, Any]:
+    def status(self, owner_id: str | None = None) -> dict[str, Any]:
+        """This server's scheduler figures; with ``owner_id`` (a non-admin asking) the counts
+        and errors of that user's automations only, and the lock without backend details."""
         c = self.counters
+        if owner_id is not None:
+            own = c.owners.get(owner_id, {})
+            lock = self.lock.describe()
+            return {
+                **self.status(),
+                "lock": {k: lock[k] for k in ("backend", "name", "held") if k in lock},
+                "fired": own.get("fired", 0),
+                "skipped": own.get("skipped", 0),
+                "failed": own.get("failed", 0),
+                "lostToOtherServers": own.get("lost", 0),
+                "recentErrors": [text for who, text in c.owner_errors if who == owner_id],
+            }
         return {
             "serverId": self.server_id,
             "leader": self._leading,
@@ -299,7 +325,9 @@ class Scheduler:
                     catch_up_limit=self.settings.catch_up_limit,
                 )
             except InvalidCronError as error:  # stored before a rule changed: stop it firing
-                self._note_error(f"automation {automation.id}: {error.message}")
+                self._note_error(
+                    f"automation {automation.id}: {error.message}", owner_id=automation.owner_id
+                )
                 times[automation.id] = (None, automation.last_run_at)
                 continue
             ticks += [
@@ -311,13 +339,18 @@ class Scheduler:
             ]
             times[automation.id] = (plan.next_run, automation.last_run_at)
         if skipped:
+            owners = {automation.id: automation.owner_id for automation in due}
             claimed = await run_off_loop(self.store.fires.claim_many, skipped, self.server_id)
             self.counters.skipped += sum(1 for fire in claimed if fire is not None)
             self.counters.lost += sum(1 for fire in claimed if fire is None)
+            for claim, fire in zip(skipped, claimed, strict=False):
+                owner = owners.get(claim.automation_id)
+                if owner is not None:
+                    self.counters.owner_count(owner, "skipped" if fire is not None else "lost")
         if ticks:
             fires = await self.fire(ticks)
             for tick, fire in zip(ticks, fires, strict=True):
-                self._count(fire)
+                self._count(fire, tick.automation.owner_id)
                 if fire is not None and fire.outcome == "fired":
                     next_run, _ = times[tick.automation.id]
                     times[tick.automation.id] = (next_run, tick.scheduled_for)
@@ -329,15 +362,15 @@ class Scheduler:
         except StoreError as error:  # the database is away: the next pass does it again
             self._note_error(f"could not store the next run times: {error}")
 
-    def _count(self, fire: ScheduleFire | None) -> None:
+    def _count(self, fire: ScheduleFire | None, owner_id: str) -> None:
         if fire is None:
-            self.counters.lost += 1
-        elif fire.outcome == "fired":
-            self.counters.fired += 1
-        elif fire.outcome == "skipped":
-            self.counters.skipped += 1
+            key = "lost"
+        elif fire.outcome in ("fired", "skipped"):
+            key = fire.outcome
         else:
-            self.counters.failed += 1
+            key = "failed"
+        setattr(self.counters, key, getattr(self.counters, key) + 1)
+        self.counters.owner_count(owner_id, key)
 
     async def _arm(self) -> None:
         soonest = await run_off_loop(
@@ -369,8 +402,13 @@ class Scheduler:
             self._schedules[key] = schedule
         return schedule
 
-    def _note_error(self, message: str) -> None:
+    def _note_error(self, message: str, *, owner_id: str | None = None) -> None:
         log.warning("scheduler: %s", message)
         errors = self.counters.recent_errors
-        errors.append(f"{utcnow().isoformat()} {message}")
+        text = f"{utcnow().isoformat()} {message}"
+        errors.append(text)
         del errors[:-20]
+        if owner_id is not None:
+            owned = self.counters.owner_errors
+            owned.append((owner_id, text))
+            del owned[:-200]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ..engine.visible_state import visible_state
 from ..store.records import Automation, ExecutionRecord, Page, ScheduleFire, WorkflowRecord
 
 __all__ = [
@@ -78,6 +79,8 @@ def execution_summary_json(record: ExecutionRecord) -> dict[str, Any]:
         "endedAt": iso(record.ended_at),
         "durationMs": record.duration_ms,
         "scheduledFor": _stored_time(record.trigger_data.get("scheduledFor")),
+        "warnings": record.warnings,
+        "hasWarnings": record.has_warnings,
     }
 
 
@@ -85,7 +88,7 @@ def execution_json(record: ExecutionRecord) -> dict[str, Any]:
     """The whole run: summary fields plus initialState, finalState and timeline."""
     body = execution_summary_json(record)
     body["initialState"] = record.initial_state
-    body["finalState"] = record.final_state
+    body["finalState"] = visible_state(record.final_state)
     body["timeline"] = record.timeline
     return body
 
@@ -96,7 +99,7 @@ def run_result_json(record: ExecutionRecord) -> dict[str, Any]:
         "executionId": record.id,
         "workflowId": record.workflow_id,
         "status": record.status,
-        "finalState": record.final_state,
+        "finalState": visible_state(record.final_state),
         "error": record.error,
         "startedAt": iso(record.started_at),
         "endedAt": iso(record.ended_at),
