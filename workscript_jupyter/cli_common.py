@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .errors import WorkscriptError
@@ -17,4 +16,7 @@ class UsageError(WorkscriptError):
 
 
 def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    from .engine.documents import dump_json
+
+    # valid JSON whatever a run left: NaN/Infinity as null, as the server answers them
+    print(dump_json(value, indent=2, ensure_ascii=False, default=str))

@@ -20,6 +20,7 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from .._version import __version__
 from ..nodes import builtin_registry
+from ..runner.kernel_env import DEFAULT_ENV_ALLOW
 from .routes import optional_module, routes
 
 if TYPE_CHECKING:
@@ -205,17 +206,7 @@ class WorkscriptApp(ExtensionApp):
 
     kernel_env_allow = List(
         Unicode(),
-        default_value=[
-            "PATH",
-            "LANG",
-            "LANGUAGE",
-            "LC_ALL",
-            "LC_CTYPE",
-            "LC_MESSAGES",
-            "LC_NUMERIC",
-            "LC_TIME",
-            "TZ",
-        ],
+        default_value=list(DEFAULT_ENV_ALLOW),
         help=(
             "On a shared server, the only names of the server's environment the kernels of "
             "python and notebook nodes get (secrets such as WORKSCRIPT_DB_URL or JWT_SECRET "

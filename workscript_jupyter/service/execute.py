@@ -16,7 +16,6 @@ for an unsaved workflow) and ``ownerId`` in its payload, so the WebSocket can fi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -32,6 +31,7 @@ from ..engine import (
     RunResult,
     parse_workflow,
 )
+from ..engine.documents import plain_json
 from ..errors import (
     RecordNotFoundError,
     StoreError,
@@ -324,4 +324,6 @@ def _cancelled_error() -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """The last-resort copy of a final state: always storable (odd values as text, NaN as
+    null, a part nested too deeply — or containing itself — replaced by a note)."""
+    return plain_json(value, default=str, too_deep="(nested too deeply to store)")

@@ -32,7 +32,7 @@ class ValidateHandler(WorkscriptHandler):
         definition = body
         if isinstance(body, dict) and "definition" in body and "workflow" not in body:
             definition = body["definition"]
-        issues = self.service.validate(definition)
+        issues = await self.service.validate_async(definition)
         self.write_json({"valid": not issues, "errors": [issue.to_dict() for issue in issues]})
 
 
