@@ -26,12 +26,10 @@ from workscript_jupyter.nodes import builtin_registry
 
 pytest.register_assert_rewrite("tests.ci")  # it is a plugin too (below)
 
-from .ci import in_ci, require  # noqa: E402
+from .ci import require  # noqa: E402
 
 # tests.ci: the CI skip rule; pytester: the tests of that rule run a pytest of their own
 pytest_plugins = ("pytest_jupyter.jupyter_server", "tests.ci", "pytester")
-
-IN_CI = in_ci()  # kept for the modules that import it from here; new code calls in_ci()
 
 # Jupyter/IPython folders a test could write through a library default; each goes to the temp
 # folder of the session. (pytest-jupyter's server fixtures point them at their own per test.)
@@ -98,6 +96,30 @@ SLOW_TESTS = frozenset(
 SERVICE_MARKERS = ("mysql", "redis")  # the quick loop needs neither MariaDB nor Redis
 
 
+SERVICE_FIXTURES = frozenset({"mysql_url", "redis_url"})
+# Modules that start Jupyter kernels. jupyter_client picks free TCP ports per process, so two
+# processes starting kernels at the same moment can pick the same port ("Address already in
+# use"): under pytest-xdist they all run in one worker.
+KERNEL_MODULES = frozenset(
+    {
+        "tests/browser/test_quickstart_browser.py",
+        "tests/kernel/test_magics.py",
+        "tests/kernel/test_server_magics.py",
+        "tests/nodes/test_notebook_nodes.py",
+        "tests/runner/test_execute.py",
+        "tests/runner/test_kernel_env.py",
+        "tests/runner_pool/test_pool.py",
+        "tests/server/test_notebook_runs.py",
+        "tests/server/test_run_warnings.py",
+        "tests/server/test_shared_server.py",
+        "tests/test_cli_first_use.py",
+        "tests/test_cli_notebook.py",
+        "tests/test_notebook_automations.py",
+        "tests/test_notebooks.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
     for item in items:
@@ -109,6 +131,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if module in SLOW_MODULES or name in SLOW_TESTS or needs_service:
             item.add_marker(pytest.mark.slow)
+        if needs_service or SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            # MariaDB databases, GET_LOCK names and Redis keys are shared by the whole machine:
+            # under pytest-xdist every test that touches them runs in one worker, in order
+            item.add_marker(pytest.mark.xdist_group("services"))
+        elif module in KERNEL_MODULES:
+            item.add_marker(pytest.mark.xdist_group("kernels"))
 
 
 def require_service(name: str, host: str, port: int) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import in_ci
+from tests.ci import in_ci
 from workscript_jupyter.server.app import WorkscriptApp
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.ci import in_ci
 from tests.server.openapi_check import check_fetch, check_response, spec, validate_schema
 from workscript_jupyter.server.openapi import OpenApiHandler, load_spec
 
@@ -39,7 +39,7 @@ def _require_routes() -> Any:
     try:
         return importlib.import_module("workscript_jupyter.server.routes")
     except ImportError as error:
-        if IN_CI:
+        if in_ci():
             pytest.fail(f"workscript_jupyter.server.routes cannot be imported: {error}")
         pytest.skip(f"the REST route table is not there yet ({error})")
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ..conftest import IN_CI
+from ..ci import in_ci
 from .conftest import Api, document, server_config
 from .identity import TwoUsersIdentityProvider, auth
 
@@ -48,7 +48,7 @@ def _wired():
     problems = _wiring_problems()
     if problems:
         message = "end-to-end WebSocket tests need the app wiring: " + "; ".join(problems)
-        if IN_CI:
+        if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
 

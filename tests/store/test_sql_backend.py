@@ -178,6 +178,8 @@ def test_a_refused_mysql_login_names_the_masked_url() -> None:
         "WzEsMl0",
         "WyJub3QgYSB0aW1lIiwiYSJd",
     ],
+    # stable ids: the truncated cursor holds the time of collection (pytest-xdist compares ids)
+    ids=["not-base64", "an-object", "truncated", "no-time", "not-a-time"],
 )
 def test_a_malformed_cursor_is_a_value_error(store: SqlStore, alice: Scope, cursor: str) -> None:
     with pytest.raises(ValueError, match="malformed cursor"):

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.ci import in_ci
 from workscript_jupyter.store.base import Store
 from workscript_jupyter.store.memory import MemoryStore
 from workscript_jupyter.store.records import Page, Scope
@@ -47,7 +47,7 @@ def _sql_store_class() -> Any:
     """``SqlStore``, or a skip (a failure in CI) while the SQL backend is not written yet."""
     if not _module_exists("workscript_jupyter.store.sql"):
         message = "workscript_jupyter.store.sql does not exist yet: no SQL backend to test"
-        if IN_CI:
+        if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return importlib.import_module("workscript_jupyter.store.sql").SqlStore
