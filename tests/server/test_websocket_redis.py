@@ -23,13 +23,27 @@ async def until(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def run_with_two_hubs(redis_url: str, test) -> None:
+def run_with_two_hubs(redis_url: str, test, *, channel_b: str | None = None) -> None:
+    """Two hubs on one Redis; a channel of this test's own, so that no other test's events
+    (another pytest worker, another deployment) can reach it."""
+    import uuid
+
     from workscript_jupyter.server.events_hub import EventHub
+
+    channel = f"workscript:events:test-{uuid.uuid4().hex}"
 
     async def main() -> None:
         bus_a, bus_b = EventBus(), EventBus()
-        hub_a = EventHub(bus_a, FakeService(), redis_url=redis_url, server_id="server-a")
-        hub_b = EventHub(bus_b, FakeService(), redis_url=redis_url, server_id="server-b")
+        hub_a = EventHub(
+            bus_a, FakeService(), redis_url=redis_url, redis_channel=channel, server_id="server-a"
+        )
+        hub_b = EventHub(
+            bus_b,
+            FakeService(),
+            redis_url=redis_url,
+            redis_channel=channel_b or channel,
+            server_id="server-b",
+        )
         await hub_a.start()
         await hub_b.start()
         try:
@@ -76,7 +90,7 @@ def test_the_redis_message_carries_owner_and_origin(redis_url):
     async def test(bus_a, hub_a, bus_b, hub_b):
         client = aioredis.from_url(redis_url)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe("workscript:events")
+        await pubsub.subscribe(hub_a.redis_channel)
         try:
             bus_a.publish(event("workflow:started", "run-7", "alice", "wf-7"))
             message = None
@@ -105,8 +119,8 @@ def test_a_malformed_redis_message_is_ignored(redis_url):
         _, on_b = await connect(hub_b, caller("alice"), "executions")
         client = aioredis.from_url(redis_url)
         try:
-            await client.publish("workscript:events", b"\x00 not json")
-            await client.publish("workscript:events", json.dumps({"type": 1, "payload": "x"}))
+            await client.publish(hub_b.redis_channel, b"\x00 not json")
+            await client.publish(hub_b.redis_channel, json.dumps({"type": 1, "payload": "x"}))
         finally:
             await client.aclose()
         bus_a.publish(event("workflow:started", "run-1", "alice"))
@@ -133,3 +147,23 @@ def test_an_unreachable_redis_is_logged_without_its_password(caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "127.0.0.1:1" in logged and "unavailable" in logged
     assert "s3cret-pass" not in logged
+
+
+def test_servers_of_another_database_never_hear_these_events(redis_url):
+    """Two deployments on one Redis: each database has its own channel (channel_for)."""
+    from workscript_jupyter.server.events_redis import channel_for
+
+    sqlite_a = channel_for("sqlite:////srv/a/workscript.sqlite")
+    assert sqlite_a != channel_for("sqlite:////srv/b/workscript.sqlite")
+    assert channel_for("mysql+pymysql://u:one@db/ws") == channel_for("mysql+pymysql://u:two@db/ws")
+
+    async def test(bus_a, hub_a, bus_b, hub_b):
+        _, on_b = await connect(hub_b, caller("alice"), "executions")
+        bus_a.publish(event("workflow:started", "run-1", "alice", "wf-1"))
+        bus_b.publish(event("workflow:completed", "run-2", "alice", "wf-2"))  # b's own
+        await until(lambda: len(on_b.events()) >= 1)
+        await settle()
+        await asyncio.sleep(0.3)  # time for a's event to arrive, were it to come
+        assert [m["payload"]["executionId"] for m in on_b.events()] == ["run-2"]
+
+    run_with_two_hubs(redis_url, test, channel_b=channel_for("sqlite:////srv/b/x.sqlite"))

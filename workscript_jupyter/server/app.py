@@ -350,11 +350,14 @@ class WorkscriptApp(ExtensionApp):
         extension["scheduler"] = self._build_scheduler(service, server_id)
         websocket = optional_module("websocket")
         if websocket is not None:
+            redis_url = websocket.resolve_redis_url(self.redis_url)
+            channel = None
+            if redis_url:
+                from .events_redis import channel_for  # imports redis: only when configured
+
+                channel = channel_for(self._db_url)
             hub = websocket.EventHub(
-                bus,
-                service,
-                redis_url=websocket.resolve_redis_url(self.redis_url),
-                server_id=server_id,
+                bus, service, redis_url=redis_url, redis_channel=channel, server_id=server_id
             )
             extension["hub"] = hub
             extension[websocket.HUB_SETTING] = hub  # where EventSocketHandler looks

@@ -136,6 +136,7 @@ class EventHub:
         max_queue: int = 1000,
         max_queue_bytes: int = 4 * 1024 * 1024,
         redis_url: str | None = None,
+        redis_channel: str | None = None,
         server_id: str | None = None,
     ) -> None:
         self.bus = bus
@@ -144,6 +145,7 @@ class EventHub:
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
         self.redis_url = redis_url or None
+        self.redis_channel = redis_channel  # None: events_redis.REDIS_CHANNEL
         # unique per hub, so a server ignores its own events coming back from Redis
         self.origin = server_id or uuid.uuid4().hex
         self._clients: set[EventClient] = set()
@@ -163,7 +165,8 @@ class EventHub:
         if self.redis_url:
             from .events_redis import RedisBridge  # imports redis: only when configured
 
-            self._redis = RedisBridge(self.redis_url, self.origin, self._dispatch)
+            channel = {"channel": self.redis_channel} if self.redis_channel else {}
+            self._redis = RedisBridge(self.redis_url, self.origin, self._dispatch, **channel)
             await self._redis.start()
         self._unsubscribe = self.bus.subscribe(self._on_event)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -21,11 +22,24 @@ from redis.exceptions import RedisError
 
 from ..store.connection import mask_url
 
-__all__ = ["REDIS_CHANNEL", "RedisBridge"]
+__all__ = ["REDIS_CHANNEL", "RedisBridge", "channel_for"]
 
 log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "workscript:events"
+
+
+def channel_for(db_url: str) -> str:
+    """The channel of the servers sharing ``db_url``: ``workscript:events:<hash>``.
+
+    Two deployments may share one Redis; each hears only the servers of its own database
+    (an admin of one must never see the other's runs). The hash is of the URL without its
+    password, so a rotated password keeps the channel.
+    """
+    digest = hashlib.sha256(mask_url(db_url).encode()).hexdigest()[:16]
+    return f"{REDIS_CHANNEL}:{digest}"
+
+
 MAX_PENDING_PUBLISH = 10_000
 PUBLISH_BATCH = 500
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -37,8 +51,11 @@ Deliver = Callable[[dict[str, Any], Any], None]
 class RedisBridge:
     """Publishes local events to Redis and hands the other servers' events to ``deliver``."""
 
-    def __init__(self, url: str, origin: str, deliver: Deliver) -> None:
+    def __init__(
+        self, url: str, origin: str, deliver: Deliver, *, channel: str = REDIS_CHANNEL
+    ) -> None:
         self.url = url
+        self.channel = channel
         self.origin = origin
         self._deliver = deliver
         self._client: Any = None
@@ -79,7 +96,7 @@ class RedisBridge:
     async def _subscribe(self) -> Any:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(REDIS_CHANNEL)
+            await pubsub.subscribe(self.channel)
         except BaseException:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
@@ -111,7 +128,7 @@ class RedisBridge:
             try:
                 pipe = self._client.pipeline(transaction=False)
                 for data in batch:
-                    pipe.publish(REDIS_CHANNEL, data)
+                    pipe.publish(self.channel, data)
                 await pipe.execute()
                 backoff = 0.1
             except (RedisError, OSError) as error:
