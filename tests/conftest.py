@@ -120,6 +120,7 @@ KERNEL_MODULES = frozenset(
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
     for item in items:
@@ -137,6 +138,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("services"))
         elif module in KERNEL_MODULES:
             item.add_marker(pytest.mark.xdist_group("kernels"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(module))  # a module's tests stay together
 
 
 def require_service(name: str, host: str, port: int) -> None:

@@ -196,6 +196,34 @@ class WorkflowRecord:
     # the definition's own "id" (unique per owner; None: none, or an old duplicate)
     definition_id: str | None = None
 
+    @classmethod
+    def new(
+        cls,
+        owner_id: str,
+        *,
+        name: str,
+        definition: dict[str, Any],
+        description: str = "",
+        version: str = "1.0.0",
+        id: str | None = None,
+    ) -> WorkflowRecord:
+        """A workflow about to be stored (``definition`` already copied): a fresh id unless
+        given, created and updated now, its definition id read from the definition."""
+        from .definition_ids import definition_id_of
+
+        now = utcnow()
+        return cls(
+            id=id or new_id(),
+            owner_id=owner_id,
+            name=name,
+            definition=definition,
+            version=version,
+            description=description,
+            created_at=now,
+            updated_at=now,
+            definition_id=definition_id_of(definition),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ExecutionRecord:

@@ -8,7 +8,7 @@ from typing import Any
 from ...errors import ConflictError, RecordNotFoundError
 from ..base import WORKFLOW_FIELDS, WorkflowStore
 from ..definition_ids import definition_id_of
-from ..records import Page, Scope, WorkflowRecord, new_id, utcnow
+from ..records import Page, Scope, WorkflowRecord, utcnow
 from ._state import Tables, check_changes, detach, json_copy, paginate
 
 __all__ = ["MemoryWorkflows"]
@@ -28,18 +28,13 @@ class MemoryWorkflows(WorkflowStore):
         version: str = "1.0.0",
         id: str | None = None,
     ) -> WorkflowRecord:
-        now = utcnow()
-        copied = json_copy(definition, "definition")
-        record = WorkflowRecord(
-            id=id or new_id(),
-            owner_id=scope.user_id,
+        record = WorkflowRecord.new(
+            scope.user_id,
             name=name,
-            definition=copied,
-            version=version,
+            definition=json_copy(definition, "definition"),
             description=description,
-            created_at=now,
-            updated_at=now,
-            definition_id=definition_id_of(copied),
+            version=version,
+            id=id,
         )
         with self._t.lock:
             self._t.require_user(scope.user_id)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from ...errors import ConflictError, RecordNotFoundError
 from ..base import WORKFLOW_FIELDS, WorkflowStore
 from ..definition_ids import definition_id_of
-from ..records import Page, Scope, WorkflowRecord, new_id, utcnow
+from ..records import Page, Scope, WorkflowRecord, utcnow
 from ..tables import workflows
 from .common import (
     Database,
@@ -49,18 +49,13 @@ class SqlWorkflowStore(WorkflowStore):
         version: str = "1.0.0",
         id: str | None = None,
     ) -> WorkflowRecord:
-        now = utcnow()
-        copied = json_copy(definition)
-        record = WorkflowRecord(
-            id=id or new_id(),
-            owner_id=scope.user_id,
+        record = WorkflowRecord.new(
+            scope.user_id,
             name=name,
-            definition=copied,
-            version=version,
+            definition=json_copy(definition),
             description=description,
-            created_at=now,
-            updated_at=now,
-            definition_id=definition_id_of(copied),
+            version=version,
+            id=id,
         )
         values = row_values(record, workflows)
         with self._db.begin(_duplicates(record.id, scope.user_id)) as connection:
