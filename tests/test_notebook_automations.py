@@ -61,7 +61,7 @@ def test_automations_notebook_schedules_watches_and_disables(served: tuple[Serve
     assert "'region': 'south'" in result["data"]["text/plain"]
 
     schedule = next(c for first, c in code.items() if first.startswith("%%workflow --schedule"))
-    assert "Region report schedule" in html_of(schedule) and "every 30 seconds" in html_of(schedule)
+    assert "Region report schedule" in html_of(schedule) and "every 10 seconds" in html_of(schedule)
     fired = next(c for first, c in code.items() if first == "import asyncio")
     assert outputs(fired)[-1]["data"]["text/plain"].startswith("('cron', 'completed', ")
 
