@@ -48,17 +48,18 @@ BACKENDS = ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fresh_mysql_url(mysql_url: str) -> str:
-    """``workscript_migrations`` dropped and created empty, on the fixture's server."""
+def fresh_mysql_url(mysql_url: str, database: str = MIGRATIONS_DB) -> str:
+    """``database`` (``workscript_migrations``) dropped and created empty, on the fixture's
+    server."""
     server = make_url(mysql_url).set(database="")
     root = create_engine(server)
     try:
         with root.begin() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {MIGRATIONS_DB}")
-            connection.exec_driver_sql(f"CREATE DATABASE {MIGRATIONS_DB} CHARACTER SET utf8mb4")
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+            connection.exec_driver_sql(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
     finally:
         root.dispose()
-    return server.set(database=MIGRATIONS_DB).render_as_string(hide_password=False)
+    return server.set(database=database).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -490,10 +491,14 @@ def test_mysql_migrations_wait_for_the_migration_lock(mysql_url, monkeypatch):
     holder = create_store_engine(url)
     try:
         with holder.connect() as connection:
-            name = {"name": migrate.MIGRATION_LOCK}
+            name = {"name": migrate.migration_lock_name(make_url(url).database)}
             assert connection.execute(text("SELECT GET_LOCK(:name, 0)"), name).scalar() == 1
             with pytest.raises(StoreError, match="another server has been migrating"):
                 migrate.upgrade(url)
+            # GET_LOCK names are server-wide: another database's migration does not wait
+            other = fresh_mysql_url(mysql_url, f"{MIGRATIONS_DB}_other")
+            migrate.upgrade(other)
+            assert migrate.current(other) is not None
             connection.execute(text("SELECT RELEASE_LOCK(:name)"), name)
         migrate.upgrade(url)  # free again, and released after use:
         with holder.connect() as connection:

@@ -22,6 +22,7 @@ SQLite migration runs with foreign keys off, and they are switched back on after
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,7 +59,9 @@ __all__ = [
 ]
 
 SCRIPT_LOCATION = Path(__file__).with_name("migrations")
-# MySQL: servers starting together take turns on the migration (GET_LOCK, per connection)
+# MySQL: servers starting together take turns on the migration (GET_LOCK, per connection).
+# GET_LOCK names are server-wide: the database's name is part of the lock's, so that
+# deployments on other databases of the same server never wait on each other.
 MIGRATION_LOCK = "workscript.migrate"
 MIGRATION_LOCK_SECONDS = 120
 # Alembic's ``context`` and ``op`` are process-wide proxies: one command at a time per process
@@ -206,7 +209,7 @@ def _migrating(engine_or_url: EngineOrUrl, action: str) -> Iterator[Config]:
     """A config carrying one connection in a transaction; errors become project errors."""
     with _ALEMBIC, _engine(engine_or_url) as engine, _connect(engine) as connection:
         sqlite = connection.dialect.name == "sqlite"
-        locked = False
+        locked: str | None = None  # the lock's name once taken
         try:
             if sqlite:  # outside any transaction, or SQLite ignores it
                 connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -227,22 +230,32 @@ def _migrating(engine_or_url: EngineOrUrl, action: str) -> Iterator[Config]:
                 if sqlite:
                     connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 if locked:
-                    connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
+                    connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": locked})
                 connection.commit()
 
 
-def _take_lock(connection: Connection, engine: Engine) -> bool:
+def migration_lock_name(database: str | None) -> str:
+    """The GET_LOCK name of a database's migration: at most 64 characters (MySQL's limit),
+    a digest standing in for a long database name."""
+    name = f"{MIGRATION_LOCK}.{database or ''}"
+    if len(name) <= 64:
+        return name
+    return f"{MIGRATION_LOCK}.{hashlib.sha256(name.encode()).hexdigest()[:40]}"
+
+
+def _take_lock(connection: Connection, engine: Engine) -> str:
+    name = migration_lock_name(engine.url.database)
     got = connection.execute(
         text("SELECT GET_LOCK(:name, :seconds)"),
-        {"name": MIGRATION_LOCK, "seconds": MIGRATION_LOCK_SECONDS},
+        {"name": name, "seconds": MIGRATION_LOCK_SECONDS},
     ).scalar()
     connection.commit()
     if got != 1:
         raise StoreError(
             f"another server has been migrating {mask_url(engine.url)} for over "
-            f"{MIGRATION_LOCK_SECONDS} s (lock {MIGRATION_LOCK!r}); try again when it is done"
+            f"{MIGRATION_LOCK_SECONDS} s (lock {name!r}); try again when it is done"
         )
-    return True
+    return name
 
 
 def _database_error(engine: Engine, action: str, error: exc.DBAPIError) -> StoreError:

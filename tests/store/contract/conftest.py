@@ -4,10 +4,13 @@
 - ``sqlite``: ``SqlStore`` on a file of its own; the schema is made once per session (with the
   Alembic migrations when ``store.migrate`` exists, else ``tables.metadata.create_all``) and the
   file is copied for each test, which keeps the suite fast.
-- ``mariadb``: ``SqlStore`` on the database ``workscript_contract`` (created if missing). Its
+- ``mariadb``: ``SqlStore`` on a database of this pytest process's own,
+  ``workscript_contract_<pid>``, created on first use and dropped at the end of the session. Its
   tables are dropped and the schema re-created once per test module; each test starts from empty
-  tables. A ``GET_LOCK`` held for the session keeps two pytest processes from sharing the
-  database at once. Marked ``mysql``: skipped when MariaDB is absent, failing when CI=true.
+  tables. Each process holds a ``GET_LOCK`` named after its database while it lives; a database
+  whose lock is free belongs to a session that died and is dropped. So pytest processes (xdist
+  workers, two terminals) never wait on each other. Marked ``mysql``: skipped when MariaDB is
+  absent, failing when CI=true.
 
 The SQL backend is imported lazily: while ``workscript_jupyter.store.sql`` does not exist the SQL
 params are skipped (failed when CI=true), so the memory backend can be developed alone.
@@ -15,8 +18,10 @@ params are skipped (failed when CI=true), so the memory backend can be developed
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -30,8 +35,7 @@ from workscript_jupyter.store.base import Store
 from workscript_jupyter.store.memory import MemoryStore
 from workscript_jupyter.store.records import Page, Scope
 
-MARIADB_DATABASE = "workscript_contract"
-LOCK_NAME = "workscript_contract_suite"
+DATABASE_PREFIX = "workscript_contract_"
 
 BACKENDS = ["memory", "sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)]
 
@@ -86,9 +90,11 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _MariaDb:
-    """Session state: the lock connection, and the module whose schema is in place."""
+    """Session state: the lock connection, the database, and the module whose schema is in
+    place."""
 
     def __init__(self) -> None:
+        self.database = f"{DATABASE_PREFIX}{os.getpid()}"
         self.lock_engine: Any = None
         self.lock_connection: Any = None
         self.schema_module: str | None = None
@@ -99,22 +105,37 @@ class _MariaDb:
         if self.lock_connection is None:
             self.lock_engine = create_engine(root_url, pool_size=1)
             self.lock_connection = self.lock_engine.connect()
-            self.lock_connection.execute(
-                text(f"CREATE DATABASE IF NOT EXISTS {MARIADB_DATABASE} CHARACTER SET utf8mb4")
-            )
+            _drop_abandoned_databases(self.lock_connection)
             got = self.lock_connection.execute(
-                text("SELECT GET_LOCK(:name, 240)"), {"name": LOCK_NAME}
+                text("SELECT GET_LOCK(:name, 0)"), {"name": self.database}
             ).scalar()
             if got != 1:
-                pytest.fail("another test session holds the workscript_contract database")
+                pytest.fail(f"another process holds the lock of {self.database}")
+            self.lock_connection.execute(
+                text(f"CREATE DATABASE IF NOT EXISTS {self.database} CHARACTER SET utf8mb4")
+            )
         if self.schema_module != module:
             _reset_schema(url)
             self.schema_module = module
 
     def close(self) -> None:
         if self.lock_connection is not None:
+            from sqlalchemy import text
+
+            with contextlib.suppress(Exception):  # a server gone at the end is no failure
+                self.lock_connection.execute(text(f"DROP DATABASE IF EXISTS {self.database}"))
             self.lock_connection.close()  # closing the session releases GET_LOCK
             self.lock_engine.dispose()
+
+
+def _drop_abandoned_databases(connection: Any) -> None:
+    """Drop the contract databases of pytest processes that died before their cleanup."""
+    from sqlalchemy import text
+
+    pattern = DATABASE_PREFIX.replace("_", "\\_") + "%"
+    for (name,) in connection.execute(text("SHOW DATABASES LIKE :p"), {"p": pattern}):
+        if connection.execute(text("SELECT IS_FREE_LOCK(:n)"), {"n": name}).scalar() == 1:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
 
 
 def _reset_schema(url: str) -> None:
@@ -170,8 +191,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
         root_url = make_url(request.getfixturevalue("mysql_url"))  # skips/fails when absent
         sql_store = _sql_store_class()
-        url = root_url.set(database=MARIADB_DATABASE).render_as_string(hide_password=False)
         state: _MariaDb = request.getfixturevalue("_mariadb_session")
+        url = root_url.set(database=state.database).render_as_string(hide_password=False)
         state.ensure(url, root_url.render_as_string(hide_password=False), request.module.__name__)
         _empty_tables(url)
         instance = sql_store.from_url(url)
