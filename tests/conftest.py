@@ -120,6 +120,19 @@ KERNEL_MODULES = frozenset(
 )
 
 
+TEST_WORKERS = 2  # two cores here; more workers only fight over them
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): two workers for the suite or a folder of it, none
+    (this process) when only files or single tests are named — a worker's start costs more than
+    such a run. ``-n N`` on the command line overrides."""
+    named = [str(arg) for arg in config.args]
+    if named and all(arg.split("::", 1)[0].endswith(".py") for arg in named):
+        return 0
+    return min(TEST_WORKERS, os.cpu_count() or 1)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
