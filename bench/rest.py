@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,12 +101,16 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def start_server(workdir: Path) -> Server:
+def start_server(
+    workdir: Path, db_url: str | None = None, extra_args: Sequence[str] = ()
+) -> Server:
+    """``jupyter server`` with the extension on ``db_url`` (default: a SQLite file in
+    ``workdir``); ``extra_args`` are more command-line settings."""
     port = free_port()
     token = secrets.token_hex(16)
     root = workdir / "root"
     root.mkdir()
-    db_url = f"sqlite:///{workdir / 'workscript.sqlite'}"
+    db_url = db_url or f"sqlite:///{workdir / 'workscript.sqlite'}"
     log_path = workdir / "server.log"
     env = {
         **os.environ,
@@ -127,6 +131,7 @@ def start_server(workdir: Path) -> Server:
         "--ServerApp.jpserver_extensions={'workscript_jupyter': True}",
         f"--WorkscriptApp.db_url={db_url}",
         "--ServerApp.log_level=WARN",
+        *extra_args,
     ]
     log = log_path.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
