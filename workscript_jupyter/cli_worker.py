@@ -12,12 +12,8 @@ recorded, and the worker says how many runs it executed.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
 import os
-import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +83,10 @@ def add_worker_parser(commands: Any) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    # asyncio, signal and socket here, not at the top: every command builds this parser, and
+    # `workscript validate` should not pay for them
+    import asyncio
+
     from .errors import ConfigurationError
 
     if args.concurrency < 1:
@@ -101,6 +101,11 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, root: Path) -> int:
+    import asyncio
+    import contextlib
+    import signal
+    import socket
+
     from .nodes import builtin_registry
     from .scheduler.leader import leader_lock_for
     from .service import RunLimits, WorkscriptService

@@ -134,7 +134,7 @@ class Api:
 
 
 def _check_against_spec(method: str, path: str, reply: Reply) -> None:
-    """Every response of the REST tests must match api/openapi.yaml (status and body)."""
+    """Every response of the REST tests must match the OpenAPI document (status and body)."""
     from .openapi_check import check_response, find_operation
 
     try:

@@ -6,10 +6,12 @@ The live tests run the whole REST stack through ``jp_fetch`` and check every ans
 
 from __future__ import annotations
 
-import filecmp
 import importlib
 import json
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,6 @@ from workscript_jupyter.server.openapi import OpenApiHandler, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "workscript_jupyter" / "server" / "openapi.yaml"
-COPY = ROOT / "api" / "openapi.yaml"
 VERBS = ("get", "put", "post", "delete", "patch")
 MISSING = "0" * 32  # a well-formed id that names nothing
 
@@ -47,12 +48,40 @@ def _require_routes() -> Any:
 # -- the document ---------------------------------------------------------------------------
 
 
-def test_api_copy_is_identical_to_the_packaged_spec():
-    assert filecmp.cmp(PACKAGED, COPY, shallow=False), (
-        "api/openapi.yaml differs from workscript_jupyter/server/openapi.yaml (the one served "
-        "and shipped); edit the packaged file and copy it: cp workscript_jupyter/server/"
-        "openapi.yaml api/openapi.yaml"
+def test_there_is_one_spec_and_it_is_the_packaged_one():
+    """The contract lives next to the handler that serves it; no copy can drift from it."""
+    assert PACKAGED.is_file()
+    others = [
+        path.relative_to(ROOT)
+        for path in ROOT.rglob("openapi.y*ml")
+        if path != PACKAGED and not _outside_the_source(path)
+    ]
+    assert others == [], f"a second OpenAPI document: {others} (edit {PACKAGED.relative_to(ROOT)})"
+
+
+def _outside_the_source(path: Path) -> bool:
+    parts = path.relative_to(ROOT).parts
+    return parts[0] in {".venv", ".git", "build", "dist", "node_modules"} or any(
+        part.startswith(".") or part.endswith(".egg-info") for part in parts
     )
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_spec(tmp_path):
+    pytest.importorskip("hatchling")
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("workscript_jupyter/server/openapi.yaml")
+    assert shipped == PACKAGED.read_bytes()
 
 
 def test_the_spec_is_valid_openapi_3_1():
@@ -266,7 +295,7 @@ def test_the_route_table_serves_exactly_the_documented_operations():
     missing = sorted(set(documented) - set(served))
     undocumented = sorted(set(served) - set(documented))
     assert not missing, f"documented but not served: {missing}"
-    assert not undocumented, f"served but not in api/openapi.yaml: {undocumented}"
+    assert not undocumented, f"served but not in the OpenAPI document: {undocumented}"
 
 
 def test_each_route_checks_the_permission_the_spec_names():

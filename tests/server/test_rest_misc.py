@@ -73,7 +73,7 @@ async def test_a_store_outage_is_503_json(api, workscript, monkeypatch):
     async def down(*args, **kwargs):
         raise errors.StoreUnavailableError("the database cannot be reached")
 
-    monkeypatch.setattr(workscript["service"], "list_workflows", down)
+    monkeypatch.setattr(workscript["workflows"], "list_workflows", down)
     reply = await api.get("workflows")
     assert reply.code == 503
     assert reply.error == {  # the store's own words stay in the server's log
@@ -87,7 +87,7 @@ async def test_too_many_runs_sets_retry_after(api, workscript, monkeypatch):
     async def busy(*args, **kwargs):
         raise errors.TooManyRunsError("too many", retry_after=7)
 
-    monkeypatch.setattr(workscript["service"], "start_run", busy)
+    monkeypatch.setattr(workscript["runs"], "start_run", busy)
     reply = await api.post("workflows", "run", json_body={"definition": {}})
     assert reply.code == 429 and reply.headers["Retry-After"] == "7"
 
@@ -96,7 +96,7 @@ async def test_anything_else_stays_a_500(api, workscript, monkeypatch):
     def broken():
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(workscript["service"], "catalogue", broken)
+    monkeypatch.setattr(workscript["workflows"], "catalogue", broken)
     reply = await api.unchecked().get("nodes")
     assert reply.code == 500
     assert "error" not in (reply.body or {})  # jupyter_server's own 500, not a mapped error

@@ -27,7 +27,7 @@ SERVER_ID = "restart-test-server"
 async def _leave_a_running_run(store: SqlStore) -> str:
     """What a server killed mid-run leaves: its run ``running``, claimed by it."""
     service = WorkscriptService(store, builtin_registry(plugins=False), server_id=SERVER_ID)
-    caller = await service.caller_for("whoever")  # single-user: the server's owner
+    caller = await service.identities.caller_for("whoever")  # single-user: the server's owner
     scope = Scope(caller.user.id, is_admin=True)
     record = store.executions.create(scope, status="queued", trigger="api")
     store.executions.update(

@@ -31,7 +31,8 @@ def caller(user_id: str, *, admin: bool = False) -> FakeCaller:
 
 
 class FakeService:
-    """Just what the hub asks of WorkscriptService: is this run / workflow readable?"""
+    """Just what the hub asks of the runs and workflows use cases: is this run / workflow
+    readable?"""
 
     def __init__(self) -> None:
         self.executions: dict[str, str] = {}  # id -> owner id
@@ -100,7 +101,7 @@ def with_hub(test):
 
     async def main() -> None:
         bus, service = EventBus(), FakeService()
-        hub = EventHub(bus, service, coalesce_seconds=WINDOW, max_queue=50)
+        hub = EventHub(bus, runs=service, workflows=service, coalesce_seconds=WINDOW, max_queue=50)
         await hub.start()
         try:
             await test(bus, service, hub)
@@ -284,7 +285,10 @@ def test_node_events_are_coalesced_and_workflow_events_kept_in_order():
 
     async def main() -> None:
         bus = EventBus()
-        hub = EventHub(bus, FakeService(), coalesce_seconds=WINDOW, max_queue=1000)
+        service = FakeService()
+        hub = EventHub(
+            bus, runs=service, workflows=service, coalesce_seconds=WINDOW, max_queue=1000
+        )
         await hub.start()
         try:
             _, socket = await connect(hub, caller("alice"), "executions")
@@ -389,7 +393,8 @@ def test_a_socket_that_fails_is_forgotten():
 def test_disconnect_and_stop_leave_nothing_behind():
     async def main() -> None:
         bus = EventBus()
-        hub = EventHub(bus, FakeService(), coalesce_seconds=WINDOW)
+        service = FakeService()
+        hub = EventHub(bus, runs=service, workflows=service, coalesce_seconds=WINDOW)
         await hub.start()
         client, _ = await connect(hub, caller("alice"), "executions")
         other, other_socket = await connect(hub, caller("bob"), "executions")
@@ -423,7 +428,7 @@ def test_no_redis_import_without_a_redis_url():
         "from workscript_jupyter.engine import EventBus\n"
         "from workscript_jupyter.server.websocket import EventHub, EventSocketHandler\n"
         "async def main():\n"
-        "    hub = EventHub(EventBus(), object())\n"
+        "    hub = EventHub(EventBus(), runs=object(), workflows=object())\n"
         "    await hub.start(); await hub.stop()\n"
         "asyncio.run(main())\n"
         "print(sorted(m for m in sys.modules if m == 'redis' or m.startswith('redis.')))\n"

@@ -30,14 +30,14 @@ def _wiring_problems() -> list[str]:
         return ["workscript_jupyter/service/ does not exist yet"]
     problems = []
     try:
-        app = importlib.import_module("workscript_jupyter.server.app")
+        composition = importlib.import_module("workscript_jupyter.server.composition")
         routes = importlib.import_module("workscript_jupyter.server.routes")
     except ImportError as error:
         return [f"the server extension does not import: {error}"]
     from workscript_jupyter.server.websocket import EventSocketHandler
 
-    if "EventHub(" not in inspect.getsource(app):
-        problems.append("server/app.py does not create the EventHub")
+    if "EventHub(" not in inspect.getsource(composition):
+        problems.append("server/composition.py does not create the EventHub")
     if not any(handler is EventSocketHandler for _, handler, *_ in routes.routes()):
         problems.append("/workscript/ws is not routed to EventSocketHandler")
     return problems

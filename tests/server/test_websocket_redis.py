@@ -34,12 +34,19 @@ def run_with_two_hubs(redis_url: str, test, *, channel_b: str | None = None) -> 
 
     async def main() -> None:
         bus_a, bus_b = EventBus(), EventBus()
+        reader_a, reader_b = FakeService(), FakeService()
         hub_a = EventHub(
-            bus_a, FakeService(), redis_url=redis_url, redis_channel=channel, server_id="server-a"
+            bus_a,
+            runs=reader_a,
+            workflows=reader_a,
+            redis_url=redis_url,
+            redis_channel=channel,
+            server_id="server-a",
         )
         hub_b = EventHub(
             bus_b,
-            FakeService(),
+            runs=reader_b,
+            workflows=reader_b,
             redis_url=redis_url,
             redis_channel=channel_b or channel,
             server_id="server-b",

@@ -25,15 +25,15 @@ async def _settle(service: Any, automation_id: str, count: int) -> list[Any]:
 
 def test_a_failing_run_is_retried_by_its_policy(serve) -> None:
     async def body(service: Any) -> list[Any]:
-        caller = await service.caller_for("owner")
+        caller = await service.identities.caller_for("owner")
         failing = document({"wait": {"seconds": 1}}, timeoutSeconds=0.05)  # times out
-        saved = await service.create_workflow(caller, failing)
-        automation, _ = await service.create_automation(
+        saved = await service.workflows.create_workflow(caller, failing)
+        automation, _ = await service.automations.create_automation(
             caller,
             {"name": "flaky", "workflowId": saved.id, "triggerType": "manual",
              "retries": {"count": 2, "delaySeconds": 0.01, "backoff": 2}},
         )  # fmt: skip
-        await service.execute_automation(caller, automation.id)
+        await service.automations.execute_automation(caller, automation.id)
         return await _settle(service, automation.id, 3)
 
     runs = serve(body)
@@ -46,9 +46,9 @@ def test_a_failing_run_is_retried_by_its_policy(serve) -> None:
 
 def test_a_run_left_running_by_this_server_is_interrupted_and_retried(serve, store) -> None:
     async def prepare(service: Any) -> tuple[str, str]:
-        caller = await service.caller_for("owner")
-        saved = await service.create_workflow(caller, document({"$.done": True}))
-        automation, _ = await service.create_automation(
+        caller = await service.identities.caller_for("owner")
+        saved = await service.workflows.create_workflow(caller, document({"$.done": True}))
+        automation, _ = await service.automations.create_automation(
             caller,
             {"name": "nightly", "workflowId": saved.id, "triggerType": "manual",
              "retries": {"count": 1, "delaySeconds": 0}},

@@ -27,18 +27,18 @@ def test_reads_come_from_the_cache_and_writes_refresh_it():
     svc = service(60)
 
     async def scenario() -> None:
-        ada = await svc.caller_for("ada")
-        record = await svc.create_workflow(ada, DOC)
+        ada = await svc.identities.caller_for("ada")
+        record = await svc.workflows.create_workflow(ada, DOC)
         calls = []
         real_get = svc.store.workflows.get
         svc.store.workflows.get = lambda *a, **k: calls.append(a) or real_get(*a, **k)  # type: ignore[method-assign]
-        assert (await svc.get_workflow(ada, record.id)).name == "W"
+        assert (await svc.workflows.get_workflow(ada, record.id)).name == "W"
         assert calls == []  # created here: cached already
-        await svc.update_workflow(ada, record.id, {"name": "W2"})
-        assert (await svc.get_workflow(ada, record.id)).name == "W2"
-        await svc.delete_workflow(ada, record.id)
+        await svc.workflows.update_workflow(ada, record.id, {"name": "W2"})
+        assert (await svc.workflows.get_workflow(ada, record.id)).name == "W2"
+        await svc.workflows.delete_workflow(ada, record.id)
         with pytest.raises(RecordNotFoundError):
-            await svc.get_workflow(ada, record.id)
+            await svc.workflows.get_workflow(ada, record.id)
 
     asyncio.run(scenario())
 
@@ -47,11 +47,11 @@ def test_a_cached_record_is_still_invisible_to_another_user():
     svc = service(60)
 
     async def scenario() -> None:
-        ada, bob = await svc.caller_for("ada"), await svc.caller_for("bob")
-        record = await svc.create_workflow(ada, DOC)
-        await svc.get_workflow(ada, record.id)
+        ada, bob = await svc.identities.caller_for("ada"), await svc.identities.caller_for("bob")
+        record = await svc.workflows.create_workflow(ada, DOC)
+        await svc.workflows.get_workflow(ada, record.id)
         with pytest.raises(RecordNotFoundError):
-            await svc.get_workflow(bob, record.id)
+            await svc.workflows.get_workflow(bob, record.id)
 
     asyncio.run(scenario())
 

@@ -34,15 +34,15 @@ def test_runs_ending_together_are_all_recorded_even_when_one_is_not_json() -> No
         service = WorkscriptService(store, registry, limits=RunLimits(8, 8, 100))
         await service.start()
         try:
-            caller = await service.caller_for("owner")
+            caller = await service.identities.caller_for("owner")
             runs = [
-                await service.start_run(caller, definition=document({"$.n": i}, id=f"p{i}"))
+                await service.runs.start_run(caller, definition=document({"$.n": i}, id=f"p{i}"))
                 for i in range(5)
             ]
             odd = document({"$.n": 5}, {"rawBytes": {}}, id="odd")
-            runs.append(await service.start_run(caller, definition=odd))
+            runs.append(await service.runs.start_run(caller, definition=odd))
             for run in runs:
-                await service.wait_for(caller, run.id, 10)
+                await service.runs.wait_for(caller, run.id, 10)
             return [store.executions.get(ADMIN, r.id) for r in runs]
         finally:
             await service.stop()

@@ -10,9 +10,9 @@ from workscript_jupyter.service import Caller, WorkscriptService
 
 def test_single_user_every_identity_is_the_owner(serve, store):
     async def body(service: WorkscriptService) -> tuple[Caller, Caller, Caller]:
-        first = await service.caller_for("alice", display_name="Alice")
-        second = await service.caller_for("bob")
-        again = await service.caller_for("alice")
+        first = await service.identities.caller_for("alice", display_name="Alice")
+        second = await service.identities.caller_for("bob")
+        again = await service.identities.caller_for("alice")
         return first, second, again
 
     first, second, again = serve(body)
@@ -24,23 +24,23 @@ def test_single_user_every_identity_is_the_owner(serve, store):
     assert first.user.source == "jupyter" and first.user.external_id == "owner"
 
     # a second server on the same store finds the same user
-    later = serve(lambda service: service.caller_for("carol"))
+    later = serve(lambda service: service.identities.caller_for("carol"))
     assert later.user.id == first.user.id
 
 
 def test_single_user_custom_owner_name(serve):
-    caller = serve(lambda service: service.caller_for("x"), owner_username="jovyan")
+    caller = serve(lambda service: service.identities.caller_for("x"), owner_username="jovyan")
     assert caller.user.username == "jovyan" and caller.is_admin
 
 
 def test_multi_user_one_user_per_username_and_admins(serve, store):
     async def body(service: WorkscriptService) -> list[Caller]:
         return [
-            await service.caller_for("alice"),
-            await service.caller_for("bob", display_name="Bob B."),
-            await service.caller_for("root"),
-            await service.caller_for("ops-person", hub_groups=["ops"]),
-            await service.caller_for("alice"),
+            await service.identities.caller_for("alice"),
+            await service.identities.caller_for("bob", display_name="Bob B."),
+            await service.identities.caller_for("root"),
+            await service.identities.caller_for("ops-person", hub_groups=["ops"]),
+            await service.identities.caller_for("alice"),
         ]
 
     alice, bob, root, ops, alice_again = serve(
@@ -57,7 +57,9 @@ def test_multi_user_one_user_per_username_and_admins(serve, store):
 
     # admin_users changed: the next server start gives and takes the role accordingly
     async def again(service: WorkscriptService) -> tuple[Caller, Caller]:
-        return await service.caller_for("alice"), await service.caller_for("root")
+        return await service.identities.caller_for("alice"), await service.identities.caller_for(
+            "root"
+        )
 
     alice2, root2 = serve(again, single_user=False, admin_users={"alice"})
     assert alice2.user.id == alice.user.id and alice2.is_admin
@@ -66,7 +68,7 @@ def test_multi_user_one_user_per_username_and_admins(serve, store):
 
 def test_a_local_account_with_the_same_name_is_not_taken_over(serve, store):
     local = store.users.create("carol", source="local")
-    caller = serve(lambda service: service.caller_for("carol"), single_user=False)
+    caller = serve(lambda service: service.identities.caller_for("carol"), single_user=False)
     assert caller.user.id != local.id
     assert caller.user.username == "carol@jupyter"
     assert caller.user.external_id == "carol"
@@ -74,8 +76,8 @@ def test_a_local_account_with_the_same_name_is_not_taken_over(serve, store):
 
 def test_bad_and_disabled_identities(serve, store):
     with pytest.raises(BadRequestError):
-        serve(lambda service: service.caller_for("  "), single_user=False)
-    user = serve(lambda service: service.caller_for("dave"), single_user=False).user
+        serve(lambda service: service.identities.caller_for("  "), single_user=False)
+    user = serve(lambda service: service.identities.caller_for("dave"), single_user=False).user
     store.users.update(user.id, is_active=False)
     with pytest.raises(PermissionDeniedError):
-        serve(lambda service: service.caller_for("dave"), single_user=False)
+        serve(lambda service: service.identities.caller_for("dave"), single_user=False)

@@ -91,9 +91,9 @@ def test_runs_ending_in_an_outage_are_recorded_once_the_store_is_back(sqlite_pat
         service.bus.subscribe(recorder)
         await service.start()
         try:
-            caller = await service.caller_for("me")
+            caller = await service.identities.caller_for("me")
             # two run (and end during the outage), two wait in the pool (their start is lost)
-            runs = [await service.start_run(caller, definition=waiting(0.3)) for _ in range(4)]
+            runs = [await service.runs.start_run(caller, definition=waiting(0.3)) for _ in range(4)]
             ids = [r.id for r in runs]
 
             def status(execution_id: str) -> str:
@@ -108,7 +108,7 @@ def test_runs_ending_in_an_outage_are_recorded_once_the_store_is_back(sqlite_pat
             assert service.stranded.pending >= 1  # an end that could not be written yet
             assert {status(i) for i in ids} <= {"queued", "running"}  # nothing final yet
             with pytest.raises(TooManyRunsError):  # the quota counts the store's rows
-                await service.start_run(caller, definition=waiting(0))
+                await service.runs.start_run(caller, definition=waiting(0))
             outage.end()
 
             await until(
@@ -126,8 +126,8 @@ def test_runs_ending_in_an_outage_are_recorded_once_the_store_is_back(sqlite_pat
             # the final event of the late record was published once it was written
             assert "workflow:completed" in recorder.types(ids[0])
             # the quota counts again from the store: the user can run again, no restart
-            again = await service.start_run(caller, definition=waiting(0))
-            record = await service.wait_for(caller, again.id, 30)
+            again = await service.runs.start_run(caller, definition=waiting(0))
+            record = await service.runs.wait_for(caller, again.id, 30)
             assert record.status == "completed"
             assert service.stranded.pending == 0
         finally:

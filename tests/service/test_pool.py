@@ -40,14 +40,14 @@ def test_never_more_than_max_concurrent_runs(serve):
 
     async def body(service: WorkscriptService) -> list[Any]:
         service.bus.subscribe(tracker)
-        callers = [await service.caller_for(name) for name in ("a", "b", "c")]
+        callers = [await service.identities.caller_for(name) for name in ("a", "b", "c")]
         runs = [
-            (caller, await service.start_run(caller, definition=waiting(0.1)))
+            (caller, await service.runs.start_run(caller, definition=waiting(0.1)))
             for caller in callers
             for _ in range(3)
         ]
         assert service.pool.running_count <= 2
-        return [await service.wait_for(caller, run.id, 10) for caller, run in runs]
+        return [await service.runs.wait_for(caller, run.id, 10) for caller, run in runs]
 
     limits = RunLimits(max_concurrent_runs=2, max_concurrent_runs_per_user=2)
     done = serve(body, single_user=False, limits=limits)
@@ -60,14 +60,16 @@ def test_a_user_over_the_limit_waits_while_others_proceed(serve):
 
     async def body(service: WorkscriptService) -> tuple[str, str, list[str]]:
         service.bus.subscribe(tracker)
-        alice = await service.caller_for("alice")
-        bob = await service.caller_for("bob")
-        alice_runs = [await service.start_run(alice, definition=waiting(0.2)) for _ in range(3)]
-        bob_run = await service.start_run(bob, definition=waiting(0.05))
+        alice = await service.identities.caller_for("alice")
+        bob = await service.identities.caller_for("bob")
+        alice_runs = [
+            await service.runs.start_run(alice, definition=waiting(0.2)) for _ in range(3)
+        ]
+        bob_run = await service.runs.start_run(bob, definition=waiting(0.05))
         # bob's run, queued last, starts at once: alice's second and third wait for her slot
         for run in alice_runs:
-            await service.wait_for(alice, run.id, 10)
-        await service.wait_for(bob, bob_run.id, 10)
+            await service.runs.wait_for(alice, run.id, 10)
+        await service.runs.wait_for(bob, bob_run.id, 10)
         return alice.user.id, bob.user.id, [r.id for r in alice_runs]
 
     limits = RunLimits(max_concurrent_runs=3, max_concurrent_runs_per_user=1)
@@ -89,10 +91,10 @@ def test_runs_of_one_user_keep_their_order(serve):
 
     async def body(service: WorkscriptService) -> list[str]:
         service.bus.subscribe(tracker)
-        me = await service.caller_for("me")
-        runs = [await service.start_run(me, definition=waiting(0.01)) for _ in range(5)]
+        me = await service.identities.caller_for("me")
+        runs = [await service.runs.start_run(me, definition=waiting(0.01)) for _ in range(5)]
         for run in runs:
-            await service.wait_for(me, run.id, 10)
+            await service.runs.wait_for(me, run.id, 10)
         return [r.id for r in runs]
 
     ids = serve(body, limits=RunLimits(max_concurrent_runs=1, max_concurrent_runs_per_user=1))

@@ -104,12 +104,12 @@ def test_a_queue_worker_never_claims_a_run_the_request_submits(store, registry):
         service = WorkscriptService(store, registry, server_id="s1", bus=EventBus())
         await service.start()
         try:
-            caller = await service.caller_for("me")
-            record = await service.start_run(caller, definition=document({"$.a": 1}))
+            caller = await service.identities.caller_for("me")
+            record = await service.runs.start_run(caller, definition=document({"$.a": 1}))
             assert record.claimed_by == "s1"
             claimed = store.executions.claim_queued("s1-worker", limit=10)
             assert [r.id for r in claimed] == []
-            done = await service.wait_for(caller, record.id, 10)
+            done = await service.runs.wait_for(caller, record.id, 10)
             assert done.status == "completed"
         finally:
             await service.stop()
@@ -156,9 +156,9 @@ async def _client(holder: Holder, index: int, runs: int, made: list[str]) -> Non
     username = f"user{index % 8}"  # 8 users, 4 clients each
     for n in range(runs):
         service = holder.service
-        caller = await service.caller_for(username)
+        caller = await service.identities.caller_for(username)
         try:
-            record = await service.start_run(caller, definition=_definition(rng, n))
+            record = await service.runs.start_run(caller, definition=_definition(rng, n))
         except TooManyRunsError:
             await asyncio.sleep(0.05)
             continue
@@ -166,14 +166,14 @@ async def _client(holder: Holder, index: int, runs: int, made: list[str]) -> Non
         action = rng.random()
         try:
             if action < 0.15:
-                await service.cancel_execution(caller, record.id)
+                await service.runs.cancel_execution(caller, record.id)
             elif action < 0.25:
-                await service.delete_execution(caller, record.id)
+                await service.runs.delete_execution(caller, record.id)
                 made.remove(record.id)
             elif action < 0.30:  # a claim that raced the request (the pool must refuse it)
                 service.pool.submit(Job(record.id, caller, "wf"))
             elif action < 0.60:
-                await service.wait_for(caller, record.id, 10)
+                await service.runs.wait_for(caller, record.id, 10)
         except UnprocessableError:
             pass  # already ended (cancel) or running (delete): both answers are right
         if rng.random() < 0.3:
@@ -217,9 +217,9 @@ def test_a_thousand_runs_from_32_clients_end_final_with_the_pool_idle(
         assert service.pool._jobs == {}  # idle: nothing held
         assert service.stranded.pending == 0
         # the pool still takes runs after all that
-        caller = await service.caller_for("user0")
-        last = await service.start_run(caller, definition=document({"$.a": 1}))
-        assert (await service.wait_for(caller, last.id, 10)).status == "completed"
+        caller = await service.identities.caller_for("user0")
+        last = await service.runs.start_run(caller, definition=document({"$.a": 1}))
+        assert (await service.runs.wait_for(caller, last.id, 10)).status == "completed"
         await service.stop()
 
     asyncio.run(main())

@@ -37,10 +37,12 @@ def test_a_run_of_a_definition_merges_state_and_keeps_a_snapshot(serve):
     )
 
     async def body(service: WorkscriptService) -> Any:
-        caller = await service.caller_for("me")
-        queued = await service.start_run(caller, definition=definition, initial_state={"b": 40})
+        caller = await service.identities.caller_for("me")
+        queued = await service.runs.start_run(
+            caller, definition=definition, initial_state={"b": 40}
+        )
         assert queued.status == "queued" and queued.claimed_by == "test-server"
-        done = await service.wait_for(caller, queued.id, 5)
+        done = await service.runs.wait_for(caller, queued.id, 5)
         return caller, queued, done
 
     caller, queued, done = serve(body)
@@ -61,14 +63,14 @@ def test_a_run_of_a_saved_workflow_and_its_events(serve, store):
 
     async def body(service: WorkscriptService) -> Any:
         service.bus.subscribe(recorder)
-        caller = await service.caller_for("me")
-        saved = await service.create_workflow(
+        caller = await service.identities.caller_for("me")
+        saved = await service.workflows.create_workflow(
             caller, document({"$.x": 1}, {"log": {"message": "hi"}}, id="doc")
         )
-        run = await service.start_run(
+        run = await service.runs.start_run(
             caller, workflow_id=saved.id, trigger="notebook", trigger_data={"cell": 3}
         )
-        return caller, saved, await service.wait_for(caller, run.id, 5)
+        return caller, saved, await service.runs.wait_for(caller, run.id, 5)
 
     caller, saved, done = serve(body)
     assert done.status == "completed" and done.workflow_id == saved.id
@@ -100,10 +102,10 @@ def test_a_failing_run_is_recorded_before_workflow_failed(serve, store):
 
     async def body(service: WorkscriptService) -> Any:
         service.bus.subscribe(recorder)
-        caller = await service.caller_for("me")
+        caller = await service.identities.caller_for("me")
         definition = document({"end": {"status": "failed", "message": "no"}}, id="f")
-        run = await service.start_run(caller, definition=definition)
-        return await service.wait_for(caller, run.id, 5)
+        run = await service.runs.start_run(caller, definition=definition)
+        return await service.runs.wait_for(caller, run.id, 5)
 
     done = serve(body)
     assert done.status == "failed" and done.error["code"] == "WORKFLOW_ENDED"
@@ -114,77 +116,77 @@ def test_a_failing_run_is_recorded_before_workflow_failed(serve, store):
 
 def test_start_run_arguments(serve):
     async def body(service: WorkscriptService) -> None:
-        caller = await service.caller_for("me")
-        saved = await service.create_workflow(caller, document("empty"))
+        caller = await service.identities.caller_for("me")
+        saved = await service.workflows.create_workflow(caller, document("empty"))
         with pytest.raises(BadRequestError):
-            await service.start_run(caller)
+            await service.runs.start_run(caller)
         with pytest.raises(BadRequestError):
-            await service.start_run(caller, workflow_id=saved.id, definition=document("empty"))
+            await service.runs.start_run(caller, workflow_id=saved.id, definition=document("empty"))
         with pytest.raises(BadRequestError):
-            await service.start_run(caller, workflow_id=saved.id, initial_state=[1])  # type: ignore[arg-type]
+            await service.runs.start_run(caller, workflow_id=saved.id, initial_state=[1])  # type: ignore[arg-type]
         with pytest.raises(BadRequestError):
-            await service.start_run(caller, workflow_id=saved.id, trigger="x" * 21)
+            await service.runs.start_run(caller, workflow_id=saved.id, trigger="x" * 21)
         with pytest.raises(BadRequestError):  # not JSON
-            await service.start_run(caller, workflow_id=saved.id, initial_state={"s": {1, 2}})
+            await service.runs.start_run(caller, workflow_id=saved.id, initial_state={"s": {1, 2}})
         with pytest.raises(WorkflowValidationError):
-            await service.start_run(caller, definition={"id": "x", "workflow": []})
+            await service.runs.start_run(caller, definition={"id": "x", "workflow": []})
         with pytest.raises(RecordNotFoundError):
-            await service.start_run(caller, workflow_id="0" * 32)
-        assert (await service.list_executions(caller)).items == ()
+            await service.runs.start_run(caller, workflow_id="0" * 32)
+        assert (await service.runs.list_executions(caller)).items == ()
 
     serve(body)
 
 
 def test_owner_scoping_of_runs(serve):
     async def body(service: WorkscriptService) -> None:
-        alice = await service.caller_for("alice")
-        bob = await service.caller_for("bob")
-        root = await service.caller_for("root")
-        run = await service.start_run(alice, definition=document("empty"))
-        await service.wait_for(alice, run.id, 5)
+        alice = await service.identities.caller_for("alice")
+        bob = await service.identities.caller_for("bob")
+        root = await service.identities.caller_for("root")
+        run = await service.runs.start_run(alice, definition=document("empty"))
+        await service.runs.wait_for(alice, run.id, 5)
         for call in (
-            service.get_execution(bob, run.id),
-            service.wait_for(bob, run.id, 1),
-            service.cancel_execution(bob, run.id),
-            service.rerun_execution(bob, run.id),
-            service.delete_execution(bob, run.id),
+            service.runs.get_execution(bob, run.id),
+            service.runs.wait_for(bob, run.id, 1),
+            service.runs.cancel_execution(bob, run.id),
+            service.runs.rerun_execution(bob, run.id),
+            service.runs.delete_execution(bob, run.id),
         ):
             with pytest.raises(RecordNotFoundError):
                 await call
-        assert (await service.list_executions(bob)).items == ()
-        assert [r.id for r in (await service.list_executions(alice)).items] == [run.id]
-        assert (await service.get_execution(root, run.id)).id == run.id
-        assert len((await service.list_executions(root)).items) == 1
+        assert (await service.runs.list_executions(bob)).items == ()
+        assert [r.id for r in (await service.runs.list_executions(alice)).items] == [run.id]
+        assert (await service.runs.get_execution(root, run.id)).id == run.id
+        assert len((await service.runs.list_executions(root)).items) == 1
 
     serve(body, single_user=False, admin_users={"root"})
 
 
 def test_list_filters(serve):
     async def body(service: WorkscriptService) -> None:
-        caller = await service.caller_for("me")
-        saved = await service.create_workflow(caller, document("empty"))
-        a = await service.start_run(caller, workflow_id=saved.id)
-        b = await service.start_run(caller, definition=document("empty"), trigger="cron")
-        c = await service.start_run(caller, definition=document({"end": {"status": "failed"}}))
+        caller = await service.identities.caller_for("me")
+        saved = await service.workflows.create_workflow(caller, document("empty"))
+        a = await service.runs.start_run(caller, workflow_id=saved.id)
+        b = await service.runs.start_run(caller, definition=document("empty"), trigger="cron")
+        c = await service.runs.start_run(caller, definition=document({"end": {"status": "failed"}}))
         for run in (a, b, c):
-            await service.wait_for(caller, run.id, 5)
+            await service.runs.wait_for(caller, run.id, 5)
 
         async def ids(**filters: Any) -> set[str]:
-            return {r.id for r in (await service.list_executions(caller, **filters)).items}
+            return {r.id for r in (await service.runs.list_executions(caller, **filters)).items}
 
         assert await ids(workflow_id=saved.id) == {a.id}
         assert await ids(trigger="cron") == {b.id}
         assert await ids(status="failed") == {c.id}
         assert await ids(status="completed,failed") == {a.id, b.id, c.id}
         assert await ids(status=["completed"]) == {a.id, b.id}
-        page = await service.list_executions(caller, limit=1)
+        page = await service.runs.list_executions(caller, limit=1)
         assert page.items[0].final_state is None and page.next_cursor  # summaries
         with pytest.raises(BadRequestError):
-            await service.list_executions(caller, status="done")
+            await service.runs.list_executions(caller, status="done")
         with pytest.raises(BadRequestError):
-            await service.list_executions(caller, limit=0)
+            await service.runs.list_executions(caller, limit=0)
         with pytest.raises(BadRequestError):
-            await service.list_executions(caller, created_after="yesterday")  # type: ignore[arg-type]
+            await service.runs.list_executions(caller, created_after="yesterday")  # type: ignore[arg-type]
 
     serve(body)
 
@@ -194,19 +196,19 @@ def test_cancel_queued_running_and_finished(serve, store):
 
     async def body(service: WorkscriptService) -> None:
         service.bus.subscribe(recorder)
-        caller = await service.caller_for("me")
-        running = await service.start_run(caller, definition=waiting(30))
-        queued = await service.start_run(caller, definition=waiting(30))
+        caller = await service.identities.caller_for("me")
+        running = await service.runs.start_run(caller, definition=waiting(30))
+        queued = await service.runs.start_run(caller, definition=waiting(30))
         await until(lambda: service.pool.is_started(running.id))
         await until(lambda: recorder.types(running.id)[:1] == ["workflow:started"])
-        assert (await service.get_execution(caller, queued.id)).status == "queued"
+        assert (await service.runs.get_execution(caller, queued.id)).status == "queued"
 
-        cancelled = await service.cancel_execution(caller, queued.id)
+        cancelled = await service.runs.cancel_execution(caller, queued.id)
         assert cancelled.status == "cancelled" and cancelled.error["code"] == "CANCELLED"
         assert recorder.types(queued.id) == ["workflow:cancelled"]
 
         started = time.monotonic()
-        stopped = await service.cancel_execution(caller, running.id)
+        stopped = await service.runs.cancel_execution(caller, running.id)
         assert time.monotonic() - started < 2
         assert stopped.status == "cancelled" and stopped.ended_at is not None
         assert stopped.error["code"] == "CANCELLED"
@@ -214,7 +216,7 @@ def test_cancel_queued_running_and_finished(serve, store):
         assert recorder.status_at_event[-1] == ("workflow:cancelled", "cancelled")
 
         with pytest.raises(UnprocessableError) as caught:
-            await service.cancel_execution(caller, running.id)
+            await service.runs.cancel_execution(caller, running.id)
         assert caught.value.details == {"status": "cancelled"}
 
     serve(body, limits=RunLimits(max_concurrent_runs=1))
@@ -222,66 +224,68 @@ def test_cancel_queued_running_and_finished(serve, store):
 
 def test_rerun(serve):
     async def body(service: WorkscriptService) -> None:
-        caller = await service.caller_for("me")
+        caller = await service.identities.caller_for("me")
         definition = document({"$.out": "$.in"}, initialState={"in": 1, "other": 0})
-        saved = await service.create_workflow(caller, definition)
-        first = await service.start_run(caller, workflow_id=saved.id, initial_state={"in": 5})
-        await service.wait_for(caller, first.id, 5)
+        saved = await service.workflows.create_workflow(caller, definition)
+        first = await service.runs.start_run(caller, workflow_id=saved.id, initial_state={"in": 5})
+        await service.runs.wait_for(caller, first.id, 5)
         # editing the workflow afterwards does not change what the rerun runs
-        await service.update_workflow(caller, saved.id, {"definition": document({"$.out": 0})})
-        again = await service.rerun_execution(caller, first.id)
+        await service.workflows.update_workflow(
+            caller, saved.id, {"definition": document({"$.out": 0})}
+        )
+        again = await service.runs.rerun_execution(caller, first.id)
         assert again.id != first.id and again.trigger == "manual"
         assert again.trigger_data == {"rerunOf": first.id, "definition": definition}
         assert again.initial_state == {"in": 5, "other": 0}
         assert again.workflow_id == saved.id
-        done = await service.wait_for(caller, again.id, 5)
+        done = await service.runs.wait_for(caller, again.id, 5)
         assert done.status == "completed" and done.final_state["out"] == 5
 
-        await service.delete_workflow(caller, saved.id)
+        await service.workflows.delete_workflow(caller, saved.id)
         with pytest.raises(UnprocessableError):
-            await service.rerun_execution(caller, first.id)
+            await service.runs.rerun_execution(caller, first.id)
 
-        adhoc = await service.start_run(caller, definition=document("empty"))
-        await service.wait_for(caller, adhoc.id, 5)
-        rerun = await service.rerun_execution(caller, adhoc.id)
-        assert (await service.wait_for(caller, rerun.id, 5)).status == "completed"
+        adhoc = await service.runs.start_run(caller, definition=document("empty"))
+        await service.runs.wait_for(caller, adhoc.id, 5)
+        rerun = await service.runs.rerun_execution(caller, adhoc.id)
+        assert (await service.runs.wait_for(caller, rerun.id, 5)).status == "completed"
 
     serve(body)
 
 
 def test_delete(serve):
     async def body(service: WorkscriptService) -> None:
-        caller = await service.caller_for("me")
-        running = await service.start_run(caller, definition=waiting(30))
-        queued = await service.start_run(caller, definition=waiting(0))
+        caller = await service.identities.caller_for("me")
+        running = await service.runs.start_run(caller, definition=waiting(30))
+        queued = await service.runs.start_run(caller, definition=waiting(0))
         await until(lambda: service.pool.is_started(running.id))
         with pytest.raises(UnprocessableError):
-            await service.delete_execution(caller, running.id)
-        await service.delete_execution(caller, queued.id)  # out of the queue, never runs
+            await service.runs.delete_execution(caller, running.id)
+        await service.runs.delete_execution(caller, queued.id)  # out of the queue, never runs
         with pytest.raises(RecordNotFoundError):
-            await service.get_execution(caller, queued.id)
+            await service.runs.get_execution(caller, queued.id)
         assert service.pool.job(queued.id) is None
-        await service.cancel_execution(caller, running.id)
-        await service.delete_execution(caller, running.id)
-        assert (await service.list_executions(caller)).items == ()
+        await service.runs.cancel_execution(caller, running.id)
+        await service.runs.delete_execution(caller, running.id)
+        assert (await service.runs.list_executions(caller)).items == ()
 
     serve(body, limits=RunLimits(max_concurrent_runs=1))
 
 
 def test_too_many_runs(serve):
     async def body(service: WorkscriptService) -> None:
-        alice = await service.caller_for("alice")
-        bob = await service.caller_for("bob")
-        first = await service.start_run(alice, definition=waiting(30))
-        await service.start_run(alice, definition=waiting(30))
+        alice = await service.identities.caller_for("alice")
+        bob = await service.identities.caller_for("bob")
+        first = await service.runs.start_run(alice, definition=waiting(30))
+        await service.runs.start_run(alice, definition=waiting(30))
         with pytest.raises(TooManyRunsError) as caught:
-            await service.start_run(alice, definition=waiting(0))
+            await service.runs.start_run(alice, definition=waiting(0))
         assert caught.value.retry_after >= 1 and caught.value.code == "TOO_MANY_RUNS"
         assert caught.value.details == {"active": 2, "limit": 2}
-        other = await service.start_run(bob, definition=waiting(0))  # bob is not limited
-        assert (await service.wait_for(bob, other.id, 5)).status == "completed"
-        await service.cancel_execution(alice, first.id)
-        await service.start_run(alice, definition=waiting(0))  # room again
+        other = await service.runs.start_run(bob, definition=waiting(0))  # bob is not limited
+        assert (await service.runs.wait_for(bob, other.id, 5)).status == "completed"
+        await service.runs.cancel_execution(alice, first.id)
+        await service.runs.start_run(alice, definition=waiting(0))  # room again
 
     limits = RunLimits(max_concurrent_runs=4, max_queued_runs_per_user=2)
     serve(body, single_user=False, limits=limits)
@@ -289,13 +293,13 @@ def test_too_many_runs(serve):
 
 def test_wait_for_returns_at_its_timeout(serve):
     async def body(service: WorkscriptService) -> None:
-        caller = await service.caller_for("me")
-        run = await service.start_run(caller, definition=waiting(30))
+        caller = await service.identities.caller_for("me")
+        run = await service.runs.start_run(caller, definition=waiting(30))
         started = time.monotonic()
-        record = await service.wait_for(caller, run.id, 0.2)
+        record = await service.runs.wait_for(caller, run.id, 0.2)
         assert 0.15 < time.monotonic() - started < 2
         assert record.status in ("queued", "running")
-        assert (await service.wait_for(caller, run.id, 0)).status in ("queued", "running")
+        assert (await service.runs.wait_for(caller, run.id, 0)).status in ("queued", "running")
 
     serve(body)
 
@@ -342,9 +346,9 @@ def test_stop_cancels_and_records_running_runs(store, make_service):
         service = make_service(limits=RunLimits(max_concurrent_runs=1))
         service.bus.subscribe(recorder)
         await service.start()
-        caller = await service.caller_for("me")
-        running = await service.start_run(caller, definition=waiting(30))
-        queued = await service.start_run(caller, definition=waiting(30))
+        caller = await service.identities.caller_for("me")
+        running = await service.runs.start_run(caller, definition=waiting(30))
+        queued = await service.runs.start_run(caller, definition=waiting(30))
         await until(lambda: recorder.types(running.id)[:1] == ["workflow:started"])
         started = time.monotonic()
         await service.stop()
@@ -352,7 +356,7 @@ def test_stop_cancels_and_records_running_runs(store, make_service):
         current = asyncio.current_task()
         assert [t for t in asyncio.all_tasks() if t is not current] == []
         assert not service.pool.accepting
-        waited = await service.wait_for(caller, queued.id, 5)  # already final: no waiting
+        waited = await service.runs.wait_for(caller, queued.id, 5)  # already final: no waiting
         assert waited.status == "cancelled"
         return running.id, queued.id
 
@@ -380,24 +384,24 @@ def test_on_sqlite(tmp_path, registry):
         service.bus.subscribe(recorder)
         await service.start()
         try:
-            alice = await service.caller_for("alice")
-            bob = await service.caller_for("bob")
-            saved = await service.create_workflow(
+            alice = await service.identities.caller_for("alice")
+            bob = await service.identities.caller_for("bob")
+            saved = await service.workflows.create_workflow(
                 alice, document({"$.x": "$.y"}, initialState={"y": 1})
             )
-            run = await service.start_run(alice, workflow_id=saved.id, initial_state={"y": 2})
-            done = await service.wait_for(alice, run.id, 10)
+            run = await service.runs.start_run(alice, workflow_id=saved.id, initial_state={"y": 2})
+            done = await service.runs.wait_for(alice, run.id, 10)
             assert done.status == "completed" and done.final_state["x"] == 2
             assert done.claimed_by == "sql-server" and done.timeline
             with pytest.raises(RecordNotFoundError):
-                await service.get_execution(bob, run.id)
-            slow = await service.start_run(alice, definition=waiting(30))
+                await service.runs.get_execution(bob, run.id)
+            slow = await service.runs.start_run(alice, definition=waiting(30))
             await until(lambda: recorder.types(slow.id)[:1] == ["workflow:started"], 10)
-            cancelled = await service.cancel_execution(alice, slow.id)
+            cancelled = await service.runs.cancel_execution(alice, slow.id)
             assert cancelled.status == "cancelled"
-            rerun = await service.rerun_execution(alice, run.id)
-            assert (await service.wait_for(alice, rerun.id, 10)).final_state["x"] == 2
-            page = await service.list_executions(alice, status="completed")
+            rerun = await service.runs.rerun_execution(alice, run.id)
+            assert (await service.runs.wait_for(alice, rerun.id, 10)).final_state["x"] == 2
+            page = await service.runs.list_executions(alice, status="completed")
             assert {r.id for r in page.items} == {run.id, rerun.id}
         finally:
             await service.stop()
@@ -414,8 +418,8 @@ def test_on_sqlite(tmp_path, registry):
 
 def test_concurrent_starts_never_overshoot_the_queue_limit(serve):
     async def body(service: WorkscriptService) -> list[Any]:
-        caller = await service.caller_for("me")
-        starts = [service.start_run(caller, definition=waiting(30)) for _ in range(6)]
+        caller = await service.identities.caller_for("me")
+        starts = [service.runs.start_run(caller, definition=waiting(30)) for _ in range(6)]
         return await asyncio.gather(*starts, return_exceptions=True)
 
     results = serve(body, limits=RunLimits(max_queued_runs_per_user=3))

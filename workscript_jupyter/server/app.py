@@ -1,9 +1,12 @@
-"""``WorkscriptApp``: the server extension and composition root.
+"""``WorkscriptApp``: the server extension — its settings and its life cycle.
 
-It owns the node registry, the store's database (engine, migrations at start, ``SqlStore``),
-the event bus, the ``WorkscriptService`` (run queue and workers) and, when ``server/websocket.py``
-is there, the ``EventHub`` behind ``/workscript/ws``. ``self.settings["workscript"]`` carries them
-to the handlers; ``routes.py`` is the route table.
+Every setting is a trait here, with its help text (``workscript settings`` lists them). At
+``initialize_settings`` the app reads them and has ``composition.py`` build the parts: the
+store's database (engine, migrations at start, ``SqlStore``), each run's services and the warm
+kernel pool, the event bus, the ``WorkscriptService`` with its use cases, the scheduler and,
+when ``server/websocket.py`` is there, the ``EventHub`` behind ``/workscript/ws``.
+``self.settings["workscript"]`` carries them to the handlers; ``routes.py`` is the route table.
+At start and stop the app starts and stops them, in order.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,16 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from .._version import __version__
 from ..nodes import builtin_registry
 from ..runner.kernel_env import DEFAULT_ENV_ALLOW
-from .routes import optional_module, routes
+from .composition import (
+    build_hub,
+    build_scheduler,
+    build_service,
+    default_server_id,
+    handler_settings,
+    open_store,
+    run_services,
+)
+from .routes import routes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -296,38 +307,47 @@ class WorkscriptApp(ExtensionApp):
         help="Redis URL that carries run events between servers. Unset: REDIS_URL, else none.",
     ).tag(config=True)
 
+    # -- the extension's life cycle (composition.py builds the parts) ---------------------
+
     def initialize_settings(self) -> None:
+        """Build every part from the settings and hand the handlers theirs."""
+        from ..engine import EngineLimits, EventBus
+        from ..scheduler.core import SchedulerSettings
+        from ..service import RunLimits
+        from ..service.user_isolation import IsolationSettings
+        from ..store.connection import resolve_db_url
+
         if self.role not in ("local", "client", "service"):
             raise ValueError(
                 f"WorkscriptApp.role must be local, client or service, not {self.role!r}"
             )
         registry = builtin_registry()
-        self.settings["workscript"] = {
-            "role": self.role,
-            "registry": registry,
-            "node_count": len(registry),
-            "max_request_body_mb": self.max_request_body_mb,
-            "max_webhook_body_mb": self.max_webhook_body_mb,
-            "run_wait_max_seconds": self.run_wait_max_seconds,
-            **self._open_store(),
-        }
-        self._build_service()
-
-    def _build_service(self) -> None:
-        """The event bus, the service on the store, and the WebSocket hub when it exists."""
-        from ..engine import EngineLimits, EventBus
-        from ..service import RunLimits, WorkscriptService
-
+        data_dir = getattr(self.serverapp, "data_dir", None) or None
+        self._db_url = resolve_db_url(self.db_url, data_dir=data_dir)
+        self._engine, store = open_store(self._db_url, auto_migrate=self.auto_migrate, log=self.log)
         root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
-        services_factory = self._user_services(root)
-
-        extension = self.settings["workscript"]
-        bus = EventBus()
-        server_id = self.server_id or self._default_server_id()
-        service = WorkscriptService(
-            extension["store"],
-            extension["registry"],
-            services_factory=services_factory,
+        self._notebooks, self._pool = run_services(
+            IsolationSettings(
+                shared=not self.single_user,
+                root=root,
+                user_root_template=self.user_root_template,
+                code_users=frozenset(self.code_users),
+                code_groups=frozenset(self.code_groups),
+                kernel_env_allow=tuple(self.kernel_env_allow),
+                kernel_env_extra=dict(self.kernel_env_extra),
+                http_allow_private=tuple(self.http_allow_private),
+            ),
+            kernel_pool_size=self.kernel_pool_size,
+            kernel_pool_kernels=list(self.kernel_pool_kernels),
+        )
+        port = getattr(getattr(self, "serverapp", None), "port", None)
+        server_id = self.server_id or default_server_id(port)
+        service = build_service(
+            store,
+            registry,
+            self._notebooks,
+            bus=EventBus(),
+            server_id=server_id,
             limits=RunLimits(
                 max_concurrent_runs=self.max_concurrent_runs,
                 max_concurrent_runs_per_user=self.max_concurrent_runs_per_user,
@@ -336,134 +356,44 @@ class WorkscriptApp(ExtensionApp):
             engine_limits=EngineLimits.of(
                 max_state_mb=self.max_state_mb, max_steps=self.max_workflow_steps
             ),
-            bus=bus,
-            server_id=server_id,
             single_user=self.single_user,
-            admin_users=frozenset(self.admin_users),
+            admin_users=self.admin_users,
             read_cache_seconds=self.read_cache_seconds,
             run_workers=self.run_workers,
         )
-        services_factory.groups_of = service.identities.groups_of
-        extension["bus"] = bus
-        extension["service"] = service
-        extension["kernel_pool"] = self._pool
-        extension["scheduler"] = self._build_scheduler(service, server_id)
-        websocket = optional_module("websocket")
-        if websocket is not None:
-            redis_url = websocket.resolve_redis_url(self.redis_url)
-            channel = None
-            if redis_url:
-                from .events_redis import channel_for  # imports redis: only when configured
-
-                channel = channel_for(self._db_url)
-            hub = websocket.EventHub(
-                bus, service, redis_url=redis_url, redis_channel=channel, server_id=server_id
+        scheduling = self.run_scheduler if self.run_scheduler is not None else self.role != "client"
+        if scheduling:
+            self._scheduler = build_scheduler(
+                service,
+                db_url=self._db_url,
+                server_id=server_id,
+                redis_url=self.redis_url or os.environ.get("REDIS_URL") or None,
+                lock_dir=data_dir,
+                settings=SchedulerSettings(
+                    poll_seconds=self.scheduler_poll_seconds,
+                    lock_check_seconds=self.scheduler_lock_check_seconds,
+                    misfire_threshold_seconds=self.scheduler_misfire_threshold_seconds,
+                ),
             )
-            extension["hub"] = hub
-            extension[websocket.HUB_SETTING] = hub  # where EventSocketHandler looks
+        hub = build_hub(service, redis_url=self.redis_url, db_url=self._db_url, server_id=server_id)
+        self.settings["workscript"] = {
+            "role": self.role,
+            "registry": registry,
+            "node_count": len(registry),
+            "max_request_body_mb": self.max_request_body_mb,
+            "max_webhook_body_mb": self.max_webhook_body_mb,
+            "run_wait_max_seconds": self.run_wait_max_seconds,
+            "engine": self._engine,
+            "store": store,
+            **handler_settings(service),
+            "kernel_pool": self._pool,
+            "scheduler": self._scheduler,
+        }
+        if hub is not None:
+            from .websocket import HUB_SETTING
 
-    def _build_scheduler(self, service: Any, server_id: str) -> Scheduler | None:
-        """This server's scheduler (leader election, fires) unless scheduling is off here."""
-        from ..scheduler.core import Scheduler, SchedulerSettings
-        from ..scheduler.leader import leader_lock_for
-
-        enabled = self.run_scheduler if self.run_scheduler is not None else self.role != "client"
-        if not enabled:
-            return None
-        redis_url = self.redis_url or os.environ.get("REDIS_URL") or None
-        lock_dir = getattr(self.serverapp, "data_dir", None) or None
-
-        def lock(name: str) -> Any:
-            return leader_lock_for(self._db_url, redis_url=redis_url, name=name, lock_dir=lock_dir)
-
-        async def is_alive(other_server: str) -> bool:
-            probe = lock(f"workscript-server-{other_server}")
-            taken = await probe.try_acquire()
-            await probe.release()
-            return not taken
-
-        async def recover() -> Any:
-            return await service.recover_dead_servers(is_alive)
-
-        scheduler = Scheduler(
-            service.store,
-            lock("workscript-scheduler"),
-            service.fire,
-            server_id=server_id,
-            settings=SchedulerSettings(
-                poll_seconds=self.scheduler_poll_seconds,
-                lock_check_seconds=self.scheduler_lock_check_seconds,
-                misfire_threshold_seconds=self.scheduler_misfire_threshold_seconds,
-            ),
-            recover=recover,
-            liveness=lock(f"workscript-server-{server_id}"),
-        )
-        service.on_automations_changed = scheduler.notify_changed
-        service.interrupt_all_leftovers = False  # the leader recovers dead servers' runs
-        self._scheduler = scheduler
-        return scheduler
-
-    def _user_services(self, root: Path | None) -> UserServices:
-        """Each run's Services (per-user roots, code and network policy; user_isolation.py)
-        and the kernel pool behind them, which starts later."""
-        from ..runner import KernelPool
-        from ..service.user_isolation import IsolationSettings, UserServices
-
-        if self.kernel_pool_size < 0:
-            raise ValueError(
-                f"WorkscriptApp.kernel_pool_size must be >= 0, not {self.kernel_pool_size}"
-            )
-        settings = IsolationSettings(
-            shared=not self.single_user,
-            root=root,
-            user_root_template=self.user_root_template,
-            code_users=frozenset(self.code_users),
-            code_groups=frozenset(self.code_groups),
-            kernel_env_allow=tuple(self.kernel_env_allow),
-            kernel_env_extra=dict(self.kernel_env_extra),
-            http_allow_private=tuple(self.http_allow_private),
-        )
-        if root is not None and self.kernel_pool_size > 0:
-            self._pool = KernelPool(
-                self.kernel_pool_size,
-                kernel_names=self.kernel_pool_kernels,
-                cwd=str(root),
-                env=settings.kernel_env(),
-            )
-        self._notebooks = UserServices(settings, pool=self._pool)
-        return self._notebooks
-
-    def _default_server_id(self) -> str:
-        port = getattr(getattr(self, "serverapp", None), "port", None) or os.getpid()
-        return f"{socket.gethostname()}:{port}"
-
-    def _open_store(self) -> dict[str, Any]:
-        """The engine (migrated unless ``auto_migrate`` is off) and the store on it.
-
-        A database that cannot be reached or migrated stops the extension with the masked URL
-        in the log, rather than serving requests that would all fail.
-        """
-        from ..errors import WorkscriptError
-        from ..store import migrate
-        from ..store.connection import create_store_engine, mask_url, resolve_db_url
-
-        data_dir = getattr(self.serverapp, "data_dir", None) or None
-        url = resolve_db_url(self.db_url, data_dir=data_dir)
-        self._db_url = url
-        self.log.info("workscript: database %s", mask_url(url))
-        engine = create_store_engine(url)
-        self._engine = engine
-        try:
-            if self.auto_migrate:
-                migrate.upgrade(engine)
-        except WorkscriptError as error:
-            self.log.error("workscript: %s", error.message)
-            engine.dispose()
-            self._engine = None
-            raise
-        from ..store.sql import SqlStore
-
-        return {"engine": engine, "store": SqlStore(engine)}
+            self.settings["workscript"]["hub"] = hub
+            self.settings["workscript"][HUB_SETTING] = hub  # where EventSocketHandler looks
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         from ..store.retention import prune_periodically

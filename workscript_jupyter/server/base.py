@@ -1,6 +1,8 @@
 """``WorkscriptHandler``: what every REST handler of the extension shares.
 
-- ``self.service`` — the one ``WorkscriptService`` built by ``WorkscriptApp``;
+- ``self.workflows``, ``self.runs``, ``self.automations``, ``self.automation_history``,
+  ``self.identities`` — the service's use cases (composition.py puts them in the settings);
+  each handler uses the one it needs;
 - ``await self.caller()`` — the Jupyter (or JupyterHub) identity mapped to a workscript user;
 - ``self.json_body()`` — the request body as JSON: 415 unless ``application/json``, 400 with
   the position when it is not JSON, nested more than 128 levels or holds ``NaN``/``Infinity``
@@ -44,7 +46,14 @@ from ..errors import (
 )
 
 if TYPE_CHECKING:
-    from ..service import Caller, WorkscriptService
+    from ..service import (
+        AutomationHistory,
+        Automations,
+        Caller,
+        Identities,
+        Runs,
+        Workflows,
+    )
 
 __all__ = ["WorkscriptHandler", "error_payload", "public_error_payload", "status_for"]
 
@@ -113,8 +122,24 @@ class WorkscriptHandler(APIHandler):
         return settings
 
     @property
-    def service(self) -> WorkscriptService:
-        return self.workscript["service"]  # type: ignore[no-any-return]
+    def workflows(self) -> Workflows:
+        return self.workscript["workflows"]  # type: ignore[no-any-return]
+
+    @property
+    def runs(self) -> Runs:
+        return self.workscript["runs"]  # type: ignore[no-any-return]
+
+    @property
+    def automations(self) -> Automations:
+        return self.workscript["automations"]  # type: ignore[no-any-return]
+
+    @property
+    def automation_history(self) -> AutomationHistory:
+        return self.workscript["automation_history"]  # type: ignore[no-any-return]
+
+    @property
+    def identities(self) -> Identities:
+        return self.workscript["identities"]  # type: ignore[no-any-return]
 
     @property
     def max_body_bytes(self) -> int:
@@ -143,7 +168,7 @@ class WorkscriptHandler(APIHandler):
         if isinstance(hub_user, dict):
             username = str(hub_user.get("name") or username)
             groups = tuple(str(g) for g in hub_user.get("groups") or ())
-        caller = await self.service.caller_for(
+        caller = await self.identities.caller_for(
             username, display_name=display_name, hub_groups=groups
         )
         self._workscript_caller = caller

@@ -130,8 +130,9 @@ class EventHub:
     def __init__(
         self,
         bus: EventBus,
-        service: Any,
         *,
+        runs: Any,
+        workflows: Any,
         coalesce_seconds: float = 0.05,
         max_queue: int = 1000,
         max_queue_bytes: int = 4 * 1024 * 1024,
@@ -140,7 +141,10 @@ class EventHub:
         server_id: str | None = None,
     ) -> None:
         self.bus = bus
-        self.service = service
+        # who may read a scoped channel: ``get_execution`` / ``get_workflow`` (service.Runs,
+        # service.Workflows) raise RecordNotFoundError for a run or workflow not theirs
+        self.runs = runs
+        self.workflows = workflows
         self.coalesce_seconds = coalesce_seconds
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
@@ -250,9 +254,9 @@ class EventHub:
         if kind in _SCOPED_CHANNELS:
             try:
                 if kind == "execution":
-                    await self.service.get_execution(client.caller, ident)
+                    await self.runs.get_execution(client.caller, ident)
                 else:
-                    await self.service.get_workflow(client.caller, ident)
+                    await self.workflows.get_workflow(client.caller, ident)
             except RecordNotFoundError:
                 self._error(client, "NOT_FOUND", f"no {kind} {ident!r}", channel)
                 return

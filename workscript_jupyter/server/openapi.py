@@ -1,7 +1,7 @@
 """The OpenAPI contract of the REST API, and ``GET /workscript/openapi.json`` that serves it.
 
-The document is ``openapi.yaml`` next to this module, so it ships in the wheel; the repository's
-``api/openapi.yaml`` is a copy that a test keeps identical.
+The document is ``openapi.yaml`` next to this module, the one copy: it ships in the wheel (a
+test checks) and the tests hold every route and response to it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ The hub is found in ``settings["workscript"]["event_hub"]`` (the extension puts 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -24,6 +24,9 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import PermissionDeniedError, WorkscriptError
 from .events_hub import EventClient, EventHub
+
+if TYPE_CHECKING:
+    from ..service import Identities
 
 __all__ = ["HUB_SETTING", "EventHub", "EventSocketHandler", "resolve_redis_url"]
 
@@ -49,10 +52,15 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
             raise web.HTTPError(503, "the workscript event hub is not running")
         return hub
 
+    @property
+    def identities(self) -> Identities:
+        """The service's ``Identities``: the Jupyter user mapped to a workscript caller."""
+        return self.settings["workscript"]["identities"]  # type: ignore[no-any-return]
+
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Authorize, map the Jupyter user to a workscript caller, then upgrade."""
-        hub = self.hub
+        _ = self.hub  # 503 before anything else when the hub is not running
         user = self.current_user
         # like jupyter_server's kernel and event sockets: a WebSocket is the "execute" action
         allowed = await ensure_async(
@@ -62,7 +70,7 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
             raise web.HTTPError(403, f"not authorized to execute on {self.auth_resource}")
         username, display_name, groups = _identity(user)
         try:
-            self._caller = await hub.service.caller_for(
+            self._caller = await self.identities.caller_for(
                 username, display_name=display_name, hub_groups=groups
             )
         except PermissionDeniedError as error:  # a disabled account

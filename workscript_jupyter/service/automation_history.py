@@ -1,4 +1,6 @@
-"""Automations: their runs' history, fire log and statistics, and cron validation."""
+"""``AutomationHistory``: automations' runs, fire log and statistics, and cron validation.
+
+Read-only: it needs only the store."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ __all__ = ["AutomationHistory"]
 
 
 class AutomationHistory:
-    """Read-only views of automations (``WorkscriptService`` sets ``store``)."""
+    """Read-only views of automations."""
 
-    store: Store
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     async def _visible(self, caller: Caller, automation_id: str) -> Automation:
         if not isinstance(automation_id, str) or not automation_id:

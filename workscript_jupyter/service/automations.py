@@ -1,4 +1,4 @@
-"""Automations: CRUD, manual and webhook runs, fires of the scheduler, history and stats.
+"""``Automations``: CRUD, manual and webhook runs, and the scheduler's fires.
 
 A run of an automation is an ordinary run (the ``workflow_executions`` table) with its
 ``automation_id``, a trigger (``cron``, ``webhook``, ``manual``) and the trigger's data merged
@@ -36,6 +36,7 @@ from ..store.records import (
     Page,
     ScheduleFire,
     Scope,
+    WorkflowRecord,
     new_id,
     utcnow,
 )
@@ -43,13 +44,13 @@ from .automation_input import automation_fields
 from .cache import ReadCache
 from .common import check_limit, optional_str, store_call
 from .definition_limits import parse_definition
-from .pool import Job, RunPool
+from .owners import OwnerCallers
+from .run_queue import RunQueue
 from .values import Caller
 
-__all__ = ["AutomationUseCases", "hash_webhook_token", "next_run_for", "retry_delay"]
+__all__ = ["Automations", "hash_webhook_token", "next_run_for", "retry_delay"]
 
 _SERVER_SCOPE: Final = Scope(user_id="server:scheduler", is_admin=True)
-_CALLER_TTL: Final = 60.0
 _WEBHOOK_HEADERS: Final = ("content-type", "user-agent", "x-request-id", "x-github-event")
 WEBHOOK_PREFIX: Final = "/workscript/hooks/"
 
@@ -71,19 +72,29 @@ def next_run_for(fields: Mapping[str, Any], after: datetime) -> datetime | None:
     return CronSchedule.parse(expression, fields.get("timezone") or "UTC").next_after(after)
 
 
-class AutomationUseCases:
-    """The automation part of ``WorkscriptService`` (which sets these attributes)."""
+class Automations:
+    """The automation use cases: CRUD, manual and webhook runs, and the scheduler's fires."""
 
-    store: Store
-    registry: NodeRegistry
-    engine_limits: EngineLimits
-    bus: EventBus
-    server_id: str
-    run_workers: bool
-    _pool: RunPool
-    _workflow_cache: Any
-    _owner_callers: ReadCache[Caller]
-    on_automations_changed: Callable[[], None] | None
+    def __init__(
+        self,
+        store: Store,
+        registry: NodeRegistry,
+        *,
+        engine_limits: EngineLimits,
+        bus: EventBus,
+        queue: RunQueue,
+        owners: OwnerCallers,
+        workflow_cache: ReadCache[WorkflowRecord],
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.engine_limits = engine_limits
+        self.bus = bus
+        self._queue = queue
+        self._owners = owners
+        self._workflow_cache = workflow_cache  # shared with Workflows, which keeps it exact
+        # the scheduler's reload, called after every change (set by the composition root)
+        self.on_changed: Callable[[], None] | None = None
 
     # -- CRUD ---------------------------------------------------------------------------------
 
@@ -190,7 +201,7 @@ class AutomationUseCases:
         trigger = {"type": "manual", "by": caller.user.username}
         record, workflow = await self._build_run(automation, "manual", trigger, {})
         await self._store_run(automation, record)
-        self._submit_record(caller, automation, record, workflow=workflow)
+        self._queue.submit_automation_run(caller, automation, record, workflow=workflow)
         return record
 
     async def trigger_webhook(
@@ -215,8 +226,8 @@ class AutomationUseCases:
         extra = {"webhook": {"body": body, "headers": selected}}
         record, workflow = await self._build_run(automation, "webhook", trigger, extra)
         await self._store_run(automation, record)
-        caller = await self._owner(automation.owner_id)
-        self._submit_record(caller, automation, record, workflow=workflow)
+        caller = await self._owners.caller(automation.owner_id)
+        self._queue.submit_automation_run(caller, automation, record, workflow=workflow)
         return record
 
     async def fire(self, ticks: Sequence[Tick]) -> list[ScheduleFire | None]:
@@ -245,14 +256,14 @@ class AutomationUseCases:
                 continue
             parsed[record.id] = parsed_workflow
             claims.append(FireClaim(automation.id, when, outcome="fired", run=record))
-        fires = await store_call(self.store.fires.claim_many, claims, self.server_id)
+        fires = await store_call(self.store.fires.claim_many, claims, self._queue.server_id)
         for tick, claim, fire in zip(ticks, claims, fires, strict=True):
             if fire is None:
                 continue
             self._announce(tick.automation, fire)
             if claim.run is not None:
-                owner = await self._owner(tick.automation.owner_id)
-                self._submit_record(
+                owner = await self._owners.caller(tick.automation.owner_id)
+                self._queue.submit_automation_run(
                     owner,
                     tick.automation,
                     claim.run,
@@ -314,7 +325,7 @@ class AutomationUseCases:
             automation_id=automation.id,
             initial_state=state,
             trigger_data=data,
-            claimed_by=self.server_id if self.run_workers else None,
+            claimed_by=self._queue.claimed_by,
             created_at=utcnow(),
         )
         return record, workflow
@@ -341,36 +352,6 @@ class AutomationUseCases:
             definition["timeoutSeconds"] = automation.timeout_seconds
         return definition
 
-    def _submit_record(
-        self,
-        caller: Caller,
-        automation: Automation,
-        record: ExecutionRecord,
-        *,
-        serial: bool = False,
-        workflow: Workflow | None = None,
-    ) -> None:
-        """Into this server's pool; ``queue`` (or ``serial``, unless ``allow``) runs the
-        automation's runs one at a time, in order."""
-        if not self.run_workers:
-            return  # queued unclaimed: a worker process takes it
-        policy = automation.overlap_policy
-        one_by_one = policy == "queue" or (serial and policy != "allow")
-        serial_key = automation.id if one_by_one else None
-        workflow_id = record.workflow_id or str(record.trigger_data["definition"].get("id", ""))
-        job = Job(record.id, caller, workflow_id, serial_key=serial_key, record=record)
-        job.automation_id, job.workflow = automation.id, workflow
-        self._pool.submit(job)
-
-    async def _owner(self, owner_id: str) -> Caller:
-        cached = self._owner_callers.get(owner_id, _SERVER_SCOPE)
-        if cached is not None:
-            return cached
-        user = await store_call(self.store.users.get, owner_id)
-        caller = Caller.of(user)
-        self._owner_callers.put(owner_id, owner_id, caller)
-        return caller
-
     async def _check_target(self, caller: Caller, fields: dict[str, Any]) -> None:
         """The workflow exists; a definition id given is bound to its record id."""
         workflow_id = fields.get("workflow_id")
@@ -386,8 +367,8 @@ class AutomationUseCases:
             ) from None
 
     def _changed(self) -> None:
-        if self.on_automations_changed is not None:
-            self.on_automations_changed()
+        if self.on_changed is not None:
+            self.on_changed()
 
 
 def _judge_overlap(tick: Tick) -> bool:

@@ -1,36 +1,50 @@
-"""``WorkscriptService``: the use cases, the one place that coordinates engine, store and runs.
+"""``WorkscriptService``: the composition of the use cases, and their life cycle.
 
-The server's handlers and WebSocket, the kernel's REST client and the CLI all go through it.
-Every store call runs off the event loop (``store.aio.run_off_loop``); every call is scoped to
-its ``Caller`` (another user's workflow or run is ``RecordNotFoundError``, exactly like one that
-does not exist) unless the caller is an admin.
+The use cases are objects of their own, each given only what it needs:
+
+- ``workflows`` (``Workflows``): saved workflows, validation, the node catalogue;
+- ``runs`` (``Runs``): start, wait, list, cancel, rerun and delete runs;
+- ``automations`` (``Automations``): automation CRUD, manual and webhook runs, scheduler fires;
+- ``history`` (``AutomationHistory``): an automation's runs, fires and stats, cron validation;
+- ``recovery`` (``RunRecovery``): retries of automation runs, dead servers' runs;
+- ``identities`` (``Identities``): a Jupyter identity mapped to a ``Caller``.
+
+This class builds them over one store, registry and event bus (with the parts they share: the
+``RunPool`` and its ``RunExecutor``, the ``RunQueue``, the owners' callers, the workflow read
+cache), and starts and stops what works in the background: the pool, the ``QueueWorker``, the
+stranded-runs sweep and the retries. The composition roots (server/app.py, cli_worker.py) build
+it; the server's handlers each use the one use case they need. Every store call runs off the
+event loop (``store.aio.run_off_loop``); every call is scoped to its ``Caller`` (another user's
+workflow or run is ``RecordNotFoundError``, exactly like one that does not exist) unless the
+caller is an admin.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection, Sequence
-from typing import Any, Final
+from collections.abc import Collection
+from typing import Final
 
 from ..engine import DEFAULT_LIMITS, EngineLimits, EventBus, NodeRegistry, Services
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
 from .automation_history import AutomationHistory
-from .automations import AutomationUseCases
+from .automations import Automations
 from .cache import ReadCache
 from .execute import RunExecutor
 from .identity import Identities
+from .owners import OwnerCallers
 from .pool import RunPool
 from .recovery import RunRecovery
-from .runs import RunUseCases
+from .run_queue import RunQueue
+from .runs import Runs
 from .stranded_runs import StrandedRuns, interrupted_error
 from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
 from .worker import QueueWorker
-from .workflows import WorkflowUseCases
+from .workflows import Workflows
 
 __all__ = ["WorkscriptService", "default_server_id"]
 
@@ -48,10 +62,8 @@ def _default_services(caller: Caller) -> Services:
     return Services()
 
 
-class WorkscriptService(
-    WorkflowUseCases, RunUseCases, AutomationUseCases, AutomationHistory, RunRecovery
-):
-    """Workflows, runs, automations and identities over one store, registry and event bus."""
+class WorkscriptService:
+    """The use cases over one store, registry and event bus, and their background work."""
 
     def __init__(
         self,
@@ -70,11 +82,8 @@ class WorkscriptService(
         run_workers: bool = True,
     ) -> None:
         self.store = store
-        # False: runs are queued unclaimed for `workscript worker` processes (worker.py)
-        self.run_workers = run_workers
-        self._workflow_cache: ReadCache[WorkflowRecord] = ReadCache(read_cache_seconds)
         self.registry = registry
-        self.services_factory = services_factory
+        self.services_factory = services_factory  # what each run's nodes get (root_dir...)
         self.limits = limits if limits is not None else RunLimits()
         self.engine_limits = engine_limits  # a run's state size, a workflow's step count
         self.bus = bus if bus is not None else EventBus()
@@ -86,43 +95,63 @@ class WorkscriptService(
             admin_users=admin_users,
             owner_username=owner_username,
         )
-        self._executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
-        self._executor.engine_limits = engine_limits
-        self._pool = RunPool(self.limits, self._executor.execute, self._executor.drop)
+        # -- the parts the use cases share
+        executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
+        executor.engine_limits = engine_limits
+        self.executor = executor
+        self.pool = RunPool(self.limits, executor.execute, executor.drop)
+        self.queue = RunQueue(self.pool, self.server_id, run_workers=run_workers)
+        owners = OwnerCallers(store)
+        workflow_cache: ReadCache[WorkflowRecord] = ReadCache(read_cache_seconds)
+        # -- the use cases
+        self.workflows = Workflows(store, registry, engine_limits, workflow_cache)
+        self.runs = Runs(
+            store,
+            registry,
+            engine_limits=engine_limits,
+            limits=self.limits,
+            queue=self.queue,
+            executor=executor,
+        )
+        self.automations = Automations(
+            store,
+            registry,
+            engine_limits=engine_limits,
+            bus=self.bus,
+            queue=self.queue,
+            owners=owners,
+            workflow_cache=workflow_cache,
+        )
+        self.history = AutomationHistory(store)
+        self.recovery = RunRecovery(store, self.queue, owners)
+        # -- the background work
         # final records retried through a store outage; a sweep re-marks runs it stranded
         self.stranded = StrandedRuns(
-            store, self._pool, self.server_id, on_interrupted=self._retry_interrupted
+            store, self.pool, self.server_id, on_interrupted=self.recovery.retry_interrupted
         )
-        self._executor.final_writes = self.stranded
-        self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
+        executor.final_writes = self.stranded
+        executor.on_finished = self.recovery.run_finished
+        self.queue_worker = QueueWorker(store, self.pool, self.server_id, owners)
         # a lone single-user server owns every leftover run; servers sharing a database only
         # their own (the scheduler's leader takes over those of dead servers: recovery.py)
         self.interrupt_all_leftovers = single_user
-        self._owner_callers: ReadCache[Caller] = ReadCache(60.0)
-        self._retry_tasks: set[asyncio.Task[None]] = set()
-        self._executor.on_finished = self.run_finished
-        self._queue_worker = QueueWorker(self)
-        self.on_automations_changed: Callable[[], None] | None = None  # the scheduler's reload
         self._started = False
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     @property
-    def pool(self) -> RunPool:
-        return self._pool
+    def run_workers(self) -> bool:
+        """False: runs are queued unclaimed for `workscript worker` processes (worker.py)."""
+        return self.queue.run_workers
 
     @property
     def started(self) -> bool:
         return self._started
 
     @property
-    def queue_worker(self) -> QueueWorker:
-        return self._queue_worker
-
-    @property
     def runs_started(self) -> int:
         """How many runs this process has started (each exactly once: ``executions.start``)."""
-        return self._executor.runs_started
+        return self.executor.runs_started
 
     async def start(self) -> None:
         """Mark the runs this server left queued or running as ``interrupted`` (in single-user
@@ -135,12 +164,11 @@ class WorkscriptService(
                 "%d run(s) left by a previous server were marked interrupted", len(interrupted)
             )
         if self.run_workers:
-            self._pool.start()
-            await self._queue_worker.start()
+            self.pool.start()
+            await self.queue_worker.start()
             self.stranded.start()
         for record in interrupted:  # an automation's run is retried if its policy says so
-            if record.automation_id is not None:
-                self._spawn_retry(record.id, record.automation_id)
+            self.recovery.retry_interrupted(record)
         self._started = True
 
     async def stop(self) -> None:
@@ -148,13 +176,9 @@ class WorkscriptService(
         task of the pool is left when this returns."""
         self._started = False
         await self.stranded.stop()
-        await self._queue_worker.stop()
-        await self.stop_retries()
-        await self._pool.stop()
-
-    def _retry_interrupted(self, record: ExecutionRecord) -> None:
-        if record.automation_id is not None:  # an automation's run: retried by its policy
-            self._spawn_retry(record.id, record.automation_id)
+        await self.queue_worker.stop()
+        await self.recovery.stop_retries()
+        await self.pool.stop()
 
     def _interrupt_leftovers(self) -> list[ExecutionRecord]:
         """In a store thread: every leftover run of this server (all of them if single-user)."""
@@ -170,7 +194,7 @@ class WorkscriptService(
                 r
                 for r in page.items
                 if (self.interrupt_all_leftovers or r.claimed_by == self.server_id)
-                and self._pool.job(r.id) is None  # queued by this process before start()
+                and self.pool.job(r.id) is None  # queued by this process before start()
             )
             cursor = page.next_cursor
             if cursor is None:
@@ -187,21 +211,3 @@ class WorkscriptService(
                 duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
             )
         return leftovers
-
-    # -- identity and catalogue ---------------------------------------------------------------
-
-    async def caller_for(
-        self,
-        username: str,
-        *,
-        display_name: str | None = None,
-        hub_groups: Sequence[str] = (),
-    ) -> Caller:
-        """The workscript caller of a Jupyter identity, created on first sight (see identity)."""
-        return await self.identities.caller_for(
-            username, display_name=display_name, hub_groups=hub_groups
-        )
-
-    def catalogue(self) -> list[dict[str, Any]]:
-        """The metadata of every registered node, as dicts."""
-        return [meta.to_dict() for meta in self.registry.metadata()]

@@ -24,9 +24,11 @@ from ..store.base import Store
 from ..store.records import Automation, ExecutionRecord, Scope, new_id, utcnow
 from .automations import retry_delay
 from .common import store_call
-from .pool import Job, RunPool
+from .owners import OwnerCallers
+from .pool import Job
+from .run_queue import RunQueue
 from .stranded_runs import interrupted_error
-from .values import ACTIVE_STATUSES, Caller
+from .values import ACTIVE_STATUSES
 
 __all__ = ["RETRY_STATUSES", "RunRecovery"]
 
@@ -40,25 +42,29 @@ IsAlive = Callable[[str], Awaitable[bool]]
 
 
 class RunRecovery:
-    """Part of ``WorkscriptService`` (which sets these attributes)."""
+    """Retries of automation runs, and the runs of dead servers taken over."""
 
-    store: Store
-    server_id: str
-    run_workers: bool
-    _pool: RunPool
-    _retry_tasks: set[asyncio.Task[None]]
-    # provided by AutomationUseCases
-    _owner: Callable[[str], Awaitable[Caller]]
-    _submit_record: Callable[[Caller, Automation, ExecutionRecord], None]
+    def __init__(self, store: Store, queue: RunQueue, owners: OwnerCallers) -> None:
+        self.store = store
+        self._queue = queue
+        self._pool = queue.pool
+        self._owners = owners
+        self._retry_tasks: set[asyncio.Task[None]] = set()
 
     # -- retries ------------------------------------------------------------------------------
 
     def run_finished(self, job: Job, status: str) -> None:
         """Called by the executor once a run's final record is written."""
         if job.automation_id is not None and status in RETRY_STATUSES:
-            self._spawn_retry(job.execution_id, job.automation_id)
+            self.spawn_retry(job.execution_id, job.automation_id)
 
-    def _spawn_retry(self, execution_id: str, automation_id: str) -> None:
+    def retry_interrupted(self, record: ExecutionRecord) -> None:
+        """A run found interrupted (at start, or by the stranded-runs sweep): an automation's
+        run is retried if its policy says so."""
+        if record.automation_id is not None:
+            self.spawn_retry(record.id, record.automation_id)
+
+    def spawn_retry(self, execution_id: str, automation_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._retry(execution_id, automation_id))
         self._retry_tasks.add(task)
         task.add_done_callback(self._retry_tasks.discard)
@@ -85,7 +91,7 @@ class RunRecovery:
             error=None,
             timeline=[],
             node_runs=0,
-            claimed_by=self.server_id if self.run_workers else None,
+            claimed_by=self._queue.claimed_by,
             created_at=utcnow(),
             started_at=None,
             ended_at=None,
@@ -96,7 +102,8 @@ class RunRecovery:
         except StoreError:
             log.exception("could not queue the retry of run %s", record.id)
             return
-        self._submit_record(await self._owner(record.owner_id), automation, retry)
+        owner = await self._owners.caller(record.owner_id)
+        self._queue.submit_automation_run(owner, automation, retry)
 
     async def stop_retries(self) -> None:
         tasks = tuple(self._retry_tasks)
@@ -143,7 +150,7 @@ class RunRecovery:
             found += [
                 r
                 for r in page.items
-                if r.claimed_by != self.server_id and self._pool.job(r.id) is None
+                if r.claimed_by != self._queue.server_id and self._pool.job(r.id) is None
             ]
             cursor = page.next_cursor
             if cursor is None:
@@ -165,12 +172,12 @@ class RunRecovery:
         except RecordNotFoundError:
             return 0
         if record.automation_id is not None:
-            self._spawn_retry(record.id, record.automation_id)
+            self.spawn_retry(record.id, record.automation_id)
         return 1
 
     async def _adopt(self, record: ExecutionRecord) -> int:
         """A queued run of a dead server: run here, or (no workers here) back to the queue."""
-        claimer = self.server_id if self.run_workers else None
+        claimer = self._queue.claimed_by
         reclaim = self.store.executions.reclaim
         # compare-and-set: only the one recovery that takes it from the dead server runs it
         if not await store_call(reclaim, record.id, expected=record.claimed_by, claimed_by=claimer):
@@ -178,7 +185,7 @@ class RunRecovery:
         if claimer is None:
             return 1
         try:
-            owner = await self._owner(record.owner_id)
+            owner = await self._owners.caller(record.owner_id)
         except RecordNotFoundError:
             return 0
         workflow_id = record.workflow_id or str(

@@ -1,4 +1,7 @@
-"""Runs: start, wait, list, read, cancel, rerun and delete, scoped to the caller.
+"""``Runs``: start, wait, list, read, cancel, rerun and delete runs, scoped to the caller.
+
+Needs the store, the registry and limits (to parse and admit a run), the ``RunQueue`` (this
+server's claim and pool) and the ``RunExecutor`` (the final event of a run cancelled elsewhere).
 
 A run is created ``queued`` with the snapshot of its definition in ``trigger_data["definition"]``
 (a rerun uses it, so editing or deleting the workflow later does not change what a run was) and
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from ..engine import EngineLimits, EventBus, NodeRegistry, Workflow, copy_json
+from ..engine import EngineLimits, NodeRegistry, Workflow, copy_json
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
@@ -29,29 +32,38 @@ from ..store.records import ExecutionRecord, Page, Scope, new_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
 from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
-from .pool import Job, RunPool
+from .pool import Job
+from .run_queue import RunQueue
 from .values import ACTIVE_STATUSES, ALL_STATUSES, Caller, RunLimits
 
-__all__ = ["RETRY_AFTER_SECONDS", "RunUseCases"]
+__all__ = ["RETRY_AFTER_SECONDS", "Runs"]
 
 RETRY_AFTER_SECONDS: Final = 5
 TRIGGER_MAX: Final = 20
 _POLL_SECONDS: Final = 0.2
 
 
-class RunUseCases:
-    """The run half of ``WorkscriptService`` (which sets these attributes)."""
+class Runs:
+    """The run use cases."""
 
-    store: Store
-    registry: NodeRegistry
-    engine_limits: EngineLimits
-    bus: EventBus
-    limits: RunLimits
-    server_id: str
-    run_workers: bool
-    _pool: RunPool
-    _executor: RunExecutor
-    _admission: dict[str, asyncio.Lock]
+    def __init__(
+        self,
+        store: Store,
+        registry: NodeRegistry,
+        *,
+        engine_limits: EngineLimits,
+        limits: RunLimits,
+        queue: RunQueue,
+        executor: RunExecutor,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.engine_limits = engine_limits
+        self.limits = limits
+        self._queue = queue
+        self._pool = queue.pool
+        self._executor = executor
+        self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
 
     async def start_run(
         self,
@@ -238,7 +250,7 @@ class RunUseCases:
             record = await store_call(
                 self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
             )
-        if self.run_workers:
+        if self._queue.run_workers:
             # the run gets a state of its own: the engine changes it while the caller may
             # still be reading the record returned here
             own = dataclasses.replace(record, initial_state=copy_json(record.initial_state))
@@ -266,7 +278,7 @@ class RunUseCases:
             workflow_id=workflow_id,
             initial_state=state,
             trigger_data=trigger_data,
-            claimed_by=self.server_id if self.run_workers else None,
+            claimed_by=self._queue.claimed_by,
             created_at=utcnow(),
         )
         self.store.executions.create_many([record])

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ..errors import RecordNotFoundError, StoreError
+from ..store.base import Store
 from ..store.records import ExecutionRecord
 from .common import store_call
-from .pool import Job
+from .owners import OwnerCallers
+from .pool import Job, RunPool
 from .values import Caller
-
-if TYPE_CHECKING:
-    from .core import WorkscriptService
 
 __all__ = ["QueueWorker"]
 
@@ -33,9 +32,19 @@ _IDLE_POLL: Final = 1.0
 class QueueWorker:
     """Keeps ``pool`` supplied with unclaimed queued runs while it has room."""
 
-    def __init__(self, service: WorkscriptService, *, poll_seconds: float = _IDLE_POLL) -> None:
-        self.service = service
-        self.pool = service.pool
+    def __init__(
+        self,
+        store: Store,
+        pool: RunPool,
+        server_id: str,
+        owners: OwnerCallers,
+        *,
+        poll_seconds: float = _IDLE_POLL,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.server_id = server_id  # what the runs it claims get in ``claimed_by``
+        self.owners = owners
         self.poll_seconds = poll_seconds
         self.claimed = 0
         self.last_claim_at = 0.0  # loop time of the last claim that got runs
@@ -78,10 +87,7 @@ class QueueWorker:
                 await asyncio.wait_for(wait, self.poll_seconds)
 
     async def _take(self, room: int) -> int:
-        service = self.service
-        records = await store_call(
-            service.store.executions.claim_queued, service.server_id, limit=room
-        )
+        records = await store_call(self.store.executions.claim_queued, self.server_id, limit=room)
         for record in records:
             caller = await self._caller(record)
             if caller is None:
@@ -92,7 +98,7 @@ class QueueWorker:
 
     async def _caller(self, record: ExecutionRecord) -> Caller | None:
         try:
-            return await self.service._owner(record.owner_id)
+            return await self.owners.caller(record.owner_id)
         except RecordNotFoundError:  # its owner was deleted: the run cannot be attributed
             log.warning("queue worker: run %s has no owner any more", record.id)
             return None

@@ -1,4 +1,6 @@
-"""Saved workflows: create, read, update, delete and validate, scoped to the caller."""
+"""``Workflows``: saved workflows (create, read, update, delete), validation and the node
+catalogue, scoped to the caller. Needs the store, the node registry and the engine's limits;
+reads go through a short-lived ``ReadCache`` that this server's own writes keep exact."""
 
 from __future__ import annotations
 
@@ -15,18 +17,29 @@ from .common import VERSION, check_limit, optional_str, store_call
 from .definition_limits import validate_definition
 from .values import Caller
 
-__all__ = ["WorkflowUseCases"]
+__all__ = ["Workflows"]
 
 NAME_MAX: Final = 200
 
 
-class WorkflowUseCases:
-    """The workflow half of ``WorkscriptService`` (which sets ``store`` and ``registry``)."""
+class Workflows:
+    """The workflow use cases."""
 
-    store: Store
-    registry: NodeRegistry
-    engine_limits: EngineLimits
-    _workflow_cache: ReadCache[WorkflowRecord]
+    def __init__(
+        self,
+        store: Store,
+        registry: NodeRegistry,
+        engine_limits: EngineLimits,
+        cache: ReadCache[WorkflowRecord],
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.engine_limits = engine_limits  # a workflow's step count
+        self._workflow_cache = cache  # shared with Automations, which reads their definitions
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        """The metadata of every registered node, as dicts."""
+        return [meta.to_dict() for meta in self.registry.metadata()]
 
     def validate(self, definition: Any) -> list[ValidationIssue]:
         """Every problem of ``definition``; empty when it can run. No store involved."""

@@ -32,7 +32,7 @@ class ValidateHandler(WorkscriptHandler):
         definition = body
         if isinstance(body, dict) and "definition" in body and "workflow" not in body:
             definition = body["definition"]
-        issues = await self.service.validate_async(definition)
+        issues = await self.workflows.validate_async(definition)
         self.write_json({"valid": not issues, "errors": [issue.to_dict() for issue in issues]})
 
 
@@ -45,7 +45,7 @@ class CreateAliasHandler(WorkscriptHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_object()
-        record = await self.service.create_workflow(
+        record = await self.workflows.create_workflow(
             await self.caller(),
             required_definition(body),
             name=optional_string(body, "name"),
@@ -70,14 +70,14 @@ class RunAliasHandler(WorkscriptHandler):
         if (definition is None) == (workflow_id is None):
             raise bad_request("send either definition or workflowId", {"fields": list(body)})
         caller = await self.caller()
-        record = await self.service.start_run(
+        record = await self.runs.start_run(
             caller,
             workflow_id=workflow_id,
             definition=definition,
             initial_state=optional_object(body, "initialState"),
             trigger="api",
         )
-        record = await self.service.wait_for(caller, record.id, self.run_wait_max_seconds)
+        record = await self.runs.wait_for(caller, record.id, self.run_wait_max_seconds)
         if record.status in FINISHED_STATUSES:
             self.write_json(run_result_json(record), 200)
             return

@@ -49,7 +49,7 @@ class AutomationsHandler(WorkscriptHandler):
         enabled_arg = self.query_str("enabled")
         if enabled_arg not in (None, "true", "false"):
             raise bad_request("enabled must be true or false", {"field": "enabled"})
-        page = await self.service.list_automations(
+        page = await self.automations.list_automations(
             await self.caller(),
             enabled=None if enabled_arg is None else enabled_arg == "true",
             trigger_type=self.query_str("triggerType"),
@@ -61,7 +61,7 @@ class AutomationsHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        record, token = await self.service.create_automation(
+        record, token = await self.automations.create_automation(
             await self.caller(), self.json_object()
         )
         self.set_header("Location", self.location("automations", record.id))
@@ -74,11 +74,11 @@ class AutomationHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, automation_id: str) -> None:
-        record = await self.service.get_automation(await self.caller(), automation_id)
+        record = await self.automations.get_automation(await self.caller(), automation_id)
         self.write_json(automation_json(record))
 
     async def _update(self, automation_id: str) -> None:
-        record, token = await self.service.update_automation(
+        record, token = await self.automations.update_automation(
             await self.caller(), automation_id, self.json_object()
         )
         self.write_json(automation_json(record, token=token))
@@ -96,7 +96,7 @@ class AutomationHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def delete(self, automation_id: str) -> None:
-        await self.service.delete_automation(await self.caller(), automation_id)
+        await self.automations.delete_automation(await self.caller(), automation_id)
         self.write_json(None, 204)
 
 
@@ -110,7 +110,7 @@ class AutomationToggleHandler(WorkscriptHandler):
         unknown = sorted(set(body) - {"enabled"})
         if unknown:
             raise bad_request(f"unknown field {unknown[0]!r}; only enabled", {"field": unknown[0]})
-        record = await self.service.toggle_automation(
+        record = await self.automations.toggle_automation(
             await self.caller(), automation_id, body.get("enabled")
         )
         self.write_json(automation_json(record))
@@ -122,7 +122,7 @@ class AutomationExecuteHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def post(self, automation_id: str) -> None:
-        record = await self.service.execute_automation(await self.caller(), automation_id)
+        record = await self.automations.execute_automation(await self.caller(), automation_id)
         self.set_header("Location", self.location("executions", record.id))
         self.write_json(execution_summary_json(record), 202)
 
@@ -133,7 +133,9 @@ class AutomationWebhookRotateHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def post(self, automation_id: str) -> None:
-        record, token = await self.service.rotate_webhook_token(await self.caller(), automation_id)
+        record, token = await self.automations.rotate_webhook_token(
+            await self.caller(), automation_id
+        )
         self.write_json(automation_json(record, token=token))
 
 
@@ -143,7 +145,7 @@ class AutomationExecutionsHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, automation_id: str) -> None:
-        page = await self.service.list_automation_executions(
+        page = await self.automation_history.list_automation_executions(
             await self.caller(),
             automation_id,
             limit=self.query_int("limit", 50, low=1, high=200),
@@ -158,7 +160,7 @@ class AutomationFiresHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, automation_id: str) -> None:
-        page = await self.service.list_fires(
+        page = await self.automation_history.list_fires(
             await self.caller(),
             automation_id,
             limit=self.query_int("limit", 50, low=1, high=200),
@@ -173,7 +175,7 @@ class AutomationStatsHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, automation_id: str) -> None:
-        stats = await self.service.automation_stats(await self.caller(), automation_id)
+        stats = await self.automation_history.automation_stats(await self.caller(), automation_id)
         stats["lastRunAt"] = iso(stats["lastRunAt"])
         stats["nextRunAt"] = iso(stats["nextRunAt"])
         self.write_json(stats)
@@ -190,7 +192,9 @@ class CronValidateHandler(WorkscriptHandler):
         if unknown:
             raise bad_request(f"unknown field {unknown[0]!r}", {"field": unknown[0]})
         expression = body.get("expression", body.get("cronExpression"))
-        result = self.service.validate_cron(expression, body.get("timezone"), body.get("count", 5))
+        result = self.automation_history.validate_cron(
+            expression, body.get("timezone"), body.get("count", 5)
+        )
         if result.get("valid"):
             result["nextRuns"] = [iso(t) for t in result["nextRuns"]]
         self.write_json(result)
@@ -240,6 +244,6 @@ class WebhookHandler(WorkscriptHandler):
     @allow_unauthenticated
     async def post(self, token: str) -> None:
         body = self.json_body(required=False)
-        record = await self.service.trigger_webhook(token, body, dict(self.request.headers))
+        record = await self.automations.trigger_webhook(token, body, dict(self.request.headers))
         self.set_header("Location", self.location("executions", record.id))
         self.write_json({"executionId": record.id, "status": record.status}, 202)

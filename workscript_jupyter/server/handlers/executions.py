@@ -69,7 +69,7 @@ class ExecutionsHandler(WorkscriptHandler):
     async def get(self) -> None:
         created_after = self.query_time("createdAfter")
         created_before = self.query_time("createdBefore")
-        page = await self.service.list_executions(
+        page = await self.runs.list_executions(
             await self.caller(),
             workflow_id=self.query_str("workflowId"),
             status=self._statuses(),
@@ -91,13 +91,13 @@ class ExecutionHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, execution_id: str) -> None:
-        record = await self.service.get_execution(await self.caller(), execution_id)
+        record = await self.runs.get_execution(await self.caller(), execution_id)
         self.write_json(execution_json(record))
 
     @web.authenticated
     @authorized
     async def delete(self, execution_id: str) -> None:
-        await self.service.delete_execution(await self.caller(), execution_id)
+        await self.runs.delete_execution(await self.caller(), execution_id)
         self.write_json(None, 204)
 
 
@@ -109,7 +109,7 @@ class ExecutionTimelineHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, execution_id: str) -> None:
-        record = await self.service.get_execution(await self.caller(), execution_id)
+        record = await self.runs.get_execution(await self.caller(), execution_id)
         self.write_json({"executionId": record.id, "timeline": record.timeline})
 
 
@@ -122,7 +122,7 @@ class ExecutionCancelHandler(WorkscriptHandler):
     @authorized
     async def post(self, execution_id: str) -> None:
         self.json_body(required=False)  # no body needed; a sent one must still be JSON
-        record = await self.service.cancel_execution(await self.caller(), execution_id)
+        record = await self.runs.cancel_execution(await self.caller(), execution_id)
         self.write_json(execution_json(record))
 
 
@@ -135,6 +135,6 @@ class ExecutionRerunHandler(WorkscriptHandler):
     @authorized
     async def post(self, execution_id: str) -> None:
         self.json_body(required=False)
-        record = await self.service.rerun_execution(await self.caller(), execution_id)
+        record = await self.runs.rerun_execution(await self.caller(), execution_id)
         self.set_header("Location", self.location("executions", record.id))
         self.write_json(execution_json(record), 202)

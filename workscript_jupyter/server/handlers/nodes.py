@@ -16,4 +16,4 @@ class NodesHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json({"nodes": self.service.catalogue()})
+        self.write_json({"nodes": self.workflows.catalogue()})

@@ -58,7 +58,7 @@ class WorkflowsHandler(WorkscriptHandler):
     @authorized
     async def get(self) -> None:
         caller = await self.caller()
-        page = await self.service.list_workflows(
+        page = await self.workflows.list_workflows(
             caller,
             limit=self.query_int("limit", 50, low=1, high=200),
             cursor=self.query_str("cursor"),
@@ -71,7 +71,7 @@ class WorkflowsHandler(WorkscriptHandler):
     async def post(self) -> None:
         body = self.json_object()
         definition = required_definition(body)
-        record = await self.service.create_workflow(
+        record = await self.workflows.create_workflow(
             await self.caller(),
             definition,
             name=optional_string(body, "name"),
@@ -90,7 +90,7 @@ class WorkflowHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, workflow_id: str) -> None:
-        record = await self.service.get_workflow(await self.caller(), workflow_id)
+        record = await self.workflows.get_workflow(await self.caller(), workflow_id)
         self.write_json(workflow_json(record))
 
     @web.authenticated
@@ -115,13 +115,13 @@ class WorkflowHandler(WorkscriptHandler):
             changes["definition"] = required_definition(body)
         if not changes:
             raise bad_request(f"nothing to change: send any of {', '.join(WORKFLOW_FIELDS)}")
-        record = await self.service.update_workflow(await self.caller(), workflow_id, changes)
+        record = await self.workflows.update_workflow(await self.caller(), workflow_id, changes)
         self.write_json(workflow_json(record))
 
     @web.authenticated
     @authorized
     async def delete(self, workflow_id: str) -> None:
-        await self.service.delete_workflow(await self.caller(), workflow_id)
+        await self.workflows.delete_workflow(await self.caller(), workflow_id)
         self.write_json(None, 204)
 
 
@@ -137,11 +137,11 @@ class WorkflowRunHandler(WorkscriptHandler):
         body = self.json_object(required=False)
         initial_state = optional_object(body, "initialState")
         caller = await self.caller()
-        record = await self.service.start_run(
+        record = await self.runs.start_run(
             caller, workflow_id=workflow_id, initial_state=initial_state, trigger="api"
         )
         if wait > 0:
-            record = await self.service.wait_for(caller, record.id, wait)
+            record = await self.runs.wait_for(caller, record.id, wait)
         if record.status in FINISHED_STATUSES:
             self.write_json(execution_json(record), 200)
             return
