@@ -46,11 +46,11 @@ from .common import check_limit, optional_str, store_call
 from .definition_limits import parse_definition
 from .owners import OwnerCallers
 from .run_queue import RunQueue
+from .run_writes import RunWrites
 from .values import Caller
 
 __all__ = ["Automations", "hash_webhook_token", "next_run_for", "retry_delay"]
 
-_SERVER_SCOPE: Final = Scope(user_id="server:scheduler", is_admin=True)
 _WEBHOOK_HEADERS: Final = ("content-type", "user-agent", "x-request-id", "x-github-event")
 WEBHOOK_PREFIX: Final = "/workscript/hooks/"
 
@@ -85,6 +85,7 @@ class Automations:
         queue: RunQueue,
         owners: OwnerCallers,
         workflow_cache: ReadCache[WorkflowRecord],
+        writes: RunWrites,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -92,6 +93,7 @@ class Automations:
         self.bus = bus
         self._queue = queue
         self._owners = owners
+        self._writes = writes  # a manual or webhook run's insert, grouped with others
         self._workflow_cache = workflow_cache  # shared with Workflows, which keeps it exact
         # the scheduler's reload, called after every change (set by the composition root)
         self.on_changed: Callable[[], None] | None = None
@@ -290,13 +292,8 @@ class Automations:
 
     async def _store_run(self, automation: Automation, record: ExecutionRecord) -> None:
         """A manual or webhook run: stored, and it is the automation's last run."""
-        await store_call(self.store.executions.create_many, [record])
-        await store_call(
-            self.store.automations.update,
-            _SERVER_SCOPE,
-            automation.id,
-            last_run_at=record.created_at,
-        )
+        # with the other runs of this moment, and the automation's last_run_at (run_writes.py)
+        await self._writes.insert(record, automation_id=automation.id)
 
     async def _build_run(
         self,

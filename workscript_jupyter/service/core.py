@@ -28,6 +28,7 @@ from collections.abc import Collection
 from typing import Final
 
 from ..engine import DEFAULT_LIMITS, EngineLimits, EventBus, NodeRegistry, Services
+from ..errors import RecordNotFoundError
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
@@ -121,6 +122,7 @@ class WorkscriptService:
             queue=self.queue,
             owners=owners,
             workflow_cache=workflow_cache,
+            writes=executor.writes,
         )
         self.history = AutomationHistory(store)
         self.recovery = RunRecovery(store, self.queue, owners)
@@ -199,15 +201,20 @@ class WorkscriptService:
             cursor = page.next_cursor
             if cursor is None:
                 break
+        interrupted: list[ExecutionRecord] = []
         for record in leftovers:
             ended_at = utcnow()
             started = record.started_at
-            executions.update(
-                scope,
-                record.id,
-                status="interrupted",
-                error=interrupted_error(record),
-                ended_at=ended_at,
-                duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
-            )
-        return leftovers
+            try:
+                executions.update(
+                    scope,
+                    record.id,
+                    status="interrupted",
+                    error=interrupted_error(record),
+                    ended_at=ended_at,
+                    duration_ms=(ended_at - started).total_seconds() * 1000 if started else None,
+                )
+            except RecordNotFoundError:
+                continue  # deleted since it was listed: nothing left to mark
+            interrupted.append(record)
+        return interrupted

@@ -15,11 +15,10 @@ for an unsaved workflow) and ``ownerId`` in its payload, so the WebSocket can fi
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from ..engine import (
     DEFAULT_LIMITS,
@@ -42,6 +41,7 @@ from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import utcnow
 from .pool import DropReason, Job
+from .run_writes import RunWrites
 from .values import ServicesFactory
 
 if TYPE_CHECKING:
@@ -60,51 +60,6 @@ def run_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"message": message, "code": code, "nodePath": "", "nodeType": "", **extra}
 
 
-K = TypeVar("K")
-V = TypeVar("V")
-R = TypeVar("R")
-
-
-class _Coalesced(Generic[K, V, R]):
-    """Calls made in the same turn of the event loop go to the store as one batch.
-
-    A scheduler pass launches (and ends) hundreds of runs at once; one statement instead of
-    hundreds keeps the store threads, and the GIL, free. ``send`` gets ``{key: value}`` and
-    returns ``{key: result}``; if it raises, every waiting call raises it.
-    """
-
-    def __init__(self, send: Callable[[dict[K, V]], Awaitable[dict[K, R]]]) -> None:
-        self._send = send
-        self._pending: dict[K, tuple[V, asyncio.Future[R]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __call__(self, key: K, value: V) -> R:
-        loop = asyncio.get_running_loop()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        future: asyncio.Future[R] = loop.create_future()
-        self._pending[key] = (value, future)
-        return await future
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, {}
-        task = asyncio.get_running_loop().create_task(self._deliver(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, batch: dict[K, tuple[V, asyncio.Future[R]]]) -> None:
-        try:
-            results = await self._send({key: value for key, (value, _) in batch.items()})
-        except Exception as error:  # noqa: BLE001 - handed to each waiting call, which raises it
-            for _, future in batch.values():
-                if not future.done():
-                    future.set_exception(error)
-            return
-        for key, (_, future) in batch.items():
-            if not future.done():
-                future.set_result(results[key])
-
-
 class RunExecutor:
     def __init__(
         self,
@@ -113,6 +68,8 @@ class RunExecutor:
         bus: EventBus,
         services_factory: ServicesFactory,
         server_id: str,
+        *,
+        writes: RunWrites | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -123,18 +80,8 @@ class RunExecutor:
         self.on_finished: Callable[[Job, str], None] | None = None  # after the final record
         self.final_writes: StrandedRuns | None = None  # retries final records through outages
         self.runs_started = 0
-        self._start = _Coalesced[str, None, tuple[bool, datetime]](self._start_batch)
-        self._finish = _Coalesced[str, dict[str, Any], None](self._finish_batch)
-
-    async def _start_batch(self, batch: dict[str, None]) -> dict[str, tuple[bool, datetime]]:
-        at = utcnow()
-        start_many = self.store.executions.start_many
-        started = await run_off_loop(start_many, list(batch), self.server_id, at)
-        return {execution_id: (execution_id in started, at) for execution_id in batch}
-
-    async def _finish_batch(self, batch: dict[str, dict[str, Any]]) -> dict[str, None]:
-        await run_off_loop(self.store.executions.finish_many, list(batch.items()))
-        return dict.fromkeys(batch)
+        # starts and final records go to the store in groups, with the inserts of new runs
+        self.writes = writes if writes is not None else RunWrites(store, server_id)
 
     async def execute(self, job: Job) -> None:
         scope = job.caller.scope
@@ -158,7 +105,7 @@ class RunExecutor:
             await self.finish_unstarted(job, "failed", error)
             return
         try:
-            started, started_at = await self._start(job.execution_id, None)
+            started, started_at = await self.writes.start(job.execution_id)
         except StoreUnavailableError as exc:  # still queued: the stranded-runs sweep marks it
             log.warning("run %s not started, the store is unavailable: %s", job.execution_id, exc)
             return
@@ -273,7 +220,7 @@ class RunExecutor:
             "warnings": _kept_warnings(result.warnings),
         }
         try:
-            await self._finish(job.execution_id, changes)  # with the other runs ending now
+            await self.writes.finish(job.execution_id, changes)  # with the other runs ending now
             ended()
             return
         except (ValueError, TypeError, StoreError):

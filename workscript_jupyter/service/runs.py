@@ -23,22 +23,21 @@ from ..engine import EngineLimits, NodeRegistry, Workflow, copy_json
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
-    TooManyRunsError,
     UnprocessableError,
     WorkflowValidationError,
 )
 from ..store.base import Store
-from ..store.records import ExecutionRecord, Page, Scope, new_id, utcnow
+from ..store.records import ExecutionRecord, Page, new_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
 from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
 from .pool import Job
 from .run_queue import RunQueue
+from .run_writes import RETRY_AFTER_SECONDS
 from .values import ACTIVE_STATUSES, ALL_STATUSES, Caller, RunLimits
 
 __all__ = ["RETRY_AFTER_SECONDS", "Runs"]
 
-RETRY_AFTER_SECONDS: Final = 5
 TRIGGER_MAX: Final = 20
 _POLL_SECONDS: Final = 0.2
 
@@ -63,7 +62,6 @@ class Runs:
         self._queue = queue
         self._pool = queue.pool
         self._executor = executor
-        self._admission: dict[str, asyncio.Lock] = {}  # one per owner: counts then inserts
 
     async def start_run(
         self,
@@ -234,22 +232,24 @@ class Runs:
         trigger: str,
         trigger_data: dict[str, Any],
     ) -> ExecutionRecord:
-        limit = self.limits.max_queued_runs_per_user
-        lock = self._admission.setdefault(caller.user.id, asyncio.Lock())
-        async with lock:  # count and insert together: no overshoot from this process
-            active = await store_call(
-                self.store.executions.count, status=ACTIVE_STATUSES, owner_id=caller.user.id
-            )
-            if active >= limit:
-                raise TooManyRunsError(
-                    f"you already have {active} runs queued or running (at most {limit}); "
-                    f"try again in {RETRY_AFTER_SECONDS} s",
-                    retry_after=RETRY_AFTER_SECONDS,
-                    details={"active": active, "limit": limit},
-                )
-            record = await store_call(
-                self._create_claimed, caller.scope, workflow_id, state, trigger, trigger_data
-            )
+        record = ExecutionRecord(
+            id=new_id(),
+            owner_id=caller.user.id,
+            status="queued",
+            trigger=trigger,
+            workflow_id=workflow_id,
+            initial_state=state,
+            trigger_data=trigger_data,
+            # claimed in the very insert: a record inserted unclaimed could be claimed by a
+            # queue worker before this server claims it, and reach the pool twice
+            claimed_by=self._queue.claimed_by,
+            created_at=utcnow(),
+        )
+        # counted against the owner's limit and stored with the other runs of this moment
+        # (run_writes.py); TooManyRunsError past the limit
+        await self._executor.writes.insert(
+            record, admission_limit=self.limits.max_queued_runs_per_user
+        )
         if self._queue.run_workers:
             # the run gets a state of its own: the engine changes it while the caller may
             # still be reading the record returned here
@@ -257,31 +257,6 @@ class Runs:
             job = Job(record.id, caller, workflow_id or workflow.id, record=own)
             job.workflow = workflow  # parsed once, here
             self._pool.submit(job)
-        return record
-
-    def _create_claimed(
-        self,
-        scope: Scope,
-        workflow_id: str | None,
-        state: dict[str, Any],
-        trigger: str,
-        trigger_data: dict[str, Any],
-    ) -> ExecutionRecord:
-        """In a store thread: the queued record, claimed by this server in the same insert (a
-        record inserted unclaimed could be claimed by a queue worker before this server claims
-        it, and reach the pool twice); unclaimed when a worker process is to take it."""
-        record = ExecutionRecord(
-            id=new_id(),
-            owner_id=scope.user_id,
-            status="queued",
-            trigger=trigger,
-            workflow_id=workflow_id,
-            initial_state=state,
-            trigger_data=trigger_data,
-            claimed_by=self._queue.claimed_by,
-            created_at=utcnow(),
-        )
-        self.store.executions.create_many([record])
         return record
 
 

@@ -9,6 +9,8 @@ module; ``common`` holds the transactions, error translation and paging they sha
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from sqlalchemy import Engine
 
 from ..base import Store
@@ -31,6 +33,7 @@ class SqlStore(Store):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         db = Database(engine)
+        self._db = db
         self.masked_url = db.masked_url
         self.workflows = SqlWorkflowStore(db)
         self.executions = SqlExecutionStore(db)
@@ -49,6 +52,10 @@ class SqlStore(Store):
         from ..connection import create_store_engine
 
         return cls(create_store_engine(url))
+
+    def one_transaction(self) -> AbstractContextManager[None]:
+        """The calls this thread makes inside the block, as one transaction (``Database``)."""
+        return self._db.one_transaction()
 
     def close(self) -> None:
         """Close the pooled connections (the engine stays usable and reconnects on demand)."""

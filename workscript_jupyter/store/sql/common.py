@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -96,19 +97,47 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.masked_url = engine.url.render_as_string(hide_password=True)
+        self._joined = threading.local()  # this thread's one_transaction connection, if any
 
     @contextmanager
     def begin(self, duplicates: Duplicates | None = None) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. Inside
+        ``one_transaction`` (same thread), the statements join that transaction instead."""
+        joined: Connection | None = getattr(self._joined, "connection", None)
+        if joined is not None:
+            with self._translated(duplicates):
+                yield joined
+            return
         with self._translated(duplicates), self.engine.begin() as connection:
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads only (no write lock is ever taken, so SQLite readers never
-        have to upgrade a lock, and MySQL readers see committed rows)."""
+        have to upgrade a lock, and MySQL readers see committed rows). Inside
+        ``one_transaction``, that transaction's connection: its reads see its writes."""
+        joined: Connection | None = getattr(self._joined, "connection", None)
+        if joined is not None:
+            with self._translated(None):
+                yield joined
+            return
         with self._translated(None), self.engine.connect() as connection:
             yield connection
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Every store call this thread makes in the block is one transaction, committed once
+        at its end (one disk flush for many writes: group commit) and rolled back whole if
+        anything in it raises. A nested block joins the outer one."""
+        if getattr(self._joined, "connection", None) is not None:
+            yield
+            return
+        with self._translated(None), self.engine.begin() as connection:
+            self._joined.connection = connection
+            try:
+                yield
+            finally:
+                self._joined.connection = None
 
     @contextmanager
     def _translated(self, duplicates: Duplicates | None) -> Iterator[None]:
