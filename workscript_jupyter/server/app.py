@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode, default
 
 from .._version import __version__
 from ..nodes import builtin_registry
@@ -82,6 +82,19 @@ class WorkscriptApp(ExtensionApp):
         help=(
             "Upgrade the database schema to the newest migration at start. Turn it off when "
             "several servers share a database and `workscript db upgrade` is run on deploy."
+        ),
+    ).tag(config=True)
+
+    sqlite_synchronous = CaselessStrEnum(
+        ["normal", "full", "extra"],
+        default_value="normal",
+        help=(
+            "SQLite's PRAGMA synchronous (a SQLite store only; it runs in WAL mode). normal: a "
+            "commit survives the server process being killed, and the last commits before a "
+            "power loss or an OS crash may roll back (the file stays intact); commits do not "
+            "wait for the disk. full: every commit waits for the disk (an fsync), durable "
+            "through a power loss, and the run throughput drops to what the disk allows "
+            "(docs/storage.md)."
         ),
     ).tag(config=True)
 
@@ -324,7 +337,12 @@ class WorkscriptApp(ExtensionApp):
         registry = builtin_registry()
         data_dir = getattr(self.serverapp, "data_dir", None) or None
         self._db_url = resolve_db_url(self.db_url, data_dir=data_dir)
-        self._engine, store = open_store(self._db_url, auto_migrate=self.auto_migrate, log=self.log)
+        self._engine, store = open_store(
+            self._db_url,
+            auto_migrate=self.auto_migrate,
+            log=self.log,
+            sqlite_synchronous=self.sqlite_synchronous,
+        )
         root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
         self._notebooks, self._pool = run_services(
             IsolationSettings(

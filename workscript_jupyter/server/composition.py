@@ -50,7 +50,13 @@ def default_server_id(port: int | None) -> str:
     return f"{socket.gethostname()}:{port or os.getpid()}"
 
 
-def open_store(url: str, *, auto_migrate: bool, log: logging.Logger) -> tuple[Engine, SqlStore]:
+def open_store(
+    url: str,
+    *,
+    auto_migrate: bool,
+    log: logging.Logger,
+    sqlite_synchronous: str = "normal",
+) -> tuple[Engine, SqlStore]:
     """The engine (migrated unless ``auto_migrate`` is off) and the store on it.
 
     A database that cannot be reached or migrated stops the extension with the masked URL in
@@ -61,7 +67,7 @@ def open_store(url: str, *, auto_migrate: bool, log: logging.Logger) -> tuple[En
     from ..store.connection import create_store_engine, mask_url
 
     log.info("workscript: database %s", mask_url(url))
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, sqlite_synchronous=sqlite_synchronous)
     try:
         if auto_migrate:
             migrate.upgrade(engine)

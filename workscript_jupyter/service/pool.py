@@ -1,8 +1,11 @@
 """The in-process worker pool: queued runs, at most N at once, at most M per user.
 
-Runs wait in one FIFO of execution ids. Whenever a slot frees (a run ends) or a run arrives, the
-pool starts, in arrival order, every waiting run that fits both limits: a run over its owner's
-limit stays queued while later runs of other users go ahead. Each started run is one task; what
+Runs wait in one queue per owner, each numbered in arrival order. Whenever a slot frees (a run
+ends) or a run arrives, the pool starts, in arrival order, every waiting run that fits both
+limits: a run over its owner's limit stays queued while later runs of other users go ahead.
+Choosing costs a look at the head of each owner's queue, not a walk over every waiting run: a
+backlog of thousands (a webhook called faster than its runs end) must not make every arrival
+and every end slower. Each started run is one task; what
 it does is ``execute(job)`` (``RunExecutor.execute``), and ``drop(job, reason)`` records a run
 that never started (cancelled while queued, or the server stopping).
 
@@ -10,7 +13,8 @@ Everything here happens on the event loop thread, so the counters need no lock.
 
 A run enters a pool once: callers claim it in the store first (``claimed_by``), and a second
 ``submit`` of an id the pool already holds is refused (False) rather than queued twice; the
-queue never holds an id without its job, and ``stop()`` returns even if a task will not end.
+queue holds jobs (never an id without its job), and ``stop()`` returns even if a task will not
+end.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Job:
     cancel_requested: bool = False
     execution: Execution | None = None
     task: asyncio.Task[None] | None = None
+    queued_seq: int = field(default=0, init=False)  # its place in the pool's arrival order
 
     def __post_init__(self) -> None:
         self.done = asyncio.get_running_loop().create_future()
@@ -79,7 +84,9 @@ class RunPool:
         self.limits = limits
         self._execute = execute
         self._drop = drop
-        self._waiting: deque[str] = deque()
+        self._waiting: dict[str, Job] = {}  # every queued run, by id
+        self._queues: dict[str, deque[Job]] = {}  # the queued runs of each owner, in order
+        self._arrivals = 0
         self._jobs: dict[str, Job] = {}
         self._running_by_owner: Counter[str] = Counter()
         self._running_serial: set[str] = set()
@@ -137,8 +144,11 @@ class RunPool:
         """
         self._accepting = False
         self._stopping = True
-        waiting = [job for i in self._waiting if (job := self._jobs.pop(i, None)) is not None]
+        waiting = list(self._waiting.values())
+        for job in waiting:
+            self._jobs.pop(job.execution_id, None)
         self._waiting.clear()
+        self._queues.clear()
         for job in list(self._jobs.values()):
             job.request_cancel()
         for job in waiting:
@@ -170,7 +180,10 @@ class RunPool:
             job.resolve()
             return False
         self._jobs[job.execution_id] = job
-        self._waiting.append(job.execution_id)
+        self._arrivals += 1
+        job.queued_seq = self._arrivals
+        self._waiting[job.execution_id] = job
+        self._queues.setdefault(job.owner_id, deque()).append(job)
         self._fill()
         return True
 
@@ -180,7 +193,7 @@ class RunPool:
         if job is None:
             return False
         if execution_id in self._waiting:
-            self._waiting.remove(execution_id)
+            self._dequeue(job)
             self._jobs.pop(execution_id, None)
             job.cancel_requested = True
             await self._drop_and_resolve(job, "cancelled")
@@ -191,13 +204,13 @@ class RunPool:
 
     def discard(self, execution_id: str) -> bool:
         """Forget a run that has not started (its record is being deleted)."""
-        if execution_id not in self._waiting:
+        job = self._waiting.get(execution_id)
+        if job is None:
             return False
-        self._waiting.remove(execution_id)
-        job = self._jobs.pop(execution_id, None)
-        if job is not None:
-            job.cancel_requested = True
-            job.resolve()
+        self._dequeue(job)
+        self._jobs.pop(execution_id, None)
+        job.cancel_requested = True
+        job.resolve()
         self._fill()
         return True
 
@@ -205,31 +218,45 @@ class RunPool:
 
     def _fill(self) -> None:
         """Start every waiting run that fits, oldest first."""
-        if not self._accepting or not self._waiting:
+        if not self._accepting:
             return
         limit, per_user = self.limits.max_concurrent_runs, self.limits.max_concurrent_runs_per_user
-        blocked: set[str] = set()
-        serial_blocked: set[str] = set(self._running_serial)
-        for execution_id in list(self._waiting):
-            if self._running >= limit:
-                return
-            job = self._jobs.get(execution_id)
-            if job is None or job.task is not None:  # a stale id: never start it (or twice)
-                log.error("worker pool: dropped a stale queued id %s", execution_id)
-                self._waiting.remove(execution_id)
+        while self._waiting and self._running < limit:
+            oldest: Job | None = None
+            for owner, queue in self._queues.items():
+                if self._running_by_owner[owner] >= per_user:
+                    continue
+                job = self._first_startable(queue)
+                if job is not None and (oldest is None or job.queued_seq < oldest.queued_seq):
+                    oldest = job
+            if oldest is None:
+                return  # what waits is over its owner's limit or behind its serial key
+            self._dequeue(oldest)
+            if oldest.task is not None:  # never start a run twice
+                log.error("worker pool: dropped a run queued twice, %s", oldest.execution_id)
                 continue
-            owner, key = job.owner_id, job.serial_key
-            if key is not None and key in serial_blocked:
-                continue  # an earlier run of the same key runs (or waits) first
-            if owner in blocked or self._running_by_owner[owner] >= per_user:
-                blocked.add(owner)
-                if key is not None:
-                    serial_blocked.add(key)
-                continue
-            self._waiting.remove(execution_id)
-            self._launch(job)
-            if key is not None:
-                serial_blocked.add(key)
+            self._launch(oldest)
+
+    def _first_startable(self, queue: deque[Job]) -> Job | None:
+        """The oldest run of one owner's queue that its serial key lets start: a key runs one
+        run at a time, in order (an earlier run of the key, running or waiting, goes first)."""
+        earlier: set[str] = set()
+        for job in queue:
+            key = job.serial_key
+            if key is None or (key not in self._running_serial and key not in earlier):
+                return job
+            earlier.add(key)
+        return None
+
+    def _dequeue(self, job: Job) -> None:
+        del self._waiting[job.execution_id]
+        queue = self._queues[job.owner_id]
+        if queue[0] is job:
+            queue.popleft()
+        else:
+            queue.remove(job)
+        if not queue:
+            del self._queues[job.owner_id]
 
     def _launch(self, job: Job) -> None:
         self._running += 1

@@ -34,8 +34,10 @@ from ..errors import (
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_SECONDS",
+    "DEFAULT_SQLITE_SYNCHRONOUS",
     "POOL_RECYCLE_SECONDS",
     "SQLITE_FILENAME",
+    "SQLITE_SYNCHRONOUS",
     "check_connection",
     "create_store_engine",
     "driver_message",
@@ -51,6 +53,12 @@ __all__ = [
 ]
 
 DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
+# SQLite's PRAGMA synchronous, in WAL mode. FULL waits for the disk (an fsync, ~4 ms here) at
+# every commit; NORMAL only at checkpoints: a commit survives the process being killed, and the
+# last commits before a power loss or an OS crash may roll back (the database stays intact).
+# NORMAL is SQLite's own advice for WAL and caps throughput far less (docs/storage.md).
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+DEFAULT_SQLITE_SYNCHRONOUS = "normal"
 # below MySQL's default wait_timeout (8 h) and the idle cut-off of most proxies
 POOL_RECYCLE_SECONDS = 3600
 SQLITE_FILENAME = "workscript.sqlite"
@@ -192,6 +200,7 @@ def create_store_engine(
     url: str | URL,
     *,
     busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS,
     **options: Any,
 ) -> Engine:
     """The Engine of the workscript store on ``url``; ``options`` override the defaults.
@@ -199,9 +208,11 @@ def create_store_engine(
     On top of ``engine_options``: MySQL connections speak utf8mb4 (unless the URL names a
     charset), and every SQLite connection runs in WAL mode (readers never block the writer),
     with a busy timeout and foreign keys on (SQLite leaves them off unless asked, per
-    connection); threads take turns on an in-memory database. JSON columns are written by
-    ``store_json``: always valid JSON, whatever a node left in a state. The folder of a SQLite
-    file is created, since the Jupyter data directory may not exist yet on a fresh machine.
+    connection) and ``PRAGMA synchronous`` = ``sqlite_synchronous`` (see
+    ``SQLITE_SYNCHRONOUS``); threads take turns on an in-memory database. JSON columns are
+    written by ``store_json``: always valid JSON, whatever a node left in a state. The folder
+    of a SQLite file is created, since the Jupyter data directory may not exist yet on a fresh
+    machine.
     Nothing connects here: see ``check_connection``.
     """
     parsed = parse_db_url(url)
@@ -223,8 +234,18 @@ def create_store_engine(
     merged.update(options)
     engine = new_engine(parsed, merged)
     if backend == "sqlite":
-        _sqlite_pragmas(engine, wal=not is_sqlite_memory(parsed))
+        _sqlite_pragmas(
+            engine, wal=not is_sqlite_memory(parsed), synchronous=_synchronous(sqlite_synchronous)
+        )
     return engine
+
+
+def _synchronous(value: str) -> str:
+    level = str(value).strip().upper()
+    if level not in SQLITE_SYNCHRONOUS:
+        choices = ", ".join(s.lower() for s in SQLITE_SYNCHRONOUS)
+        raise ConfigurationError(f"sqlite_synchronous must be one of {choices}, not {value!r}")
+    return level
 
 
 def store_json(value: Any) -> str:
@@ -235,7 +256,7 @@ def store_json(value: Any) -> str:
     return dump_json(value)
 
 
-def _sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
+def _sqlite_pragmas(engine: Engine, *, wal: bool, synchronous: str) -> None:
     """Per-connection SQLite settings (the busy timeout is the driver's ``timeout`` argument)."""
 
     @event.listens_for(engine, "connect")
@@ -246,6 +267,7 @@ def _sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.fetchall()
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
         finally:
             cursor.close()
 
