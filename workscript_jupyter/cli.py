@@ -10,10 +10,9 @@ or the command line is invalid. Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -194,12 +193,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .engine import Execution, parse_workflow
-    from .engine.visible_state import visible_state
+def _registry() -> Any:
+    """The built-in nodes, imported as a workflow uses them, and the plugins, looked up only
+    for a node type that is not built in: the command starts in a fraction of the time."""
     from .nodes import builtin_registry
 
-    registry = builtin_registry()
+    return builtin_registry(plugins_on_demand=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .engine import Execution, parse_workflow
+    from .engine.visible_state import visible_state
+
+    registry = _registry()
     limits = _limits(args)
     document = _read_document(args.file)
     workflow = parse_workflow(document, registry, limits=limits)
@@ -237,7 +245,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from .engine import validate_workflow
-    from .nodes import builtin_registry
 
     try:
         document = _read_document(args.file)
@@ -248,7 +255,7 @@ def _validate(args: argparse.Namespace) -> int:
             raise
         document, issues = None, [ValidationIssue("", exc.message, exc.code)]
     if document is not None:
-        issues = validate_workflow(document, builtin_registry(), limits=_limits(args))
+        issues = validate_workflow(document, _registry(), limits=_limits(args))
     if args.json:
         _print_json({"valid": not issues, "errors": [i.to_dict() for i in issues]})
     elif issues:
@@ -353,15 +360,53 @@ def _services(args: argparse.Namespace) -> Any:
         from .store import SqlDatabaseGateway
 
         databases[name] = SqlDatabaseGateway(url)
-    from .runner import RunnerGateway
-
     return Services(
         root_dir=root.resolve(),
         http_allow=tuple(args.allow_host),
         http_deny=tuple(args.deny_host),
         databases=databases,
-        notebooks=RunnerGateway(root.resolve()),
+        notebooks=NotebooksOnFirstUse(root.resolve()),
     )
+
+
+class NotebooksOnFirstUse:
+    """The runner's notebook gateway, built when a ``notebook`` or ``python`` node first runs:
+    importing the runner (nbclient, jupyter_client, zmq) costs a tenth of a second that a
+    workflow without those nodes should not pay. (kernel/notebooks.py does the same for
+    ``%%workflow``; importing it from here would import the whole kernel package.)"""
+
+    def __init__(self, root_dir: Path) -> None:
+        self.root_dir = root_dir
+        self._gateway: Any = None
+
+    def _runner(self) -> Any:
+        if self._gateway is None:
+            from .runner import RunnerGateway
+
+            self._gateway = RunnerGateway(self.root_dir)
+        return self._gateway
+
+    async def run_notebook(
+        self,
+        path: str,
+        *,
+        parameters: Mapping[str, Any],
+        kernel: str | None = None,
+        timeout: float | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        report: dict[str, Any] = await self._runner().run_notebook(
+            path, parameters=parameters, kernel=kernel, timeout=timeout, on_progress=on_progress
+        )
+        return report
+
+    async def run_python(self, run_key: str, code: str, state: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._runner().run_python(run_key, code, state)
+        return result
+
+    async def close_run(self, run_key: str) -> None:
+        if self._gateway is not None:  # no kernel was ever started
+            await self._gateway.close_run(run_key)
 
 
 def _print_issues(issues: Sequence[ValidationIssue], stream: TextIO) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -63,6 +62,8 @@ def add_notebook_parser(commands: Any) -> None:
 
 
 def run_notebook_command(args: argparse.Namespace) -> int:
+    import asyncio  # here: every command builds this parser, and most never need asyncio
+
     from .runner import run_notebook
 
     parameters = _notebook_parameters(args.parameter)

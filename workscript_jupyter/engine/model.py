@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
-from .state import Resolver, StatePath, copy_json
+from .state import Resolver, StatePath, compile_value, copy_json
 
 __all__ = [
     "SETTER",
@@ -40,12 +40,21 @@ class Jump:
     name: str
 
 
+_UNCOMPILED: Final[Any] = object()  # NodeStep._resolve before the step's first run
+
+
 @dataclass(slots=True, eq=False)
 class NodeStep:
     """One node as written in the document, located by its JSON pointer ``path``.
 
     Read-only by convention: not frozen, because a frozen dataclass costs three times as much
     to build, and a 1,000-step workflow builds a thousand of them at every load.
+
+    The parameters are compiled into a resolver (``state.compile_value``) when the step first
+    runs, not when the workflow is parsed: compiling costs more than the rest of the parse, and
+    validating a workflow never needs it, nor does a run need it for the branches it does not
+    take. Compiling cannot fail (a string that is not a reference is a literal; a test holds
+    ``compile_value`` to that), so deferring it hides no error from validation.
     """
 
     key: str
@@ -53,20 +62,45 @@ class NodeStep:
     path: str
     loop: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
-    resolve: Resolver | None = None
     edges: Mapping[str, Target] = field(default_factory=dict)
     timeout: float | None = None
     retry: RetryPolicy | None = None
     setter: StatePath | None = None
-    literal_containers: bool = False
+    _resolve: Any = field(default=_UNCOMPILED, init=False, repr=False)
+    _literal_containers: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def resolve(self) -> Resolver | None:
+        """The resolver of the parameters; None when they hold no reference (literals)."""
+        resolve = self._resolve
+        if resolve is _UNCOMPILED:
+            resolve = self._compile()
+        return resolve  # type: ignore[no-any-return]
+
+    @property
+    def literal_containers(self) -> bool:
+        """Whether literal parameters hold lists or objects (a run hands out copies of those)."""
+        if self._resolve is _UNCOMPILED:
+            self._compile()
+        return self._literal_containers
 
     def resolved_params(self, scope: Mapping[str, Any]) -> dict[str, Any]:
-        if self.resolve is None:
-            if self.literal_containers:  # nodes may keep and change what they are given
+        resolve = self._resolve
+        if resolve is _UNCOMPILED:
+            resolve = self._compile()
+        if resolve is None:
+            if self._literal_containers:  # nodes may keep and change what they are given
                 return copy_json(self.params)  # type: ignore[no-any-return]
             return dict(self.params)
-        resolved: dict[str, Any] = self.resolve(scope)
+        resolved: dict[str, Any] = resolve(scope)
         return resolved
+
+    def _compile(self) -> Resolver | None:
+        # two threads may both compile a step on its first run: the same resolver either way
+        resolve = compile_value(self.params)
+        self._literal_containers = any(isinstance(v, (dict, list)) for v in self.params.values())
+        self._resolve = resolve
+        return resolve
 
 
 Target: TypeAlias = "Jump | tuple[NodeStep, ...] | None"

@@ -1,16 +1,25 @@
 """Reading, validating and compiling a workflow document (WORKFLOW-LANGUAGE.md §1-2).
 
-Validation has two passes. The document's envelope (id, name, version, options) is checked against
-the JSON Schema in ``schema.py`` with ``jsonschema``; the steps are then checked by hand, because
-a hand-written walk gives one clear message per mistake where a ``oneOf`` schema gives a cascade.
-Both passes report ``ValidationIssue(path, message, code)`` with a JSON pointer, and the same walk
-that checks the steps compiles them, so what is validated is exactly what runs.
+Validation has two parts. The document's envelope (id, name, version, options) is checked against
+the JSON Schema in ``schema.py`` (compiled to plain checks; ``jsonschema`` words the errors); the
+steps are then checked by hand, because a hand-written walk gives one clear message per mistake
+where a ``oneOf`` schema gives a cascade. Both report ``ValidationIssue(path, message, code)``
+with a JSON pointer. One walk over the steps checks them, counts them against the limit and
+builds the NodeSteps that run, so what is validated is exactly what runs; a step's parameters
+are compiled into resolvers when it first runs (see ``model.NodeStep``). It costs a few
+microseconds per step, the same for the 100,000th step as for the first (bench/engine.py (d),
+(d2)): the answers that recur (is this a node type, a parameter name, a setter's path) are
+found once per document, and the garbage collector is paused meanwhile.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, Final
 
 from ..errors import (
@@ -24,7 +33,7 @@ from .documents import load_json, load_yaml
 from .limits import DEFAULT_LIMITS, EngineLimits
 from .model import SETTER, Jump, NodeStep, RetryPolicy, Target, Workflow
 from .schema import schema_issues, type_name
-from .state import compile_value, parse_path
+from .state import StatePath, parse_path
 
 __all__ = ["count_steps", "load_document", "parse_workflow", "validate_workflow"]
 
@@ -38,6 +47,7 @@ TOO_MANY_STEPS: Final = "TOO_MANY_STEPS"
 _PARAM_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_DEPTH = 64
 _RESERVED = ("_timeoutSeconds", "_retry")
+_NO_EDGES: Final[Mapping[str, Target]] = MappingProxyType({})  # shared by steps without edges
 
 
 def pointer(*parts: str | int) -> str:
@@ -110,21 +120,58 @@ def parse_workflow(
     return workflow
 
 
+class _TooManySteps(Exception):
+    """Raised in the walk as soon as the document holds more steps than the limit."""
+
+
 class _Compiler:
-    """One walk over the document that both validates and builds the NodeSteps."""
+    """One walk over the document that validates, builds the NodeSteps and counts the steps.
+
+    The count is ``count_steps``'s, taken along the way: every step the walk visits counts one,
+    and the parts it does not enter (an unknown node's edges, a list where a step belongs, a
+    jump) are counted by ``count_steps`` itself, so the limit means the same with or without
+    errors. Past the limit the walk stops at once; the document's only issue is then that one.
+    """
 
     def __init__(self, registry: Any, limits: EngineLimits = DEFAULT_LIMITS) -> None:
         self.registry = registry
         self.max_steps = limits.max_steps
+        self.counted = 0
         self.issues: list[ValidationIssue] = []
-        self.top_keys: dict[str, int] = {}
+        self.top_steps: list[Any] = []
+        self._top_keys: dict[str, int] | None = None
+        # answers that recur from step to step, found once per document
+        self.known_types: dict[str, bool] = {}
+        self.param_names: set[str] = set()
+        self.setter_paths: dict[str, StatePath] = {}
 
     def issue(self, path: str, message: str, code: str = SCHEMA) -> None:
         self.issues.append(ValidationIssue(path, message, code))
 
+    def count(self, steps: int) -> None:
+        self.counted += steps
+        if self.counted > self.max_steps:
+            raise _TooManySteps
+
+    def count_unvisited(self, parts: list[Any]) -> None:
+        """Count what the walk does not enter, as ``count_steps`` would."""
+        self.count(count_steps(parts, self.max_steps - self.counted))
+
     def compile(self, document: Any) -> tuple[Workflow | None, list[ValidationIssue]]:
-        listed = document.get("workflow") if isinstance(document, dict) else None
-        if count_steps(listed, self.max_steps) > self.max_steps:  # before any per-step work
+        self.issues.extend(schema_issues(document))
+        if not isinstance(document, dict) or not isinstance(document.get("workflow"), list):
+            return None, self.issues
+        self.top_steps = raw_steps = document["workflow"]
+        try:
+            with _collector_paused():
+                steps = tuple(
+                    [
+                        self.step(raw, f"/workflow/{index}", True, 0)
+                        for index, raw in enumerate(raw_steps)
+                    ]
+                )
+        except _TooManySteps:
+            self.issues = []
             self.issue(
                 "/workflow",
                 f"the workflow has more than {self.max_steps:,} steps (nested steps count), "
@@ -132,18 +179,6 @@ class _Compiler:
                 TOO_MANY_STEPS,
             )
             return None, self.issues
-        self.issues.extend(schema_issues(document))
-        if not isinstance(document, dict) or not isinstance(document.get("workflow"), list):
-            return None, self.issues
-        raw_steps: list[Any] = document["workflow"]
-        for index, raw in enumerate(raw_steps):
-            key = _step_key(raw)
-            if key is not None and key not in self.top_keys:
-                self.top_keys[key] = index
-        steps = tuple(
-            self.step(raw, pointer("workflow", i), top=True, depth=0)
-            for i, raw in enumerate(raw_steps)
-        )
         if self.issues:
             return None, self.issues
         workflow = Workflow(
@@ -160,27 +195,49 @@ class _Compiler:
         )
         return workflow, self.issues
 
+    @property
+    def top_keys(self) -> dict[str, int]:
+        """Top-level step keys (first occurrence wins) by index: built when a top-level edge
+        first names a step, which a workflow without jumps never does."""
+        if self._top_keys is None:
+            keys: dict[str, int] = {}
+            for index, raw in enumerate(self.top_steps):
+                key = _step_key(raw)
+                if key is not None and key not in keys:
+                    keys[key] = index
+            self._top_keys = keys
+        return self._top_keys
+
     # -- steps ---------------------------------------------------------------------------------
 
-    def step(self, raw: Any, path: str, *, top: bool, depth: int) -> NodeStep | None:
+    def step(self, raw: Any, path: str, top: bool, depth: int) -> NodeStep | None:
+        if isinstance(raw, list):  # counted item by item, as count_steps flattens lists
+            self.count_unvisited([raw])
+        else:
+            self.counted += 1  # self.count(1), inline: this runs for every step
+            if self.counted > self.max_steps:
+                raise _TooManySteps
         if depth > _MAX_DEPTH:
+            if not isinstance(raw, list):
+                self.count_unvisited(_edge_targets(raw))
             self.issue(path, f"steps are nested more than {_MAX_DEPTH} levels deep")
+            return None
+        if isinstance(raw, dict):
+            if len(raw) == 1:
+                ((key, config),) = raw.items()
+                here = path + "/" + key if "~" not in key and "/" not in key else None
+                return self.node(key, config, path, here or pointer_join(path, key), top, depth)
+            found = ", ".join(repr(k) for k in raw) or "none"
+            self.issue(
+                path,
+                f"a step object has exactly one key, the node type; found {len(raw)}: {found}",
+            )
             return None
         if isinstance(raw, str):
             if not raw:
                 self.issue(path, "a step cannot be an empty string")
                 return None
-            return self.node(raw, {}, path, path, top=top, depth=depth)
-        if isinstance(raw, dict):
-            if len(raw) != 1:
-                found = ", ".join(repr(k) for k in raw) or "none"
-                self.issue(
-                    path,
-                    f"a step object has exactly one key, the node type; found {len(raw)}: {found}",
-                )
-                return None
-            ((key, config),) = raw.items()
-            return self.node(key, config, path, pointer_join(path, key), top=top, depth=depth)
+            return self.node(raw, {}, path, path, top, depth)
         self.issue(
             path,
             f"a step is a node type (string) or an object with one key, not {type_name(raw)}",
@@ -188,13 +245,15 @@ class _Compiler:
         return None
 
     def node(
-        self, key: str, config: Any, step_path: str, path: str, *, top: bool, depth: int
+        self, key: str, config: Any, step_path: str, path: str, top: bool, depth: int
     ) -> NodeStep | None:
-        if key.startswith("$."):
-            return self.setter(key, config, path, top=top, depth=depth)
-        loop = key.endswith("...")
+        if key[:2] == "$.":
+            return self.setter(key, config, path, top, depth)
+        loop = key[-3:] == "..."
         node_type = key[:-3] if loop else key
-        if node_type not in self.registry:
+        known = self.known_types.get(node_type)
+        if not (known if known is not None else self.is_node_type(node_type)):
+            self.count_unvisited(_edge_targets({key: config}))
             hint = _suggest(node_type, list(self.registry))
             self.issue(step_path, f"unknown node type {node_type!r}{hint}", NOT_FOUND)
             return None
@@ -206,16 +265,22 @@ class _Compiler:
             )
             return None
         params: dict[str, Any] = {}
-        edges: dict[str, Target] = {}
+        edges: dict[str, Target] | None = None  # most steps have none: they share _NO_EDGES
         timeout, retry = None, None
+        param_names = self.param_names
         for name, value in config.items():
-            if name[-1:] == "?":
+            if name in param_names and value is not None:  # the common case, first
+                params[name] = value
+            elif name[-1:] == "?":
                 here = pointer_join(path, name)
-                edges[name[:-1]] = self.target(value, here, top=top, depth=depth)
+                if edges is None:
+                    edges = {}
+                edges[name[:-1]] = self.target(value, here, top, depth)
             elif name[:1] == "_":
                 here = pointer_join(path, name)
                 timeout, retry = self.reserved(name, value, here, timeout, retry)
-            elif value is not None and _PARAM_KEY.match(name):
+            elif value is not None and _is_param_name(name):
+                param_names.add(name)
                 params[name] = value
             elif value is None:
                 self.issue(
@@ -225,55 +290,47 @@ class _Compiler:
                 self.issue(
                     pointer_join(path, name), f"parameter name {name!r} must match ^[A-Za-z0-9_-]+$"
                 )
-        return self.compiled_step(
-            params,
-            key=key,
-            type=node_type,
-            path=path,
-            loop=loop,
-            edges=edges,
-            timeout=timeout,
-            retry=retry,
-        )
+        # positional: a NodeStep is built for every step, and keywords cost twice as much;
+        # its parameters are compiled on its first run (model.NodeStep)
+        edges_or_none = _NO_EDGES if edges is None else edges
+        return NodeStep(key, node_type, path, loop, params, edges_or_none, timeout, retry)
 
-    def setter(self, key: str, config: Any, path: str, *, top: bool, depth: int) -> NodeStep:
-        try:
-            state_path = parse_path(key)
-        except StateReferenceError:
-            self.issue(
-                path,
-                f"{key!r} is not a valid state setter: use $.name or $.a.b (letters, digits, "
-                "_ and -, [n] for a list index)",
-                BAD_SETTER,
-            )
-            state_path = ()
-        edges: dict[str, Target] = {}
+    def is_node_type(self, name: str) -> bool:
+        known = self.known_types.get(name)
+        if known is None:
+            known = self.known_types[name] = name in self.registry
+        return known
+
+    def setter(self, key: str, config: Any, path: str, top: bool, depth: int) -> NodeStep:
+        state_path = self.setter_paths.get(key)
+        if state_path is None:
+            try:
+                state_path = self.setter_paths[key] = parse_path(key)
+            except StateReferenceError:
+                self.issue(
+                    path,
+                    f"{key!r} is not a valid state setter: use $.name or $.a.b (letters, "
+                    "digits, _ and -, [n] for a list index)",
+                    BAD_SETTER,
+                )
+                state_path = ()
+        edges: Mapping[str, Target] = _NO_EDGES
         params: dict[str, Any] = {}
         if isinstance(config, dict):
             data = {k: v for k, v in config.items() if not k.endswith("?")}
+            found: dict[str, Target] = {}
             for name, target in config.items():
                 if name.endswith("?"):
                     here = pointer_join(path, name)
-                    edges[name[:-1]] = self.target(target, here, top=top, depth=depth)
+                    found[name[:-1]] = self.target(target, here, top, depth)
+            edges = found or _NO_EDGES
             if "value" in data:
                 params["value"] = data["value"]
             elif data:
                 params["value"] = data
         else:
             params["value"] = config
-        return self.compiled_step(
-            params, key=key, type=SETTER, path=path, edges=edges, setter=state_path
-        )
-
-    def compiled_step(self, params: dict[str, Any], **fields: Any) -> NodeStep:
-        """A NodeStep with its parameters compiled into a resolver."""
-        try:
-            resolve = compile_value(params)
-        except StateReferenceError as exc:  # a malformed reference inside a template
-            self.issue(fields["path"], str(exc))
-            resolve = None
-        containers = any(isinstance(v, (dict, list)) for v in params.values())
-        return NodeStep(params=params, resolve=resolve, literal_containers=containers, **fields)
+        return NodeStep(key, SETTER, path, False, params, edges, None, None, state_path)
 
     def reserved(
         self, name: str, value: Any, path: str, timeout: float | None, retry: RetryPolicy | None
@@ -315,16 +372,18 @@ class _Compiler:
 
     # -- edge targets -------------------------------------------------------------------------
 
-    def target(self, raw: Any, path: str, *, top: bool, depth: int) -> Target:
+    def target(self, raw: Any, path: str, top: bool, depth: int) -> Target:
         if raw is None:
             return None
         if isinstance(raw, str):
             if top and raw in self.top_keys:
+                self.count(1)
                 return Jump(self.top_keys[raw], raw)
             base = raw[:-3] if raw.endswith("...") else raw
-            if raw.startswith("$.") or base in self.registry:
-                step = self.step(raw, path, top=False, depth=depth + 1)
+            if raw.startswith("$.") or self.is_node_type(base):
+                step = self.step(raw, path, False, depth + 1)
                 return (step,) if step is not None else None
+            self.count(1)
             where = (
                 "a top-level step or a registered node type"
                 if top
@@ -333,14 +392,15 @@ class _Compiler:
             self.issue(path, f"edge target {raw!r} is not {where}", BAD_TARGET)
             return None
         if isinstance(raw, dict):
-            step = self.step(raw, path, top=False, depth=depth + 1)
+            step = self.step(raw, path, False, depth + 1)
             return (step,) if step is not None else None
         if isinstance(raw, list):
             steps = [
-                self.step(item, pointer_join(path, i), top=False, depth=depth + 1)
+                self.step(item, pointer_join(path, i), False, depth + 1)
                 for i, item in enumerate(raw)
             ]
             return tuple(s for s in steps if s is not None)
+        self.count(1)
         self.issue(
             path,
             f"an edge target is a step name, an inline node, a list of steps or null, "
@@ -376,6 +436,41 @@ def count_steps(steps: Any, limit: int) -> int:
 
 def pointer_join(path: str, part: str | int) -> str:
     return path + _escape(part)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the steps are built, then as it was.
+
+    The walk creates no reference cycles, but it allocates a few objects per step, and every
+    few hundred allocations Python's collector runs; its full passes traverse the whole heap,
+    document included, so with it on a 100,000-step parse costs half as much again per step as
+    a 1,000-step one. Off, the cost per step stays flat. (Another thread that turns the
+    collector off meanwhile finds it on again afterwards: a delay in collecting, no leak.)
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _edge_targets(raw: Any) -> list[Any]:
+    """The edge targets of a step as ``count_steps`` finds them (none unless ``raw`` is an
+    object of one key whose configuration is an object)."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        config = next(iter(raw.values()))
+        if isinstance(config, dict):
+            return [v for k, v in config.items() if str(k).endswith("?") and v is not None]
+    return []
+
+
+def _is_param_name(name: str) -> bool:
+    # the common names (letters and digits) without the regular expression
+    return (name.isascii() and name.isalnum()) or _PARAM_KEY.match(name) is not None
 
 
 def _step_key(raw: Any) -> str | None:
