@@ -125,7 +125,7 @@ def server_tasks(server: Server) -> int | None:
         ).json()
     except (httpx.HTTPError, json.JSONDecodeError):
         return None
-    process = reply.get("process") or reply.get("checks", {}).get("process") or {}
+    process = reply.get("process") or {}
     tasks = process.get("tasks")
     return int(tasks) if isinstance(tasks, int) else None
 

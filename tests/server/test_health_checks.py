@@ -40,6 +40,8 @@ async def test_a_healthy_server_answers_200_with_every_check(api: Api) -> None:
     assert pool["ok"] and pool["accepting"] is True
     assert (pool["running"], pool["queued"], pool["pendingFinalRecords"]) == (0, 0, 0)
     assert "redis" not in checks  # none configured
+    # the process's figures, which bench/soak.py follows: at least this request's task
+    assert body["process"]["tasks"] >= 1 and body["process"]["threads"] >= 1
     assert body["version"] and body["user"]["admin"] is True  # the fields clients rely on
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
+import threading
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -40,6 +42,11 @@ class HealthHandler(WorkscriptHandler):
                 "python": platform.python_version(),
                 "role": extension.get("role", "local"),
                 "nodes": extension.get("node_count", 0),
+                # to watch for leaks under load (bench/soak.py); no host, path or secret
+                "process": {
+                    "tasks": len(asyncio.all_tasks()),
+                    "threads": threading.active_count(),
+                },
                 # who the server takes the caller for: clients (the kernel's magics) need it
                 "user": None
                 if caller is None
