@@ -1,8 +1,12 @@
-"""Running a parsed workflow (WORKFLOW-LANGUAGE.md §4-5).
+"""Running a parsed workflow (WORKFLOW-LANGUAGE.md §4-5): one ``Execution`` per run.
 
-The hot path is ``_run_node``: it is entered once per node run (4,000 times for a 1,000-step loop),
-so it builds nothing it does not need: no event without a listener, no inputs dict unless the node
-reads it, no copy of the state. The state is copied once, at the start of the run.
+This module holds a run's life (start, the end in each of its ways, the result, the workflow
+events) and one node run (``_run_node``: its context, events and timeline entry). What runs
+after what is ``walk.py``; calling a node, with its retries, timeout and errors, ``node_call.py``.
+
+``_run_node`` is the hot path: it is entered once per node run (4,000 times for a 1,000-step
+loop), so it builds nothing it does not need: no event without a listener, no inputs dict unless
+the node reads it, no copy of the state. The state is copied once, at the start of the run.
 """
 
 from __future__ import annotations
@@ -13,39 +17,31 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
-from ..errors import (
-    LoopLimitError,
-    NodeExecutionError,
-    NodeTimeoutError,
-    StateTooLargeError,
-    ValueTooDeepError,
-    WorkscriptError,
-)
+from ..errors import StateTooLargeError, ValueTooDeepError
 from .events import Event, Listener
 from .limits import DEFAULT_LIMITS, EngineLimits
-from .model import Jump, NodeStep, Workflow
-from .node import Edge, NodeContext, RunEnded, parameter_error
+from .model import NodeStep, Workflow
+from .node import Edge, NodeContext, RunEnded
+from .node_call import NodeCaller, StepContext, as_edge, state_error
 from .registry import NodeRegistry
-from .result import RunError, RunResult, RunStatus, TimelineEntry
-from .setter import StateSetter
+from .result import RunError, RunFailure, RunResult, RunStatus, TimelineEntry
 from .state import copy_json
-from .state_size import RunState, StateBudget, describe
+from .state_size import RunState, StateBudget
+from .walk import StepWalk
 
 __all__ = ["Execution", "copy_json", "run_workflow"]
 
 _log = logging.getLogger("workscript.run")
 _perf = time.perf_counter
+_set_item = dict.__setitem__
+_EDGE_KEY: Final = "_edgeContext"
 YIELD_EVERY_SECONDS = 0.005
 
-
-class _Failure(Exception):
-    """Internal: the run fails with this error (raised out of the walk)."""
-
-    def __init__(self, error: RunError) -> None:
-        super().__init__(error.message)
-        self.error = error
+# A node run as the timeline keeps it until it is read: (step, edge, started, ended, error), the
+# times on the perf_counter clock. A TimelineEntry costs more to build than most node runs.
+_Run = tuple[NodeStep, str | None, float, float, str | None]
 
 
 class Execution:
@@ -74,30 +70,44 @@ class Execution:
         # is copied too unless the caller hands it over (the CLI and server parse a fresh one per
         # run): for 10,000 rows the copy costs more than filtering them.
         # The state's size is checked as nodes write it (state_size.py); the initial state is
-        # bounded by the request that brought it and is not measured.
+        # bounded by the request that brought it and is not measured (its long lists' rows are
+        # estimated when nodes put them in lists of their own).
         given = initial_state or {}
         state = RunState(copy_json(dict(workflow.initial_state)), max_text=limits.max_state_bytes)
         dict.update(state, copy_json(dict(given)) if copy_initial_state else given)
         self.state: RunState = state
-        self._budget = StateBudget(limits.max_state_bytes)
+        self._budget = StateBudget(limits.max_state_bytes, initial=state)
+        self._caller = NodeCaller(workflow, registry, self._budget)
         self.node_runs = 0
         self.current_path = ""
-        self.warnings: list[dict[str, str]] = []
+        self.warnings: list[dict[str, str]] = self._caller.warnings
         self.logs: deque[str] = deque(maxlen=max(timeline_limit, 1))
         self._on_log = self.logs.append if on_log is None else self._log_both(on_log)
         self._emit = on_event
-        self._timeline: deque[TimelineEntry] = deque(maxlen=max(timeline_limit, 0))
-        self._timeline_on = timeline_limit > 0
+        self._timeline: deque[_Run] = deque(maxlen=max(timeline_limit, 0))
+        self._wall_minus_perf = time.time() - _perf()  # a perf_counter time + this: epoch seconds
         self._memory: dict[str, dict[str, Any]] = {}
+        self._contexts: dict[NodeStep, StepContext] = {}
+        # what the contexts of the run's steps share (node_call.StepContext copies it)
+        self._run_context = NodeContext(
+            state,
+            node_id="",
+            node_type="",
+            node_path="",
+            workflow_id=workflow.id,
+            execution_id=self.execution_id,
+            memory_store=self._memory,
+            services=services,
+            on_log=self._on_log,
+            on_event=on_event,
+        )
         self._edge_data: Mapping[str, Any] | None = None
-        self._limit = workflow.max_loop_iterations
+        self._walk = StepWalk(self._run_node, self._memory, workflow.max_loop_iterations)
         self._cancel_requested = False
         self._task: asyncio.Task[Any] | None = None
         self._started = False
         self._finished = False
         self._last_yield = _perf()
-        self._setter = StateSetter()
-        self._params: dict[str, Any] | None = None  # the running node's, for error messages
 
     def _log_both(self, listener: Callable[[str], None]) -> Callable[[str], None]:
         def log(message: str) -> None:
@@ -109,7 +119,13 @@ class Execution:
     @property
     def timeline(self) -> tuple[TimelineEntry, ...]:
         """The node runs so far (the last ``timeline_limit`` of them)."""
-        return tuple(self._timeline)
+        offset = self._wall_minus_perf
+        return tuple(
+            TimelineEntry(
+                step.path, step.type, edge, started + offset, (ended - started) * 1000, error
+            )
+            for step, edge, started, ended, error in self._timeline
+        )
 
     # -- public -------------------------------------------------------------------------------
 
@@ -138,12 +154,13 @@ class Execution:
         self._started = True
         self._task = asyncio.current_task()
         wall_start, perf_start = time.time(), _perf()
+        self._wall_minus_perf = wall_start - perf_start
         self._event("workflow:started", {"workflowName": self.workflow.name})
         status: RunStatus = "completed"
         error: RunError | None = None
         try:
             async with asyncio.timeout(self.workflow.timeout_seconds):
-                await self._walk()
+                await self._walk.walk(self.workflow.steps)
         except RunEnded as ended:
             if ended.status != "completed":
                 status = "failed"
@@ -153,7 +170,7 @@ class Execution:
                     self.current_path,
                     "end",
                 )
-        except _Failure as failure:
+        except RunFailure as failure:
             status, error = "failed", failure.error
         except TimeoutError:
             status = "timed_out"
@@ -181,7 +198,7 @@ class Execution:
                 self._budget.settle(self.state, last)
             except (StateTooLargeError, ValueTooDeepError) as exc:
                 if status == "completed" or error is None:
-                    status, error = "failed", self._state_error(last, exc)
+                    status, error = "failed", state_error(last, exc)
         self._finished = True
         wall_end = wall_start + (_perf() - perf_start)
         result = RunResult(
@@ -194,7 +211,7 @@ class Execution:
             node_runs=self.node_runs,
             error=error,
             warnings=tuple(self.warnings),
-            timeline=tuple(self._timeline),
+            timeline=self.timeline,
             timeline_dropped=max(0, self.node_runs - len(self._timeline)),
             logs=tuple(self.logs),
         )
@@ -212,66 +229,14 @@ class Execution:
             )
         return result
 
-    # -- the walk -----------------------------------------------------------------------------
-
-    async def _walk(self) -> None:
-        steps = self.workflow.steps
-        arrivals: dict[int, int] = {}
-        index, count = 0, len(steps)
-        while index < count:
-            jump = await self._run_step(steps[index])
-            if jump is None:
-                index += 1
-                continue
-            seen = arrivals.get(jump.index, 0) + 1
-            if seen > self._limit:  # a backward jump is a loop too, and must end
-                raise self._loop_failure(steps[jump.index])
-            arrivals[jump.index] = seen
-            index = jump.index
-
-    async def _run_step(self, step: NodeStep) -> Jump | None:
-        """Run one step and the target of the edge it takes; a loop step until it exits."""
-        if not step.loop:
-            edge = await self._run_node(step)
-            if edge is None:
-                return None
-            target = step.edges.get(edge)
-            if target is None:
-                return None
-            if isinstance(target, Jump):
-                return target
-            for inner in target:
-                await self._run_step(inner)
-            return None
-        visits = 0
-        while True:
-            visits += 1
-            if visits > self._limit:
-                raise self._loop_failure(step)
-            edge = await self._run_node(step)
-            target = step.edges.get(edge) if edge is not None else None
-            if target is None:
-                self._forget(step.path)  # re-entering the loop restarts its iterators
-                return None
-            if isinstance(target, Jump):
-                return target
-            for inner in target:
-                await self._run_step(inner)
-
-    def _forget(self, path: str) -> None:
-        memory = self._memory
-        if memory:
-            below = path + "/"
-            for key in [k for k in memory if k == path or k.startswith(below)]:
-                del memory[key]
-
-    def _loop_failure(self, step: NodeStep) -> _Failure:
-        exc = LoopLimitError(step.path, self._limit)
-        return _Failure(RunError(exc.message, exc.code, step.path, step.type))
-
     # -- one node -----------------------------------------------------------------------------
 
     async def _run_node(self, step: NodeStep) -> str | None:
+        """Run one node and record it; answer the name of the edge it took (None: no edge).
+
+        The hot path: entered once per node run, it builds nothing it does not need (no event
+        without a listener, no timeline entry until the timeline is read, no context after the
+        step's first run)."""
         if self._cancel_requested:
             raise asyncio.CancelledError
         started = _perf()
@@ -285,21 +250,14 @@ class Execution:
             started = self._last_yield = _perf()
         self.node_runs += 1
         self.current_path = step.path
-        self.state.writer = step
+        state = self.state
+        state.writer = step
         edge_data, self._edge_data = self._edge_data, None
-        ctx = NodeContext(
-            self.state,
-            node_id=step.key,
-            node_type=step.type,
-            node_path=step.path,
-            workflow_id=self.workflow.id,
-            execution_id=self.execution_id,
-            edge_data=edge_data,
-            memory_store=self._memory,
-            services=self.services,
-            on_log=self._on_log,
-            on_event=self._emit,
-        )
+        ctx = self._contexts.get(step)
+        if ctx is None:
+            ctx = self._contexts[step] = StepContext(self._run_context, step, edge_data)
+        else:
+            ctx.rerun(edge_data)
         emit = self._emit
         if emit is not None:
             emit(
@@ -310,8 +268,22 @@ class Execution:
                     {"nodePath": step.path, "nodeType": step.type},
                 )
             )
+        caller = self._caller
         try:
-            edge = await self._attempts(step, ctx)
+            if step.retry is None and step.timeout is None:
+                # NodeCaller.call, inlined: one coroutine less for each node run
+                caller.params = None
+                caller.params = params = step.resolved_params(state)
+                if step.setter is None:
+                    node = caller.nodes.get(step.type)
+                    if node is None:
+                        node = caller.node(step.type)
+                    result = await node.execute(ctx, params)
+                    edge = result if result.__class__ is Edge else as_edge(step, result)
+                else:
+                    edge = caller.set(step, ctx, params)
+            else:
+                edge = await caller.attempts(step, ctx)
         except RunEnded as ended:
             failed = ended.status != "completed"
             self._record(step, started, None, (ended.message or "ended") if failed else None)
@@ -321,26 +293,61 @@ class Execution:
             raise
         except Exception as exc:  # noqa: BLE001 - a node failure is routed to error? or fails the run
             try:
-                edge = self._caught(step, exc)
-            except _Failure as failure:
+                edge = caller.caught(step, exc)
+            except RunFailure as failure:
                 self._record(step, started, None, failure.error.message)
                 raise
-            self._take(edge)
+            self._take(step, edge)
             self._record(step, started, "error", str(edge.data["error"]) if edge.data else None)
             return "error"
         if edge is None:
             self._record(step, started, None, None)
             return None
-        self._take(edge)
-        error_text = None
-        if edge.name == "error" and "error" not in step.edges:
+        data = edge.data
+        if data is not None:  # _take, inlined
+            self._edge_data = data
+            _set_item(state, _EDGE_KEY, data)
+            state.written[_EDGE_KEY] = step
+        name = edge.name
+        if name == "error" and "error" not in step.edges:
             try:
-                error_text = self._unhandled(step, edge)
-            except _Failure as failure:
+                error_text = caller.unhandled(step, edge)
+            except RunFailure as failure:
                 self._record(step, started, "error", failure.error.message)
                 raise
-        self._record(step, started, edge.name, error_text)
-        return edge.name
+            self._record(step, started, name, error_text)
+        elif emit is None:  # _record, inlined
+            self._timeline.append((step, name, started, _perf(), None))
+        else:
+            self._record(step, started, name, None)
+        return name
+
+    def _take(self, step: NodeStep, edge: Edge) -> None:
+        """The edge's data goes to the next node that runs, and into ``_edgeContext``."""
+        data = edge.data
+        if data is not None:
+            self._edge_data = data
+            # a bookkeeping key: written past RunState's note of the user's writes, and noted
+            # by hand, so that the output is measured (state_size.py) at the next settle
+            state = self.state
+            _set_item(state, _EDGE_KEY, data)
+            state.written[_EDGE_KEY] = step
+
+    def _record(self, step: NodeStep, started: float, edge: str | None, error: str | None) -> None:
+        """The node run's timeline entry and its completed/failed event."""
+        ended = _perf()
+        self._timeline.append((step, edge, started, ended, error))
+        if self._emit is not None:
+            payload = {
+                "nodePath": step.path,
+                "nodeType": step.type,
+                "edge": edge,
+                "durationMs": (ended - started) * 1000,
+            }
+            if error is not None:
+                payload["error"] = error
+            kind = "node:failed" if error is not None else "node:completed"
+            self._emit(Event(kind, self.execution_id, self.workflow.id, payload))
 
     def _settle(self) -> None:
         """Count what the nodes wrote into the state; past the limit the run fails."""
@@ -349,129 +356,7 @@ class Execution:
         try:
             self._budget.settle(self.state, last)
         except (StateTooLargeError, ValueTooDeepError) as exc:
-            raise _Failure(self._state_error(last, exc)) from None
-
-    @staticmethod
-    def _state_error(step: NodeStep, exc: WorkscriptError) -> RunError:
-        message = exc.message
-        if step.path not in message:  # a template's or a node's own: say which node
-            message = f"{describe(step)}: {message}"
-        return RunError(message, exc.code, step.path, step.type)
-
-    def _take(self, edge: Edge) -> None:
-        """The edge's data goes to the next node that runs, and into ``_edgeContext``."""
-        if edge.data is not None:
-            self._edge_data = edge.data
-            self.state["_edgeContext"] = edge.data
-
-    def _record(self, step: NodeStep, started: float, edge: str | None, error: str | None) -> None:
-        """The node run's timeline entry and its completed/failed event."""
-        elapsed = _perf() - started
-        if self._timeline_on:
-            self._timeline.append(
-                TimelineEntry(
-                    step.path, step.type, edge, time.time() - elapsed, elapsed * 1000, error
-                )
-            )
-        if self._emit is not None:
-            payload = {
-                "nodePath": step.path,
-                "nodeType": step.type,
-                "edge": edge,
-                "durationMs": elapsed * 1000,
-            }
-            if error is not None:
-                payload["error"] = error
-            kind = "node:failed" if error is not None else "node:completed"
-            self._emit(Event(kind, self.execution_id, self.workflow.id, payload))
-
-    async def _attempts(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
-        policy = step.retry
-        attempt = 1
-        while True:
-            try:
-                edge = await self._call(step, ctx)
-                if policy is None or edge is None or edge.name != "error":
-                    return edge
-                if attempt >= policy.max_attempts:
-                    return edge
-            except (RunEnded, asyncio.CancelledError, StateTooLargeError):
-                raise
-            except Exception:
-                if policy is None or attempt >= policy.max_attempts:
-                    raise
-            attempt += 1
-            assert policy is not None
-            await asyncio.sleep(policy.delay_before(attempt))
-
-    async def _call(self, step: NodeStep, ctx: NodeContext) -> Edge | None:
-        self._params = None
-        self._params = params = step.resolved_params(self.state)
-        if step.setter is not None:
-            value = params.get("value")
-            if type(value) is list or type(value) is dict:  # refused before it is copied
-                self._budget.check_write(step.setter[0], value, step)  # type: ignore[arg-type]
-            return self._setter.apply(ctx, step.setter, params)
-        node = self.registry.get(step.type)
-        if step.timeout is None:
-            result = await node.execute(ctx, params)
-        else:
-            try:
-                result = await asyncio.wait_for(node.execute(ctx, params), step.timeout)
-            except TimeoutError:
-                raise NodeTimeoutError(
-                    f"node ran longer than its _timeoutSeconds ({step.timeout:g} s)",
-                    node_path=step.path,
-                    node_type=step.type,
-                ) from None
-        if result is None or isinstance(result, Edge):
-            return result
-        if isinstance(result, str):
-            return Edge(result)
-        raise NodeExecutionError(
-            f"node {step.type!r} returned {type(result).__name__}; expected an Edge or None",
-            node_path=step.path,
-            node_type=step.type,
-        )
-
-    def _caught(self, step: NodeStep, exc: Exception) -> Edge:
-        """A node raised: its ``error?`` edge takes it, or the run fails with the state kept.
-
-        A state over its size limit always fails the run. Python's own errors escaping a node
-        (``'int' object is not subscriptable``) are reworded to name the node and, when one of
-        its parameters is not of its declared type, that parameter (``parameter_error``)."""
-        if isinstance(exc, (StateTooLargeError, ValueTooDeepError)):
-            raise _Failure(self._state_error(step, exc)) from exc
-        if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError, ValueError)) and (
-            not isinstance(exc, WorkscriptError)
-        ):
-            exc = self._reworded(step, exc)
-        message = str(exc) or type(exc).__name__
-        if "error" in step.edges:
-            return Edge("error", {"error": message, "type": type(exc).__name__})
-        code = exc.code if isinstance(exc, WorkscriptError) else "NODE_EXECUTION_ERROR"
-        raise _Failure(RunError(message, code, step.path, step.type)) from exc
-
-    def _reworded(self, step: NodeStep, exc: Exception) -> Exception:
-        node = self.registry.get(step.type) if step.setter is None else self._setter
-        params = self._params if self._params is not None else {}
-        return parameter_error(node.metadata, params, exc, node_path=step.path) or exc
-
-    def _unhandled(self, step: NodeStep, edge: Edge) -> str:
-        """A node took ``error`` and nothing handles it: a warning, or a failure if so set."""
-        data = edge.data or {}
-        message = str(data.get("error") or data.get("message") or "the node took its error edge")
-        if self.workflow.on_unhandled_error == "fail":
-            raise _Failure(RunError(message, "UNHANDLED_ERROR_EDGE", step.path, step.type))
-        self.warnings.append(
-            {
-                "nodePath": step.path,
-                "nodeType": step.type,
-                "message": message,
-                "code": "UNHANDLED_ERROR_EDGE",
-            }
-        )
-        return message
+            raise RunFailure(state_error(last, exc)) from None
 
     def _event(self, kind: str, payload: dict[str, Any]) -> None:
         if self._emit is not None:

@@ -6,26 +6,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-__all__ = ["RunError", "RunResult", "RunStatus", "TimelineEntry", "iso_time"]
+__all__ = ["RunError", "RunFailure", "RunResult", "RunStatus", "TimelineEntry", "iso_time"]
 
 RunStatus = Literal["completed", "failed", "timed_out", "cancelled"]
 FINAL_STATUSES: Final = ("completed", "failed", "timed_out", "cancelled")
 
 
 _second_cache: list[Any] = [None, ""]
+_MILLIS: Final = tuple(f"{millis:03d}Z" for millis in range(1000))
 
 
 def iso_time(epoch_seconds: float) -> str:
     """UTC ISO 8601 with milliseconds and a Z, as JavaScript's toISOString.
 
-    Called for every state setter, so the formatted second is cached and only milliseconds change.
+    Called for every state setter, so the formatted second is cached and the milliseconds are
+    looked up, never formatted.
     """
     whole = int(epoch_seconds)
     if _second_cache[0] != whole:
         moment = datetime.fromtimestamp(whole, tz=UTC)
         _second_cache[0], _second_cache[1] = whole, moment.strftime("%Y-%m-%dT%H:%M:%S.")
-    millis = int((epoch_seconds - whole) * 1000)
-    return f"{_second_cache[1]}{millis:03d}Z"
+    return _second_cache[1] + _MILLIS[int((epoch_seconds - whole) * 1000)]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,14 @@ class RunError:
             "nodePath": self.node_path,
             "nodeType": self.node_type,
         }
+
+
+class RunFailure(Exception):
+    """Raised inside the engine when the run must fail with ``error`` (the run catches it)."""
+
+    def __init__(self, error: RunError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ registered. The executor calls ``apply`` with the path parsed once at load time.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from .model import SETTER
@@ -15,6 +16,9 @@ from .result import iso_time
 from .state import StatePath, copy_json, format_path, parse_path, set_path
 
 __all__ = ["StateSetter"]
+
+_set_item = dict.__setitem__
+_now = time.time
 
 
 class StateSetter(Node):
@@ -48,15 +52,24 @@ class StateSetter(Node):
         value = params["value"]
         if isinstance(value, (dict, list)):  # {"$.b": "$.a"} copies: b does not follow a later
             value = copy_json(value)
-        set_path(ctx.state, path, value, replace_scalars=True)
-        dotted = format_path(path)
-        ctx.state["_lastStateSet"] = {
-            "path": dotted,
-            "value": value,
-            "timestamp": iso_time(time.time()),
-            "nodeId": ctx.node_id,
-        }
-        return Edge(
-            "success",
-            {"statePath": dotted, "value": value, "message": f"Set state at path: {dotted}"},
+        state = ctx.state
+        if len(path) == 1:  # a top-level key (always a name)
+            state[path[0]] = value  # type: ignore[index]
+        else:
+            set_path(state, path, value, replace_scalars=True)
+        dotted, message = _texts(path)
+        # a bookkeeping key, not counted in the state's size (state_size.py): written without
+        # the run's note of the user's writes
+        _set_item(
+            state,
+            "_lastStateSet",
+            {"path": dotted, "value": value, "timestamp": iso_time(_now()), "nodeId": ctx.node_id},
         )
+        return Edge("success", {"statePath": dotted, "value": value, "message": message})
+
+
+@lru_cache(maxsize=4096)  # the same few paths, written again and again
+def _texts(path: StatePath) -> tuple[str, str]:
+    """The path as ``_lastStateSet`` shows it, and the message of the setter's edge."""
+    dotted = format_path(path)
+    return dotted, f"Set state at path: {dotted}"

@@ -146,6 +146,11 @@ def _cannot_write(path: StatePath, position: int, why: str) -> StateReferenceErr
 
 def to_text(value: Any) -> str:
     """How a value reads inside a ``{{$.x}}`` template (JavaScript's conventions)."""
+    cls = value.__class__
+    if cls is str:
+        return value  # type: ignore[no-any-return]
+    if cls is int:  # not a bool: bool is a class of its own
+        return str(value)
     if value is None or value is MISSING:
         return ""
     if isinstance(value, str):
@@ -210,11 +215,20 @@ def compile_value(value: Any) -> Resolver | None:
         compiled = {k: compile_value(v) for k, v in value.items()}
         if not any(compiled.values()):
             return None
-        fields = [(k, r if r is not None else _literal(value[k])) for k, r in compiled.items()]
+        # (key, resolver, None) or, for a literal scalar, (key, None, value): no call for it
+        fields: list[tuple[str, Resolver | None, Any]] = []
+        for key, resolver in compiled.items():
+            literal = value[key]
+            if resolver is None and isinstance(literal, (dict, list)):
+                resolver = _literal(literal)
+            fields.append((key, resolver, None if resolver is not None else literal))
 
         def resolve_dict(state: Mapping[str, Any]) -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for key, resolve in fields:
+            for key, resolve, literal in fields:
+                if resolve is None:
+                    out[key] = literal
+                    continue
                 v = resolve(state)
                 if v is not MISSING:
                     out[key] = v
@@ -236,18 +250,27 @@ def _compile_string(text: str) -> Resolver | None:
         return lambda state: get_path(state, path)
     if "{{" not in text:
         return None
-    pieces: list[str | StatePath] = []
+    pieces: list[str | Resolver] = []  # the text between references, and their resolvers
     last = 0
     for match in _TEMPLATE.finditer(text):
-        pieces.append(text[last : match.start()])
-        pieces.append(parse_path(match.group(1)))
+        if match.start() > last:
+            pieces.append(text[last : match.start()])
+        resolver = _compile_string(match.group(1))
+        assert resolver is not None  # the group is a whole reference
+        pieces.append(resolver)
         last = match.end()
     if last == 0:
         return None
-    pieces.append(text[last:])
+    if last < len(text):
+        pieces.append(text[last:])
 
     def render(state: Mapping[str, Any]) -> str:
-        texts = [p if isinstance(p, str) else to_text(get_path(state, p)) for p in pieces]
+        texts: list[str] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                texts.append(piece)
+            else:
+                texts.append(to_text(piece(state)))
         cap = getattr(state, "max_text", None)  # a run's RunState (state_size.py) has one
         if cap is not None and sum(map(len, texts)) > cap:
             raise _text_too_long(text, sum(map(len, texts)), cap)

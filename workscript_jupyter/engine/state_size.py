@@ -7,12 +7,16 @@ whole state:
 
 - ``RunState`` is the run's state: a dict that notes which top-level keys were written (a node's
   ``ctx.state[key] = value``, ``update``, ``pop``...);
-- after each node, ``StateBudget.settle`` measures only those keys' new values and keeps a total
-  (replacing a key subtracts its old estimate). ``measure`` is a bounded walk: it estimates the
-  JSON size and stops as soon as it passes the budget left, so a 1 GB value costs no more than
-  the limit; a value seen twice in one walk (``[$.l, $.l]``) is measured once;
+- every 5 ms of a run (and at its end), ``StateBudget.settle`` measures only those keys' new
+  values and keeps a total (replacing a key subtracts its old estimate). ``measure`` is a
+  bounded walk: it estimates the size and stops as soon as it passes the budget left, so a 1 GB
+  value costs no more than the limit; a value seen twice in one walk (``[$.l, $.l]``) is walked
+  once (and counted each time it appears);
 - before a state setter copies and writes its value, and before a ``{{$.x}}`` template joins its
-  parts (``state.py``), the size is checked first, so the over-large value is never built.
+  parts (``state.py``), the size is checked first, so the over-large value is never built;
+- the rows of the initial state's long lists, when a node puts them in a list of its own (a
+  filter's passed rows, a sort's sorted ones), are counted at an estimate instead of walked
+  (``InitialRows``): walking 10,000 rows costs more than filtering them.
 
 The engine's bookkeeping keys (``_edgeContext``, ``_lastStateSet``) are not counted: they hold
 values already counted, and they are not part of what is stored or shown (``visible_state``).
@@ -31,12 +35,14 @@ from .limits import format_mb
 from .model import SETTER, NodeStep
 from .visible_state import INTERNAL_KEYS
 
-__all__ = ["MAX_MEASURE_DEPTH", "RunState", "StateBudget", "describe", "measure"]
+__all__ = ["MAX_MEASURE_DEPTH", "InitialRows", "RunState", "StateBudget", "describe", "measure"]
 
+_set_item = dict.__setitem__
 MAX_MEASURE_DEPTH: Final = 512
 REMOVED: Final = "[removed: this value took the run's state past max_state_mb]"
 _EDGE_KEY: Final = "_edgeContext"
 SAMPLES: Final = 32
+LONG: Final = 4 * SAMPLES  # a list longer than this may be estimated from samples of it
 _BIG: Final = 10**15  # ints within this are one small object; beyond, digits are counted
 # estimated bytes (CPython 64-bit, rounded): a str's header, a number, a list's and a dict's
 # header, a list item (a pointer), a dict entry (hash, key and value pointers, spare room)
@@ -58,8 +64,8 @@ class RunState(dict[str, Any]):
         self.writer: NodeStep | None = None
         self.max_text = max_text
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        dict.__setitem__(self, key, value)
+    def __setitem__(self, key: str, value: Any) -> None:  # the one hook on the hot path
+        _set_item(self, key, value)
         self.written[key] = self.writer
 
     def __delitem__(self, key: str) -> None:
@@ -159,15 +165,31 @@ def _container(value: Any, budget: int, memo: dict[int, int], depth: int) -> int
             if total > budget:
                 return total
     else:
+        if len(value) > LONG and id(value[0]) in memo and id(value[-1]) in memo:
+            # rows all known already (the initial state's, or measured in this walk): summed
+            # without a step of Python per row (the ends are looked at first: a list of new
+            # rows is not passed over twice)
+            try:
+                total = _LIST + len(value) * _ITEM + sum(map(memo.get, map(id, value)))  # type: ignore[arg-type]
+            except TypeError:  # a row not known (None): walked below
+                pass
+            else:
+                memo[id(value)] = total
+                return total
         total = _LIST
         for item in value:
             kind = type(item)
             if kind is str:
                 total += len(item) + _STR + _ITEM
-            elif kind is dict and id(item) not in memo and depth + 1 < MAX_MEASURE_DEPTH:
-                total += _ITEM + _flat_dict(item, budget - total, memo, depth + 1)
             elif kind is dict or kind is list or kind is tuple:
-                total += _ITEM + _container(item, budget - total, memo, depth + 1)
+                known = memo.get(id(item))  # looked up here: a call per row costs as much
+                if known is None:
+                    known = (
+                        _flat_dict(item, budget - total, memo, depth + 1)
+                        if kind is dict and depth + 1 < MAX_MEASURE_DEPTH
+                        else _container(item, budget - total, memo, depth + 1)
+                    )
+                total += _ITEM + known
             elif (
                 (kind is int and -_BIG < item < _BIG)
                 or kind is float
@@ -229,7 +251,7 @@ def sampled_size(value: Any, budget: int, memo: dict[int, int], depth: int = 0) 
             if total > budget:
                 break
         return total
-    if type(value) is list and len(value) > 4 * SAMPLES:
+    if type(value) is list and len(value) > LONG:
         count = len(value)
         step = count / SAMPLES
         seen = sum(
@@ -246,15 +268,70 @@ def describe(step: NodeStep) -> str:
     return f"node {step.type!r} at {step.path}"
 
 
+class InitialRows:
+    """The rows of the initial state's long lists, each with an estimate of its size.
+
+    The initial state is not counted: it is bounded by the request that brought it. A node that
+    puts its rows in a new list (a filter, a sort) makes the state grow by them again, and they
+    count again, but at the average size of ``SAMPLES`` rows of their list instead of walked
+    one by one. The averages are sampled again at each use, so rows changed in place are seen
+    (on average). What the run builds itself is always walked.
+    """
+
+    __slots__ = ("_averages", "_lists", "sizes")
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        # shallow copies keep the rows alive: no other object can take one's id meanwhile
+        self._lists = [list(v) for v in state.values() if type(v) is list and len(v) > LONG]
+        self._averages = [-1] * len(self._lists)
+        self.sizes: dict[int, int] = {}  # id of a row -> its estimated size
+
+    def __bool__(self) -> bool:
+        return bool(self._lists)
+
+    def refresh(self, budget: int) -> dict[int, int]:
+        """``sizes``, with each list's average sampled again (a list whose average moved by
+        more than an eighth has its rows' estimates replaced)."""
+        for index, rows in enumerate(self._lists):
+            step = len(rows) / SAMPLES
+            memo: dict[int, int] = {}
+            try:
+                average = sum(measure(rows[int(i * step)], budget, memo) for i in range(SAMPLES))
+            except ValueTooDeepError:  # not estimated: such rows are walked (and refused) as any
+                continue
+            average //= SAMPLES
+            known = self._averages[index]
+            if known < 0 or abs(average - known) * 8 > known:
+                self._averages[index] = average
+                if self.sizes:
+                    self.sizes.update(dict.fromkeys(map(id, rows), average))
+                else:
+                    self.sizes = dict.fromkeys(map(id, rows), average)
+        return self.sizes
+
+
 class StateBudget:
-    """The running size estimate of one run's state, against ``limit`` bytes."""
+    """The running size estimate of one run's state, against ``limit`` bytes. ``initial``: the
+    run's state before any node ran (whose long lists' rows are estimated, ``InitialRows``)."""
 
-    __slots__ = ("limit", "sizes", "total")
+    __slots__ = ("_initial", "limit", "sizes", "total")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, initial: Mapping[str, Any] | None = None) -> None:
         self.limit = limit
         self.sizes: dict[str, int] = {}
         self.total = 0
+        self._initial = InitialRows(initial) if initial else None
+
+    def _memo(self, state: RunState, keys: Iterable[str]) -> dict[int, int]:
+        """The memo a settle starts with: the initial rows' estimates when one of ``keys`` holds
+        a list or an object (a copy: what the walk adds holds for this settle only)."""
+        initial = self._initial
+        if initial:
+            for key in keys:
+                kind = type(state.get(key))
+                if (kind is list or kind is dict) and key not in INTERNAL_KEYS:
+                    return initial.refresh(self.limit).copy()
+        return {}
 
     def failure(self, step: NodeStep, key: str) -> StateTooLargeError:
         return StateTooLargeError(
@@ -281,7 +358,7 @@ class StateBudget:
             return
         state.written = {}
         sizes = self.sizes
-        memo: dict[int, int] = {}
+        memo = self._memo(state, written)
         over: list[str] = []
         for key in written:
             if key in INTERNAL_KEYS or key not in state:

@@ -41,10 +41,15 @@ class MathNode(Node):
             return error_edge("Missing operation or values")
         if not isinstance(values, list):
             return error_edge(f"values must be a list of numbers, got {values!r}")
-        try:
-            numbers = [as_number(v, f"values[{i}]") for i, v in enumerate(values)]
-        except ValueError as exc:
-            return error_edge(str(exc))
+        numbers: list[int | float] = values
+        for value in values:
+            kind = value.__class__
+            if kind is not int and kind is not float:  # checked one by one, named if wrong
+                try:
+                    numbers = [as_number(v, f"values[{i}]") for i, v in enumerate(values)]
+                except ValueError as exc:
+                    return error_edge(str(exc))
+                break
         if operation == "add":
             result: int | float = sum(numbers)
         elif operation == "multiply":
@@ -60,7 +65,8 @@ class MathNode(Node):
                 result = reduce(lambda a, b: a / b, numbers)
         else:
             return error_edge(f"Unknown operation: {operation}")
-        result = normalize_number(result)
+        if result.__class__ is float:  # 4 / 2 is 2, as in JavaScript
+            result = normalize_number(result)
         ctx.state["mathResult"] = result
         return Edge("success", {"result": result})
 
@@ -184,7 +190,7 @@ class LogNode(Node):
             ctx.state.pop("lastLoggedMessage", None)
         else:
             ctx.state["lastLoggedMessage"] = message
-        ctx.log(to_text(message))
+        ctx.log(message if message.__class__ is str else to_text(message))
         return Edge("success", {"message": message})
 
 

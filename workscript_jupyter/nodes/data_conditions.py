@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 from .data_common import UNDEFINED, Getter, field_getter, js_string
 from .text_regex import PatternSyntaxError, compile_user_regex
 from .values import js_number, strict_equal
 
-__all__ = ["ConditionError", "Predicate", "compile_conditions", "uses_patterns"]
+__all__ = ["ConditionError", "Predicate", "compile_conditions", "compile_verdicts", "uses_patterns"]
 
 Predicate = Callable[[Any], bool]
 
@@ -61,6 +62,69 @@ def compile_conditions(conditions: list[Any], match_mode: str) -> Predicate:
     return any_match
 
 
+def compile_verdicts(conditions: list[Any], match_mode: str) -> Callable[[list[Any]], list[Any]]:
+    """The verdict of each row of a list, truthy where it matches (``compile_conditions``).
+
+    When every condition is a number comparison or a boolean test of one key and every row is
+    an object, each condition is tested down its column: values read by ``map`` and compared by
+    ``operator``, no Python call per row. Otherwise (or for a column that holds more than
+    numbers) the rows are tested one by one."""
+    matches = compile_conditions(conditions, match_mode)  # validates every condition first
+    columns = [column for column in map(_column, conditions) if column is not None]
+    if len(columns) < len(conditions):
+        return lambda items: list(map(matches, items))
+    combine = operator.and_ if match_mode == "all" else operator.or_
+
+    def verdicts(items: list[Any]) -> list[Any]:
+        if items and set(map(type, items)) == {dict}:
+            tested: list[list[bool]] = []
+            for column in columns:
+                result = column(items)
+                if result is None:
+                    break
+                tested.append(result)
+            else:
+                combined: Iterable[Any] = tested[0]
+                for other in tested[1:]:
+                    combined = map(combine, combined, other)
+                return list(combined)
+        return list(map(matches, items))
+
+    return verdicts
+
+
+Column = Callable[[list[dict[str, Any]]], list[bool] | None]
+_PLAIN_NUMBERS = frozenset({int, float})
+
+
+def _column(condition: Mapping[str, Any]) -> Column | None:
+    """A condition tested on a list of objects at once, or None when it has no such form.
+    The column answers None when the rows' values are not all plain numbers (read row by row
+    then: strings, null and booleans follow JavaScript's rules)."""
+    key = _row_key(condition)
+    data_type, op = condition.get("dataType"), condition.get("operation")
+    if key is None:
+        return None
+    if data_type == "boolean" and op in ("true", "false"):
+        expected = op == "true"
+        return lambda rows: list(
+            map(operator.is_, map(dict.get, rows, repeat(key), repeat(UNDEFINED)), repeat(expected))
+        )
+    compare = _NUMBER_OPS.get(op) if data_type == "number" and isinstance(op, str) else None
+    target = _to_number(condition.get("value")) if compare is not None else math.nan
+    if compare is None or math.isnan(target):
+        return None
+
+    def number_column(rows: list[dict[str, Any]]) -> list[bool] | None:
+        values = list(map(dict.get, rows, repeat(key), repeat(UNDEFINED)))
+        kinds = set(map(type, values))
+        if not kinds <= _PLAIN_NUMBERS or (float in kinds and op == "notEquals"):
+            return None  # a NaN is not "not equal" in the original: row by row
+        return list(map(compare, values, repeat(target)))
+
+    return number_column
+
+
 def uses_patterns(conditions: list[Any]) -> bool:
     """Whether a condition matches a user pattern (its rows are then tested off the loop)."""
     return any(
@@ -84,6 +148,13 @@ def _compile(condition: Any, where: str) -> Predicate:
         )
     get = field_getter(field)
     return compiler(get, op, condition, where)
+
+
+def _row_key(condition: Mapping[str, Any]) -> str | None:
+    """The field's one key when its path has no dot: a predicate then reads it from a dict row
+    itself, one call less per row than through its getter (which does the same)."""
+    field: str = condition["field"]
+    return None if "." in field else field
 
 
 def _unsupported(where: str, data_type: str, op: Any, allowed: tuple[str, ...]) -> ConditionError:
@@ -176,8 +247,10 @@ def _compile_number(get: Getter, op: Any, condition: Mapping[str, Any], where: s
     if math.isnan(target):
         return lambda _item: False  # NaN never compares, as in the original
 
+    key = _row_key(condition)
+
     def number_condition(item: Any) -> bool:
-        value = get(item)
+        value = item.get(key, UNDEFINED) if key and item.__class__ is dict else get(item)
         cls = value.__class__
         if cls is not int and cls is not float:
             if value is None or value is UNDEFINED:
@@ -210,6 +283,13 @@ def _number_between(get: Getter, low: float, high: float) -> Predicate:
 
 
 def _compile_boolean(get: Getter, op: Any, condition: Mapping[str, Any], where: str) -> Predicate:
+    key = _row_key(condition)
+    if key is not None:
+        expected = op == "true"
+        if op in ("true", "false"):
+            return lambda item: (
+                (item.get(key, UNDEFINED) if item.__class__ is dict else get(item)) is expected
+            )
     if op == "true":
         return lambda item: get(item) is True
     if op == "false":

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from .common import js_type
 from .data_common import UNDEFINED, error, field_getter, js_string, now_iso
-from .data_conditions import ConditionError, compile_conditions, uses_patterns
+from .data_conditions import ConditionError, compile_verdicts, uses_patterns
 from .patterns import PatternLimitError, off_loop
 from .text_regex import PATTERN_RULES
 from .values import normalize_number
@@ -85,7 +86,7 @@ class FilterNode(Node):
             )
 
         def split() -> tuple[list[Any], list[Any]]:
-            return _split(items, compile_conditions(conditions, match_mode))
+            return _split(items, compile_verdicts(conditions, match_mode)(items))
 
         try:  # user patterns are compiled and matched off the event loop, bounded
             passed, filtered = await off_loop(ctx, split) if uses_patterns(conditions) else split()
@@ -105,17 +106,9 @@ class FilterNode(Node):
         return Edge("filtered", {"items": filtered, **counts})
 
 
-def _split(items: list[Any], matches: Callable[[Any], bool]) -> tuple[list[Any], list[Any]]:
-    """The rows that match, and the rest."""
-    passed: list[Any] = []
-    filtered: list[Any] = []
-    keep, drop = passed.append, filtered.append
-    for item in items:
-        if matches(item):
-            keep(item)
-        else:
-            drop(item)
-    return passed, filtered
+def _split(items: list[Any], verdicts: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The rows that match, and the rest, picked by ``compress``: no Python loop per row."""
+    return list(compress(items, verdicts)), list(compress(items, map(not_, verdicts)))
 
 
 # -- sort ------------------------------------------------------------------------------------------
