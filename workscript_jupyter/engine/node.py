@@ -94,12 +94,28 @@ class NodeMetadata:
         }
 
 
-@dataclass(frozen=True, slots=True)
 class Edge:
-    """The edge a node took, with the data handed to the nodes it leads to."""
+    """The edge a node took, with the data handed to the nodes it leads to. Treat it as
+    immutable. A plain slotted class rather than a frozen dataclass: every node run builds
+    one, and a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs three
+    times as much."""
 
-    name: str
-    data: Mapping[str, Any] | None = None
+    __slots__ = ("data", "name")
+
+    def __init__(self, name: str, data: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Edge):
+            return NotImplemented
+        return self.name == other.name and self.data == other.data
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Edge(name={self.name!r}, data={self.data!r})"
 
 
 class RunEnded(Exception):
