@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -348,6 +348,7 @@ def _initial_state(pairs: list[str], state_file: str | None) -> dict[str, Any]:
 
 def _services(args: argparse.Namespace) -> Any:
     from .engine import Services
+    from .runner.lazy_gateway import LazyNotebookGateway
 
     root = Path(args.root)
     if not root.is_dir():
@@ -365,48 +366,8 @@ def _services(args: argparse.Namespace) -> Any:
         http_allow=tuple(args.allow_host),
         http_deny=tuple(args.deny_host),
         databases=databases,
-        notebooks=NotebooksOnFirstUse(root.resolve()),
+        notebooks=LazyNotebookGateway(root.resolve()),
     )
-
-
-class NotebooksOnFirstUse:
-    """The runner's notebook gateway, built when a ``notebook`` or ``python`` node first runs:
-    importing the runner (nbclient, jupyter_client, zmq) costs a tenth of a second that a
-    workflow without those nodes should not pay. (kernel/notebooks.py does the same for
-    ``%%workflow``; importing it from here would import the whole kernel package.)"""
-
-    def __init__(self, root_dir: Path) -> None:
-        self.root_dir = root_dir
-        self._gateway: Any = None
-
-    def _runner(self) -> Any:
-        if self._gateway is None:
-            from .runner import RunnerGateway
-
-            self._gateway = RunnerGateway(self.root_dir)
-        return self._gateway
-
-    async def run_notebook(
-        self,
-        path: str,
-        *,
-        parameters: Mapping[str, Any],
-        kernel: str | None = None,
-        timeout: float | None = None,
-        on_progress: Callable[[dict[str, Any]], None] | None = None,
-    ) -> dict[str, Any]:
-        report: dict[str, Any] = await self._runner().run_notebook(
-            path, parameters=parameters, kernel=kernel, timeout=timeout, on_progress=on_progress
-        )
-        return report
-
-    async def run_python(self, run_key: str, code: str, state: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._runner().run_python(run_key, code, state)
-        return result
-
-    async def close_run(self, run_key: str) -> None:
-        if self._gateway is not None:  # no kernel was ever started
-            await self._gateway.close_run(run_key)
 
 
 def _print_issues(issues: Sequence[ValidationIssue], stream: TextIO) -> None:

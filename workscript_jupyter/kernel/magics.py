@@ -36,9 +36,9 @@ from ..engine import (
     parse_workflow,
 )
 from ..errors import WorkflowValidationError
+from ..runner.lazy_gateway import LazyNotebookGateway
 from .cell_errors import format_issues
 from .handle import RunHandle
-from .notebooks import LazyNotebookGateway
 from .remote import RemoteRunHandle, Schedule, automations_table, saved_html, show_end
 from .server_client import ServerClient, ServerError, ServerNotFoundError, format_server_error
 

@@ -1,8 +1,8 @@
-"""The ``notebook`` and ``python`` nodes of ``%%workflow`` runs: kernels started on first use.
+"""The ``notebook`` and ``python`` nodes' gateway, built when such a node first runs.
 
-A run in a notebook gets a ``NotebookGateway`` rooted at the kernel's working directory. The
-runner (nbclient, a kernel manager) is imported only when a run actually reaches such a node, so a
-cell without one pays nothing for it.
+Importing the runner (nbclient, jupyter_client, zmq) costs a tenth of a second that a workflow
+without those nodes should not pay: ``%%workflow`` cells and ``workscript run`` take this
+stand-in, which imports it on first use.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["LazyNotebookGateway"]
 
 class LazyNotebookGateway:
     """A ``RunnerGateway`` built on first use; each run's ``python`` kernel, like the runner's own,
-    is shut down when the run ends."""
+    is shut down when the run ends. Used by ``%%workflow`` runs and ``workscript run``."""
 
     def __init__(self, root_dir: Path) -> None:
         self.root_dir = root_dir
@@ -24,7 +24,7 @@ class LazyNotebookGateway:
 
     def _runner(self) -> Any:
         if self._gateway is None:
-            from ..runner import RunnerGateway
+            from .gateway import RunnerGateway
 
             self._gateway = RunnerGateway(self.root_dir)
         return self._gateway
