@@ -94,7 +94,7 @@ def test_upgrade_on_an_empty_database_creates_exactly_the_tables(engine):
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
     assert table_names(engine) == TABLES
-    assert migrate.current(engine) == migrate.head() == "0002"
+    assert migrate.current(engine) == migrate.head() == "0003"
 
 
 def test_upgrade_creates_the_indexes_and_constraints(engine):
@@ -105,7 +105,7 @@ def test_upgrade_creates_the_indexes_and_constraints(engine):
     }
     assert {
         ("workflow_id", "created_at", "id"),
-        ("status", "created_at"),
+        ("status", "created_at", "id"),
         ("owner_id", "created_at", "id"),
     } <= indexes
     assert ("enabled", "next_run_at") in {
@@ -140,17 +140,18 @@ def test_downgrade_to_base_removes_every_table(engine):
 
 def test_functions_take_a_url_too(db_url):
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0002"
+    assert migrate.current(db_url) == "0003"
     assert migrate.drift(db_url) == []
     migrate.downgrade(db_url, "base")
     assert migrate.current(db_url) is None
 
 
 def test_history_lists_the_revisions_oldest_first():
-    assert migrate.history() == ["0001", "0002"]
-    initial, second = migrate.revisions()
+    assert migrate.history() == ["0001", "0002", "0003"]
+    initial, second, third = migrate.revisions()
     assert initial.down_revision is None
     assert second.down_revision == "0001"
+    assert third.down_revision == "0002"
     assert initial.message.startswith("initial")
 
 
@@ -180,13 +181,13 @@ def test_the_drift_check_sees_a_difference(engine):
     migrate.upgrade(engine)
     with engine.begin() as connection:
         connection.execute(
-            text("DROP INDEX ix_workflow_executions_status_created_at ON workflow_executions")
+            text("DROP INDEX ix_workflow_executions_status_created_at_id ON workflow_executions")
             if engine.dialect.name != "sqlite"
-            else text("DROP INDEX ix_workflow_executions_status_created_at")
+            else text("DROP INDEX ix_workflow_executions_status_created_at_id")
         )
     changes = migrate.drift(engine)
     assert [change[0] for change in changes] == ["add_index"]
-    assert changes[0][1].name == "ix_workflow_executions_status_created_at"
+    assert changes[0][1].name == "ix_workflow_executions_status_created_at_id"
 
 
 # -- what the schema guarantees -------------------------------------------------------------------
@@ -308,7 +309,7 @@ def test_cli_upgrade_current_downgrade(db_url):
     done = workscript("db", "upgrade", "--db-url", db_url)
     assert done.returncode == 0, done.stderr
     assert f"workscript: database {shown}" in done.stderr
-    assert "upgraded from base (no workscript tables) to 0002 (head)" in done.stdout
+    assert "upgraded from base (no workscript tables) to 0003 (head)" in done.stdout
     engine = create_store_engine(db_url)
     try:
         assert table_names(engine) == TABLES
@@ -316,13 +317,13 @@ def test_cli_upgrade_current_downgrade(db_url):
         engine.dispose()
 
     current = workscript("db", "current", "--db-url", db_url)
-    assert (current.returncode, current.stdout.strip()) == (0, "0002 (head)")
+    assert (current.returncode, current.stdout.strip()) == (0, "0003 (head)")
     again = workscript("db", "upgrade", "--db-url", db_url)
-    assert "already at 0002 (head)" in again.stdout
+    assert "already at 0003 (head)" in again.stdout
 
     down = workscript("db", "downgrade", "base", "--db-url", db_url)
     assert down.returncode == 0, down.stderr
-    assert "downgraded from 0002 (head) to base" in down.stdout
+    assert "downgraded from 0003 (head) to base" in down.stdout
     assert workscript("db", "current", "--db-url", db_url).stdout.strip().startswith("base")
 
 
@@ -337,7 +338,7 @@ def test_cli_takes_the_url_from_the_environment(tmp_path):
 def test_cli_history():
     done = workscript("db", "history")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("0001 -> 0002 (head): definition ids and run warnings")
+    assert done.stdout.startswith("0002 -> 0003 (head): run list indexes")
     assert "<base> -> 0001: initial" in done.stdout
 
 

@@ -1,7 +1,8 @@
 """Persistence: the store (workflows, runs, automations, users...) and the database node's gateway.
 
-``base`` holds the interfaces, ``records`` the values, ``tables`` the schema; ``memory`` and
-``sql`` are the two backends, checked by one contract suite. The store may import only
+``base`` holds the interface (the ``Store`` facade; one module per family in ``interfaces``),
+``records`` the values, ``tables`` the schema; ``memory`` and ``sql`` are the two backends,
+checked by one contract suite. The store may import only
 ``workscript_jupyter.engine`` and ``workscript_jupyter.errors``.
 """
 

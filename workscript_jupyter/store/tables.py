@@ -244,12 +244,18 @@ workflow_executions = Table(
     # what went wrong without failing the run (e.g. an error edge with no handler)
     Column("warnings", JSON),
     Column("has_warnings", Boolean, nullable=False, default=False, server_default="0"),
+    # Every filter of the runs list has an index that starts with its equality columns and
+    # ends with the page order (created_at, id): a page is read in order and stops after
+    # ``limit`` rows, however long the history (store/sql/run_pages.py, docs/storage.md).
     Index(None, "created_at", "id"),
     Index(None, "owner_id", "created_at", "id"),
     Index(None, "workflow_id", "created_at", "id"),
     Index(None, "automation_id", "created_at", "id"),
-    Index(None, "status", "created_at"),
-    Index(None, "has_warnings", "created_at"),
+    Index(None, "status", "created_at", "id"),
+    Index(None, "trigger", "created_at", "id"),
+    Index(None, "has_warnings", "created_at", "id"),
+    Index(None, "owner_id", "status", "created_at", "id"),
+    Index(None, "owner_id", "trigger", "created_at", "id"),
     **MYSQL,
 )
 

@@ -17,7 +17,7 @@ from ..records import (
     ExecutionRecord,
     Page,
     Scope,
-    new_id,
+    new_ordered_id,
     utcnow,
 )
 from ._state import (
@@ -58,7 +58,7 @@ class MemoryExecutions(ExecutionStore):
         id: str | None = None,
     ) -> ExecutionRecord:
         record = ExecutionRecord(
-            id=id or new_id(),
+            id=id or new_ordered_id(),
             owner_id=scope.user_id,
             status=status,
             trigger=trigger,

@@ -10,7 +10,16 @@ from typing import Any
 
 from ...errors import ConflictError, FireAlreadyClaimedError, RecordNotFoundError
 from ..base import AUTOMATION_FIELDS, AutomationStore, FireStore
-from ..records import Automation, ExecutionRecord, Page, ScheduleFire, Scope, new_id, utcnow
+from ..records import (
+    Automation,
+    ExecutionRecord,
+    Page,
+    ScheduleFire,
+    Scope,
+    new_id,
+    new_ordered_id,
+    utcnow,
+)
 from ._state import Tables, check_changes, detach, normalise_record, owned, paginate, utc
 
 __all__ = ["MemoryAutomations", "MemoryFires"]
@@ -146,7 +155,7 @@ class MemoryFires(FireStore):
                     raise ConflictError(f"execution id already exists: {row.id}")
                 self._t.executions[row.id] = row
             fire = ScheduleFire(
-                id=new_id(),
+                id=new_ordered_id(),
                 automation_id=automation_id,
                 scheduled_for=tick,
                 claimed_by=claimed_by,

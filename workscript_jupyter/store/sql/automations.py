@@ -32,6 +32,7 @@ from ..records import (
     ScheduleFire,
     Scope,
     new_id,
+    new_ordered_id,
     utcnow,
 )
 from ..tables import ID_LENGTH, UtcDateTime, automations, schedule_fires, workflow_executions
@@ -204,7 +205,7 @@ class SqlFireStore(FireStore):
         run: ExecutionRecord | None = None,
     ) -> ScheduleFire:
         fire = ScheduleFire(
-            id=new_id(),
+            id=new_ordered_id(),
             automation_id=automation_id,
             scheduled_for=scheduled_for,
             claimed_by=claimed_by,
@@ -264,7 +265,7 @@ class SqlFireStore(FireStore):
         now = utcnow()
         fires = [
             ScheduleFire(
-                id=new_id(),
+                id=new_ordered_id(),
                 automation_id=c.automation_id,
                 scheduled_for=c.scheduled_for,
                 claimed_by=claimed_by,

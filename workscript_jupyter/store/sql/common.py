@@ -16,7 +16,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -185,18 +185,40 @@ def to_record(cls: type[T], row: Mapping[Any, Any], **overrides: Any) -> T:
     """Build a record dataclass from a row: every field the row has, JSON lists made tuples
     where the record wants tuples, then ``overrides`` (e.g. the empty timeline of a summary)."""
     values: dict[str, Any] = {}
-    for spec in fields(cls):  # type: ignore[arg-type]
-        name = spec.name
+    for name, kind in _fields_of(cls):
         if name in overrides:
             values[name] = overrides[name]
-        elif name in row:
+            continue
+        try:
             value = row[name]
-            if name in _TUPLE_FIELDS and value is not None:
-                value = tuple(value)
-            elif value is None and spec.default_factory is list:  # a NULL JSON list
+        except KeyError:  # a column the query did not select: the field keeps its default
+            continue
+        if value is None:
+            if kind is _LIST:  # a NULL JSON list
                 value = []
-            values[name] = value
+        elif kind is _TUPLE:
+            value = tuple(value)
+        values[name] = value
     return cls(**values)
+
+
+_PLAIN, _TUPLE, _LIST = "plain", "tuple", "list"
+_FIELD_KINDS: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def _fields_of(cls: type[Any]) -> tuple[tuple[str, str], ...]:
+    """A record class's fields and how a column value becomes each, worked out once per class
+    (``dataclasses.fields`` on every row was most of the cost of a page of 1,000 rows)."""
+    kinds = _FIELD_KINDS.get(cls)
+    if kinds is None:
+        kinds = _FIELD_KINDS[cls] = tuple((spec.name, _field_kind(spec)) for spec in fields(cls))
+    return kinds
+
+
+def _field_kind(spec: Field[Any]) -> str:
+    if spec.name in _TUPLE_FIELDS:
+        return _TUPLE
+    return _LIST if spec.default_factory is list else _PLAIN
 
 
 def json_copy(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Runs in SQL: one table for every run, summaries for lists, batched inserts and pruning.
 
 Lists select only the summary columns (never the timeline or the states, which can be large),
-so a page reads a few small rows through the (created_at, id) or (workflow_id, created_at, id)
-index whatever the size of the table. Updates write only the columns that changed, so two
+through an index in page order whatever the filter (``run_pages``), so a page reads a few rows
+whatever the size of the table. Updates write only the columns that changed, so two
 writers of the same run never undo each other's other columns. Pruning deletes a bounded batch
 of ids per transaction, so it never holds locks on the table for long.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, inser
 
 from ...errors import RecordNotFoundError
 from ..base import EXECUTION_FIELDS, ExecutionStore
-from ..records import ExecutionRecord, Page, Scope, new_id
+from ..records import ExecutionRecord, Page, Scope, new_ordered_id
 from ..tables import workflow_executions as runs
 from .common import (
     Database,
@@ -27,18 +27,16 @@ from .common import (
     delete_owned,
     get_owned,
     json_copy,
-    keyset,
     owned,
     to_page,
     to_record,
 )
+from .run_pages import page_query
 
 __all__ = ["ACTIVE_STATUSES", "SqlExecutionStore", "execution_row"]
 
 KIND = "execution"
 ACTIVE_STATUSES = ("queued", "running")  # never pruned
-_LARGE = frozenset({"timeline", "initial_state", "final_state"})
-_SUMMARY_COLUMNS = [column for column in runs.c if column.name not in _LARGE]
 _INSERT_CHUNK = 1000
 _COLUMN_NAMES = tuple(runs.c.keys())
 
@@ -84,7 +82,7 @@ class SqlExecutionStore(ExecutionStore):
         id: str | None = None,
     ) -> ExecutionRecord:
         record = ExecutionRecord(
-            id=id or new_id(),
+            id=id or new_ordered_id(),
             owner_id=scope.user_id,
             status=status,
             trigger=trigger,
@@ -149,27 +147,17 @@ class SqlExecutionStore(ExecutionStore):
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
-        conditions: list[ColumnElement[bool]] = owned(runs, scope)
-        if workflow_id is not None:
-            conditions.append(runs.c.workflow_id == workflow_id)
-        if automation_id is not None:
-            conditions.append(runs.c.automation_id == automation_id)
-        if status is not None:
-            conditions.append(runs.c.status.in_(_statuses(status)))
-        if trigger is not None:
-            conditions.append(runs.c.trigger == trigger)
-        if created_after is not None:
-            conditions.append(runs.c.created_at >= created_after)
-        if created_before is not None:
-            conditions.append(runs.c.created_at < created_before)
-        if has_warnings is not None:
-            conditions.append(runs.c.has_warnings.is_(bool(has_warnings)))
-        statement = keyset(
-            select(*_SUMMARY_COLUMNS).where(*conditions),
-            runs.c.created_at,
-            runs.c.id,
-            cursor,
-            limit,
+        statement = page_query(
+            scope,
+            workflow_id=workflow_id,
+            automation_id=automation_id,
+            status=status,
+            trigger=trigger,
+            created_after=created_after,
+            created_before=created_before,
+            has_warnings=has_warnings,
+            limit=limit,
+            cursor=cursor,
         )
         with self._db.read() as connection:
             rows = connection.execute(statement).all()
