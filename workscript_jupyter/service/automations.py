@@ -37,7 +37,7 @@ from ..store.records import (
     ScheduleFire,
     Scope,
     WorkflowRecord,
-    new_id,
+    new_ordered_id,
     utcnow,
 )
 from .automation_input import automation_fields
@@ -314,7 +314,7 @@ class Automations:
         if "scheduledFor" in trigger:
             data["scheduledFor"] = trigger["scheduledFor"]
         record = ExecutionRecord(
-            id=new_id(),
+            id=new_ordered_id(),  # time-ordered: appended at the index's edge
             owner_id=automation.owner_id,
             status="queued",
             trigger=trigger_type,

@@ -21,7 +21,7 @@ from typing import Final
 
 from ..errors import RecordNotFoundError, StoreError
 from ..store.base import Store
-from ..store.records import Automation, ExecutionRecord, Scope, new_id, utcnow
+from ..store.records import Automation, ExecutionRecord, Scope, new_ordered_id, utcnow
 from .automations import retry_delay
 from .common import store_call
 from .owners import OwnerCallers
@@ -83,7 +83,7 @@ class RunRecovery:
     async def _queue_again(self, automation: Automation, record: ExecutionRecord) -> None:
         retry = dataclasses.replace(
             record,
-            id=new_id(),
+            id=new_ordered_id(),  # time-ordered: appended at the index's edge
             status="queued",
             attempt=record.attempt + 1,
             trigger_data={**record.trigger_data, "retryOf": record.id},

@@ -27,7 +27,7 @@ from ..errors import (
     WorkflowValidationError,
 )
 from ..store.base import Store
-from ..store.records import ExecutionRecord, Page, new_id, utcnow
+from ..store.records import ExecutionRecord, Page, new_ordered_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
 from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
@@ -233,7 +233,7 @@ class Runs:
         trigger_data: dict[str, Any],
     ) -> ExecutionRecord:
         record = ExecutionRecord(
-            id=new_id(),
+            id=new_ordered_id(),  # time-ordered: appended at the index's edge
             owner_id=caller.user.id,
             status="queued",
             trigger=trigger,
