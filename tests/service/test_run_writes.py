@@ -182,3 +182,47 @@ def test_a_batch_is_one_transaction_on_a_sql_store(tmp_path: Path) -> None:
         assert all(statuses[r.id] == "queued" for r in fresh)
     finally:
         store.close()
+
+
+def test_the_next_run_takes_the_slot_in_the_write_that_ends_the_last(
+    serve: Any, store: Store
+) -> None:
+    """With one slot, run B's start is written in the batch of run A's end: when A's final
+    event arrives, B is already running in the store. B's start event still comes after A's
+    final event, so no reader ever sees two runs between their start and end events."""
+    from tests.service.conftest import document
+    from workscript_jupyter.engine import Event
+    from workscript_jupyter.service import RunLimits
+
+    admin = Scope("x", is_admin=True)
+    order: list[tuple[str, str]] = []
+    others_at_end: dict[str, list[str]] = {}
+
+    def listen(event: Event) -> None:
+        if not event.type.startswith("workflow:"):
+            return
+        order.append((event.type, event.execution_id))
+        if event.type == "workflow:completed":
+            runs = store.executions.list(admin, limit=10).items
+            others_at_end[event.execution_id] = [
+                r.status for r in runs if r.id != event.execution_id
+            ]
+
+    async def body(service: Any) -> tuple[str, str]:
+        service.bus.subscribe(listen)
+        caller = await service.identities.caller_for("me")
+        first = await service.runs.start_run(caller, definition=document({"$.n": 1}))
+        second = await service.runs.start_run(caller, definition=document({"$.n": 2}))
+        for run in (first, second):
+            assert (await service.runs.wait_for(caller, run.id, 10)).status == "completed"
+        return first.id, second.id
+
+    limits = RunLimits(max_concurrent_runs=1, max_concurrent_runs_per_user=1)
+    first, second = serve(body, limits=limits)
+    assert order == [
+        ("workflow:started", first),
+        ("workflow:completed", first),
+        ("workflow:started", second),
+        ("workflow:completed", second),
+    ]
+    assert others_at_end[first] == ["running"]  # started by the write that ended the first

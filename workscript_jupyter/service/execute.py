@@ -220,7 +220,11 @@ class RunExecutor:
             "warnings": _kept_warnings(result.warnings),
         }
         try:
-            await self.writes.finish(job.execution_id, changes)  # with the other runs ending now
+            # queued with the other runs ending now; the slot goes to the next run at once, so
+            # that its start is written in the same batch as this end
+            written = self.writes.enqueue_finish(job.execution_id, changes)
+            job.free_slot()
+            await written
             ended()
             return
         except (ValueError, TypeError, StoreError):

@@ -53,6 +53,9 @@ class Job:
     execution: Execution | None = None
     task: asyncio.Task[None] | None = None
     queued_seq: int = field(default=0, init=False)  # its place in the pool's arrival order
+    # set by the pool while the run holds a slot: frees it before the task ends (a run whose
+    # final record is queued lets the next run start, in the same write: service/execute.py)
+    on_slot_free: Callable[[], None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.done = asyncio.get_running_loop().create_future()
@@ -64,6 +67,12 @@ class Job:
     def resolve(self) -> None:
         if not self.done.done():
             self.done.set_result(None)
+
+    def free_slot(self) -> None:
+        """This run no longer counts against the limits (once; nothing if it holds no slot)."""
+        release, self.on_slot_free = self.on_slot_free, None
+        if release is not None:
+            release()
 
     def request_cancel(self) -> bool:
         """Ask the run to stop: at once if its Execution runs, else before it starts."""
@@ -104,7 +113,9 @@ class RunPool:
 
     @property
     def running_count(self) -> int:
-        return self._running
+        """Runs started and not done: running, or writing their final record (which no longer
+        holds a slot of the limits)."""
+        return len(self._jobs) - len(self._waiting)
 
     @property
     def queued_count(self) -> int:
@@ -122,7 +133,7 @@ class RunPool:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "running": self._running,
+            "running": self.running_count,
             "queued": len(self._waiting),
             "maxConcurrentRuns": self.limits.max_concurrent_runs,
             "maxConcurrentRunsPerUser": self.limits.max_concurrent_runs_per_user,
@@ -263,6 +274,7 @@ class RunPool:
         self._running_by_owner[job.owner_id] += 1
         if job.serial_key is not None:
             self._running_serial.add(job.serial_key)
+        job.on_slot_free = lambda: self._release_slot(job)
         task = asyncio.get_running_loop().create_task(
             self._run(job), name=f"workscript-run-{job.execution_id}"
         )
@@ -278,18 +290,21 @@ class RunPool:
         except Exception:
             log.exception("run %s failed inside the worker pool", job.execution_id)
         finally:
-            self._running -= 1
-            self._running_by_owner[job.owner_id] -= 1
-            if job.serial_key is not None:
-                self._running_serial.discard(job.serial_key)
-            if self._running_by_owner[job.owner_id] <= 0:
-                del self._running_by_owner[job.owner_id]
+            job.free_slot()  # unless the run freed it already
             if self._jobs.get(job.execution_id) is job:
                 del self._jobs[job.execution_id]
             job.resolve()
-            self.room_freed.set()
-            if not self._stopping:
-                self._fill()
+
+    def _release_slot(self, job: Job) -> None:
+        self._running -= 1
+        self._running_by_owner[job.owner_id] -= 1
+        if job.serial_key is not None:
+            self._running_serial.discard(job.serial_key)
+        if self._running_by_owner[job.owner_id] <= 0:
+            del self._running_by_owner[job.owner_id]
+        self.room_freed.set()
+        if not self._stopping:
+            self._fill()
 
     async def _drop_and_resolve(self, job: Job, reason: DropReason) -> None:
         try:

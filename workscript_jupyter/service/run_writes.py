@@ -111,10 +111,16 @@ class RunWrites:
 
     async def finish(self, execution_id: str, changes: Mapping[str, Any]) -> None:
         """A run's final record (``finish_many``'s rules: a gone run is skipped)."""
+        await self.enqueue_finish(execution_id, changes)
+
+    def enqueue_finish(self, execution_id: str, changes: Mapping[str, Any]) -> asyncio.Future[None]:
+        """``finish``, queued now: a run started in this turn of the loop (the one taking the
+        slot this run leaves) is started in the same batch, and its start is answered after
+        this end, so their events keep that order."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.finishes[execution_id] = (changes, future)
         self._wake()
-        await future
+        return future
 
     # -- the writer ---------------------------------------------------------------------------
 
@@ -166,11 +172,13 @@ class RunWrites:
             finishes = [(run_id, changes) for run_id, (changes, _) in batch.finishes.items()]
             if finishes:
                 self.store.executions.finish_many(finishes)
+        # ends first: a run that took the slot of one ending in this batch reports its start
+        # (workflow:started) after that run's end (its final event)
+        outcome.results += [(future, None) for _, future in batch.finishes.values()]
         outcome.results += [(i.future, None) for i in admitted]
         outcome.results += [
             (future, (run_id in started, started_at)) for run_id, future in batch.starts.items()
         ]
-        outcome.results += [(future, None) for _, future in batch.finishes.values()]
         return outcome
 
     def _write_by_parts(self, batch: _Batch) -> _Outcome:
@@ -191,9 +199,12 @@ class RunWrites:
             at, started = self._start_all(run_ids)
             return [(run_id in started, at) for run_id in run_ids]
 
-        _each(outcome, [(f, run_id) for run_id, f in batch.starts.items()], start)
+        ends = _Outcome()  # answered first, as in _write_at_once
         finishes = [(f, (run_id, changes)) for run_id, (changes, f) in batch.finishes.items()]
-        _each(outcome, finishes, self.store.executions.finish_many)
+        _each(ends, finishes, self.store.executions.finish_many)
+        _each(outcome, [(f, run_id) for run_id, f in batch.starts.items()], start)
+        outcome.results[:0] = ends.results
+        outcome.errors[:0] = ends.errors
         return outcome
 
     def _admit(
