@@ -76,3 +76,33 @@ def test_a_run_left_running_by_this_server_is_interrupted_and_retried(serve, sto
     assert by_attempt[1].id == left.id and by_attempt[1].status == "interrupted"
     assert by_attempt[2].status == "completed"
     assert by_attempt[2].trigger_data["retryOf"] == left.id
+
+
+def test_a_webhook_parses_its_workflow_once_per_version(serve, monkeypatch) -> None:
+    from workscript_jupyter.service import automations as module
+
+    parsed: list[str] = []
+    real = module.parse_definition
+
+    async def counting(definition: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(definition["id"])
+        return await real(definition, *args, **kwargs)
+
+    monkeypatch.setattr(module, "parse_definition", counting)
+
+    async def body(service: Any) -> list[Any]:
+        caller = await service.identities.caller_for("owner")
+        saved = await service.workflows.create_workflow(caller, document({"$.v": 1}, id="w"))
+        automation, token = await service.automations.create_automation(
+            caller, {"name": "hook", "workflowId": saved.id, "triggerType": "webhook"}
+        )
+        runs = [await service.automations.trigger_webhook(token, {}, {}) for _ in range(3)]
+        await service.workflows.update_workflow(
+            caller, saved.id, {"definition": document({"$.v": 2}, id="w")}
+        )
+        runs.append(await service.automations.trigger_webhook(token, {}, {}))
+        return [await service.runs.wait_for(caller, r.id, 10) for r in runs]
+
+    runs = serve(body)
+    assert [r.final_state["v"] for r in runs] == [1, 1, 1, 2]  # the new version once saved
+    assert parsed == ["w", "w"]  # once for each version, not once per call

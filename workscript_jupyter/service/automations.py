@@ -53,6 +53,7 @@ __all__ = ["Automations", "hash_webhook_token", "next_run_for", "retry_delay"]
 
 _WEBHOOK_HEADERS: Final = ("content-type", "user-agent", "x-request-id", "x-github-event")
 WEBHOOK_PREFIX: Final = "/workscript/hooks/"
+_PARSED_KEPT: Final = 256  # parsed workflows kept (the oldest goes first)
 
 
 def hash_webhook_token(token: str) -> str:
@@ -94,6 +95,9 @@ class Automations:
         self._queue = queue
         self._owners = owners
         self._writes = writes  # a manual or webhook run's insert, grouped with others
+        # parsed workflows by version: a webhook called a hundred times a second parses its
+        # workflow once (a Workflow is not changed by its runs; each run has its own state)
+        self._parsed: dict[tuple[str, datetime, float | None], Workflow] = {}
         self._workflow_cache = workflow_cache  # shared with Workflows, which keeps it exact
         # the scheduler's reload, called after every change (set by the composition root)
         self.on_changed: Callable[[], None] | None = None
@@ -304,8 +308,14 @@ class Automations:
     ) -> tuple[ExecutionRecord, Workflow]:
         """The queued run of ``automation`` (not stored yet), claimed by this server, and its
         parsed workflow (handed to the executor: parsed once)."""
-        definition = await self._definition_of(automation)
-        workflow = await parse_definition(definition, self.registry, self.engine_limits)
+        definition, version = await self._definition_of(automation)
+        workflow = self._parsed.get(version) if version is not None else None
+        if workflow is None:
+            workflow = await parse_definition(definition, self.registry, self.engine_limits)
+            if version is not None:
+                if len(self._parsed) >= _PARSED_KEPT:
+                    del self._parsed[next(iter(self._parsed))]  # the oldest
+                self._parsed[version] = workflow
         state = copy_json(dict(workflow.initial_state))
         trigger = {**trigger, "automationId": automation.id, "automationName": automation.name}
         state["trigger"] = trigger
@@ -327,7 +337,12 @@ class Automations:
         )
         return record, workflow
 
-    async def _definition_of(self, automation: Automation) -> dict[str, Any]:
+    async def _definition_of(
+        self, automation: Automation
+    ) -> tuple[dict[str, Any], tuple[str, datetime, float | None] | None]:
+        """The definition a run of ``automation`` runs, and what identifies its version (the
+        saved workflow's id and update time, the automation's timeout), None for a notebook."""
+        version: tuple[str, datetime, float | None] | None = None
         if automation.workflow_id is not None:
             owner = Scope(automation.owner_id, is_admin=False)
             cached = self._workflow_cache.get(automation.workflow_id, owner)
@@ -335,6 +350,7 @@ class Automations:
                 cached = await store_call(self.store.workflows.get, owner, automation.workflow_id)
                 self._workflow_cache.put(cached.id, cached.owner_id, cached)
             definition: dict[str, Any] = dict(cached.definition)
+            version = (cached.id, cached.updated_at, automation.timeout_seconds)
         else:
             notebook = {"path": automation.notebook_path, "parameters": automation.parameters}
             step = {"notebook": notebook}
@@ -347,7 +363,7 @@ class Automations:
             }
         if automation.timeout_seconds:
             definition["timeoutSeconds"] = automation.timeout_seconds
-        return definition
+        return definition, version
 
     async def _check_target(self, caller: Caller, fields: dict[str, Any]) -> None:
         """The workflow exists; a definition id given is bound to its record id."""
