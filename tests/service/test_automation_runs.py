@@ -79,7 +79,7 @@ def test_a_run_left_running_by_this_server_is_interrupted_and_retried(serve, sto
 
 
 def test_a_webhook_parses_its_workflow_once_per_version(serve, monkeypatch) -> None:
-    from workscript_jupyter.service import automations as module
+    from workscript_jupyter.service import parsed_workflows as module
 
     parsed: list[str] = []
     real = module.parse_definition

@@ -43,8 +43,8 @@ from ..store.records import (
 from .automation_input import automation_fields
 from .cache import ReadCache
 from .common import check_limit, optional_str, store_call
-from .definition_limits import parse_definition
 from .owners import OwnerCallers
+from .parsed_workflows import ParsedWorkflows
 from .run_queue import RunQueue
 from .run_writes import RunWrites
 from .values import Caller
@@ -53,7 +53,6 @@ __all__ = ["Automations", "hash_webhook_token", "next_run_for", "retry_delay"]
 
 _WEBHOOK_HEADERS: Final = ("content-type", "user-agent", "x-request-id", "x-github-event")
 WEBHOOK_PREFIX: Final = "/workscript/hooks/"
-_PARSED_KEPT: Final = 256  # parsed workflows kept (the oldest goes first)
 
 
 def hash_webhook_token(token: str) -> str:
@@ -87,6 +86,7 @@ class Automations:
         owners: OwnerCallers,
         workflow_cache: ReadCache[WorkflowRecord],
         writes: RunWrites,
+        parsed: ParsedWorkflows | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -95,9 +95,8 @@ class Automations:
         self._queue = queue
         self._owners = owners
         self._writes = writes  # a manual or webhook run's insert, grouped with others
-        # parsed workflows by version: a webhook called a hundred times a second parses its
-        # workflow once (a Workflow is not changed by its runs; each run has its own state)
-        self._parsed: dict[tuple[str, datetime, float | None], Workflow] = {}
+        # a webhook called a hundred times a second parses its workflow once per version
+        self._parsed = parsed or ParsedWorkflows(registry, engine_limits)
         self._workflow_cache = workflow_cache  # shared with Workflows, which keeps it exact
         # the scheduler's reload, called after every change (set by the composition root)
         self.on_changed: Callable[[], None] | None = None
@@ -309,13 +308,7 @@ class Automations:
         """The queued run of ``automation`` (not stored yet), claimed by this server, and its
         parsed workflow (handed to the executor: parsed once)."""
         definition, version = await self._definition_of(automation)
-        workflow = self._parsed.get(version) if version is not None else None
-        if workflow is None:
-            workflow = await parse_definition(definition, self.registry, self.engine_limits)
-            if version is not None:
-                if len(self._parsed) >= _PARSED_KEPT:
-                    del self._parsed[next(iter(self._parsed))]  # the oldest
-                self._parsed[version] = workflow
+        workflow = await self._parsed.parse(definition, version)
         state = copy_json(dict(workflow.initial_state))
         trigger = {**trigger, "automationId": automation.id, "automationName": automation.name}
         state["trigger"] = trigger

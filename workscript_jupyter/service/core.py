@@ -38,6 +38,7 @@ from .cache import ReadCache
 from .execute import RunExecutor
 from .identity import Identities
 from .owners import OwnerCallers
+from .parsed_workflows import ParsedWorkflows
 from .pool import RunPool
 from .recovery import RunRecovery
 from .run_queue import RunQueue
@@ -106,6 +107,7 @@ class WorkscriptService:
         workflow_cache: ReadCache[WorkflowRecord] = ReadCache(read_cache_seconds)
         # -- the use cases
         self.workflows = Workflows(store, registry, engine_limits, workflow_cache)
+        parsed = ParsedWorkflows(registry, engine_limits)  # saved workflows, once per version
         self.runs = Runs(
             store,
             registry,
@@ -113,6 +115,7 @@ class WorkscriptService:
             limits=self.limits,
             queue=self.queue,
             executor=executor,
+            parsed=parsed,
         )
         self.automations = Automations(
             store,
@@ -123,6 +126,7 @@ class WorkscriptService:
             owners=owners,
             workflow_cache=workflow_cache,
             writes=executor.writes,
+            parsed=parsed,
         )
         self.history = AutomationHistory(store)
         self.recovery = RunRecovery(store, self.queue, owners)

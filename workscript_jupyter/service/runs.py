@@ -31,6 +31,7 @@ from ..store.records import ExecutionRecord, Page, new_ordered_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
 from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
+from .parsed_workflows import ParsedWorkflows
 from .pool import Job
 from .run_queue import RunQueue
 from .run_writes import RETRY_AFTER_SECONDS
@@ -54,6 +55,7 @@ class Runs:
         limits: RunLimits,
         queue: RunQueue,
         executor: RunExecutor,
+        parsed: ParsedWorkflows | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -62,6 +64,7 @@ class Runs:
         self._queue = queue
         self._pool = queue.pool
         self._executor = executor
+        self._parsed = parsed or ParsedWorkflows(registry, engine_limits)  # once per version
 
     async def start_run(
         self,
@@ -87,8 +90,11 @@ class Runs:
                 raise BadRequestError(f"workflowId must be a non-empty string, not {workflow_id!r}")
             saved = await store_call(self.store.workflows.get, caller.scope, workflow_id)
             definition, record_workflow_id = saved.definition, saved.id
+            version: tuple[Any, ...] | None = (saved.id, saved.updated_at, None)
+        else:
+            version = None  # an inline definition: parsed for this run
         # WorkflowValidationError; a big definition is parsed off the loop
-        workflow = await parse_definition(definition, self.registry, self.engine_limits)
+        workflow = await self._parsed.parse(definition, version)
         state = copy_json(dict(workflow.initial_state))
         state.update(given_state)
         data["definition"] = definition
