@@ -42,6 +42,7 @@ from rest import Server, start_server, stop_server, ws_connect, ws_subscribe
 from throughput import RunCounter, mysql_url, post_script, prepare, wrk
 
 TARGET_RSS_GROWTH = 0.10
+CLOSE_TRY_AGAIN_LATER = 1013  # the server's close code for a reader that fell behind
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Watchers:
     server: Server
     messages: int = 0
     closed: int = 0
+    dropped: int = 0  # closed by the server as too slow, then reconnected
+    stopping: bool = False
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     _clients: list[Any] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -89,14 +92,27 @@ class Watchers:
             self.loop.create_task(self._read(client))
 
     async def _read(self, client: Any) -> None:
-        while True:
+        """Read every message; when the server drops this client as too slow (close code 1013,
+        "try again later": it protects itself from readers that fall behind), reconnect and
+        subscribe again, as a real client would."""
+        while not self.stopping:
             text = await client.connection.read_message()
-            if text is None:
+            if text is not None:
+                self.messages += 1
+                continue
+            if self.stopping or client.connection.close_code != CLOSE_TRY_AGAIN_LATER:
                 self.closed += 1
                 return
-            self.messages += 1
+            self.dropped += 1
+            await asyncio.sleep(0.5)
+            fresh = await ws_connect(self.server)
+            await ws_subscribe(fresh, "executions")
+            self._clients[self._clients.index(client)] = fresh
+            client = fresh
 
     def stop(self) -> None:
+        self.stopping = True
+
         async def close() -> None:
             for client in self._clients:
                 client.connection.close()
@@ -207,12 +223,15 @@ def main() -> int:
         time.sleep(2)
         idle_after = proc_figures(server.process.pid), server_tasks(server)
         recorded, completed, _ = counter.since("webhook", epoch)
+        watchers_dropped = watchers.dropped
         watchers.stop()
         time.sleep(2)
         idle_no_clients_after = proc_figures(server.process.pid), server_tasks(server)
         watchers = None
         report(series, out, recorded, completed, args,
                (idle_no_clients, idle_before, idle_after, idle_no_clients_after))  # fmt: skip
+        print(f"WebSocket: {args.clients} clients, {watchers_dropped} drops of a client that "
+              "fell behind (close 1013, reconnected)")  # fmt: skip
         return 0
     finally:
         if watchers is not None:
