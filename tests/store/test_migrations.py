@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -362,30 +361,6 @@ def test_cli_downgrade_needs_a_revision():
     done = workscript("db", "downgrade")
     assert done.returncode == 2
     assert "REVISION" in done.stderr
-
-
-# -- packaging ------------------------------------------------------------------------------------
-
-
-def test_the_wheel_ships_the_migration_scripts(tmp_path):
-    pytest.importorskip("hatchling")
-    built = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    scripts = "workscript_jupyter/store/migrations/"
-    assert {
-        scripts + "env.py",
-        scripts + "script.py.mako",
-        scripts + "versions/0001_initial.py",
-    } <= names
 
 
 # -- run_off_loop ---------------------------------------------------------------------------------
