@@ -432,3 +432,25 @@ def test_ticks_between_is_cheap_and_builds_no_trigger(monkeypatch: pytest.Monkey
     assert total == 200 * 12
     assert built == []
     assert elapsed < 2.0, f"{elapsed:.2f}s for 2400 ticks"  # ~0.05 s here; generous for CI
+
+
+def test_a_schedule_answers_a_question_it_was_asked_before_without_walking_again(monkeypatch):
+    """A pass asks next_after(tick) for every automation sharing the schedule and the tick."""
+    walks: list[datetime] = []
+    real = CronSchedule._next_after
+
+    def counting(self, after):
+        walks.append(after)
+        return real(self, after)
+
+    monkeypatch.setattr(CronSchedule, "_next_after", counting)
+    schedule = CronSchedule.parse("*/5 * * * *", "Europe/Paris")
+    tick = datetime(2026, 3, 29, 0, 55, tzinfo=UTC)
+    answers = {schedule.next_after(tick) for _ in range(1000)}
+    assert answers == {datetime(2026, 3, 29, 1, 0, tzinfo=UTC)}
+    assert len(walks) == 1
+    same_instant = tick.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert schedule.next_after(same_instant) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert len(walks) == 1  # the same instant in another zone: the same question
+    assert schedule.next_after(tick + timedelta(minutes=5)) == tick + timedelta(minutes=10)
+    assert len(walks) == 2
