@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from .ci import CI_OK, in_ci
@@ -123,3 +125,13 @@ def test_every_slow_entry_names_a_test() -> None:
         source = (root / module).read_text(encoding="utf-8") if (root / module).is_file() else ""
         function = name.split("::")[-1]
         assert re.search(rf"def {re.escape(function)}\b", source), f"SLOW_TESTS: no {test}"
+
+
+@pytest.mark.redis  # grouped with the tests that touch MariaDB or Redis (tests/conftest.py)
+def test_service_tests_share_one_xdist_worker(request: pytest.FixtureRequest) -> None:
+    """Under pytest-xdist the tests of a group must really run in one worker: xdist renames
+    them ``<id>@<group>``. A pytest that ignores the rename (pytest 9 with xdist 3.8) lets the
+    MariaDB tests of one run collide across workers."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("ci-ok: not running under pytest-xdist, nothing to group")
+    assert request.node.nodeid.endswith("@services"), request.node.nodeid

@@ -93,7 +93,7 @@ def test_a_webhook_parses_its_workflow_once_per_version(serve, monkeypatch) -> N
     async def body(service: Any) -> list[Any]:
         caller = await service.identities.caller_for("owner")
         saved = await service.workflows.create_workflow(caller, document({"$.v": 1}, id="w"))
-        automation, token = await service.automations.create_automation(
+        _automation, token = await service.automations.create_automation(
             caller, {"name": "hook", "workflowId": saved.id, "triggerType": "webhook"}
         )
         runs = [await service.automations.trigger_webhook(token, {}, {}) for _ in range(3)]
