@@ -302,8 +302,15 @@ class RunnerGateway:
     ) -> dict[str, Any]:
         """Send ``code``, wait for its reply; drains IOPub so nothing piles up."""
         kc = run.kc
+        # stop_on_error=False: after a failed step the kernel would otherwise abort the requests
+        # that reach it in the next instant (ipykernel's abort window) — the next step's state
+        # binding, sent as soon as the error reply came, failed as "aborted" under load
         msg_id = kc.execute(
-            code, silent=silent, store_history=False, user_expressions=user_expressions or {}
+            code,
+            silent=silent,
+            store_history=False,
+            user_expressions=user_expressions or {},
+            stop_on_error=False,
         )
         deadline = None if self.python_timeout is None else time.monotonic() + self.python_timeout
         try:
