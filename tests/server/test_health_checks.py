@@ -5,6 +5,7 @@ port, a URL or a secret."""
 from __future__ import annotations
 
 import socket
+import sys
 
 import pytest
 
@@ -42,6 +43,8 @@ async def test_a_healthy_server_answers_200_with_every_check(api: Api) -> None:
     assert "redis" not in checks  # none configured
     # the process's figures, which bench/soak.py follows: at least this request's task
     assert body["process"]["tasks"] >= 1 and body["process"]["threads"] >= 1
+    # thread_switch_ms (0.5 by default) is applied at start: store threads get the GIL back soon
+    assert sys.getswitchinterval() == pytest.approx(0.0005)
     assert body["version"] and body["user"]["admin"] is True  # the fields clients rely on
 
 

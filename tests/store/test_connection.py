@@ -312,3 +312,23 @@ def test_the_gateway_and_the_store_share_the_messages(monkeypatch, tmp_path: Pat
     with pytest.raises(MissingDriverError) as from_store:
         create_store_engine("mysql+pymysql://root:hunter2@127.0.0.1:3306/ws")
     assert str(from_gateway.value) == str(from_store.value).replace("?charset=utf8mb4", "")
+
+
+def test_sqlite_commits_without_an_fsync_each_unless_told(tmp_path):
+    """synchronous=NORMAL by default in WAL mode (1), FULL (2) on request; a wrong value is a
+    configuration error naming the choices."""
+    from workscript_jupyter.errors import ConfigurationError
+    from workscript_jupyter.store.connection import create_store_engine
+
+    def level(**options):
+        engine = create_store_engine(f"sqlite:///{tmp_path / 'sync.sqlite'}", **options)
+        try:
+            with engine.connect() as connection:
+                return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        finally:
+            engine.dispose()
+
+    assert level() == 1
+    assert level(sqlite_synchronous="FULL") == 2
+    with pytest.raises(ConfigurationError, match="normal, full, extra"):
+        level(sqlite_synchronous="sometimes")
