@@ -15,12 +15,17 @@
     ├── BadRequestError (ValueError)            a request the service cannot read (400)
     │   └── DocumentError                           JSON/YAML text that cannot be read (syntax)
     │       └── DocumentLimitError                  ...or a limit refuses: depth, NaN, aliases
+    ├── AuthenticationError                     no valid credential: bad/expired token, key (401)
     ├── PermissionDeniedError (PermissionError) the caller may not do this (403)
+    │   └── AccountLockedError                      too many failed logins; .retry_after (429)
     ├── PayloadTooLargeError                    a request body over the limit (413)
     ├── UnsupportedMediaTypeError               a body that is not JSON (415)
     ├── UnprocessableError (ValueError)         well-formed but not doable now (422)
     │   └── ValueTooDeepError                       a value too deep (or circular) to write as JSON
-    ├── TooManyRunsError                        too many runs queued; .retry_after seconds (429)
+    ├── TooManyRequestsError                    a rate limit; .retry_after seconds (429)
+    │   └── TooManyRunsError                        too many runs queued by one user
+    ├── ServiceUnavailableError                 a service the request needs is off or down (503)
+    │   └── MailUnavailableError                    no email configured, or the SMTP server failed
     ├── StoreError                              the workscript store refused or failed a call
     │   ├── RecordNotFoundError (LookupError)       no such row, or not yours (the same answer)
     │   ├── ConflictError                           a unique rule (username, email, path...)
@@ -53,6 +58,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AccountLockedError",
+    "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
@@ -65,6 +72,7 @@ __all__ = [
     "InvalidCronError",
     "KernelNotFoundError",
     "LoopLimitError",
+    "MailUnavailableError",
     "MissingDriverError",
     "NodeExecutionError",
     "NodeNotFoundError",
@@ -79,10 +87,12 @@ __all__ = [
     "PermissionDeniedError",
     "PythonCodeError",
     "RecordNotFoundError",
+    "ServiceUnavailableError",
     "StateReferenceError",
     "StateTooLargeError",
     "StoreError",
     "StoreUnavailableError",
+    "TooManyRequestsError",
     "TooManyRunsError",
     "UnknownColumnError",
     "UnknownTableError",
@@ -242,10 +252,27 @@ class InvalidCronError(BadRequestError):
     code = "INVALID_CRON"
 
 
+class AuthenticationError(WorkscriptError):
+    """The request carries no valid credential: a malformed, expired, revoked or unknown token or
+    API key, or a wrong login (HTTP 401). The message never repeats the credential."""
+
+    code = "UNAUTHORIZED"
+
+
 class PermissionDeniedError(WorkscriptError, PermissionError):
     """The caller is known but may not do this (HTTP 403)."""
 
     code = "FORBIDDEN"
+
+
+class AccountLockedError(PermissionDeniedError):
+    """Too many failed logins: the account is locked for ``retry_after`` seconds (HTTP 429)."""
+
+    code = "ACCOUNT_LOCKED"
+
+    def __init__(self, message: str, *, retry_after: float, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 class PayloadTooLargeError(WorkscriptError):
@@ -273,14 +300,32 @@ class ValueTooDeepError(UnprocessableError):
     code = "VALUE_TOO_DEEP"
 
 
-class TooManyRunsError(WorkscriptError):
+class TooManyRequestsError(WorkscriptError):
+    """A rate limit refused the request; try again in ``retry_after`` seconds (HTTP 429)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class TooManyRunsError(TooManyRequestsError):
     """The caller has too many runs queued or running; try again in ``retry_after`` s (429)."""
 
     code = "TOO_MANY_RUNS"
 
-    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
-        super().__init__(message, details=details)
-        self.retry_after = retry_after
+
+class ServiceUnavailableError(WorkscriptError):
+    """Something the request needs is not configured or not answering (HTTP 503)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class MailUnavailableError(ServiceUnavailableError):
+    """No email backend is configured, or the SMTP server could not take the message."""
+
+    code = "MAIL_UNAVAILABLE"
 
 
 class StoreError(WorkscriptError):

@@ -31,14 +31,17 @@ from tornado import web
 
 from ..engine.documents import dump_json, load_json
 from ..errors import (
+    AccountLockedError,
+    AuthenticationError,
     BadRequestError,
     ConflictError,
     DatabaseUnavailableError,
     PayloadTooLargeError,
     PermissionDeniedError,
     RecordNotFoundError,
+    ServiceUnavailableError,
     StoreUnavailableError,
-    TooManyRunsError,
+    TooManyRequestsError,
     UnprocessableError,
     UnsupportedMediaTypeError,
     WorkflowValidationError,
@@ -61,13 +64,16 @@ __all__ = ["WorkscriptHandler", "error_payload", "public_error_payload", "status
 _STATUS: tuple[tuple[type[WorkscriptError], int], ...] = (
     (WorkflowValidationError, 400),
     (BadRequestError, 400),
+    (AuthenticationError, 401),
+    (AccountLockedError, 429),
     (PermissionDeniedError, 403),
     (RecordNotFoundError, 404),
     (ConflictError, 409),
     (PayloadTooLargeError, 413),
     (UnsupportedMediaTypeError, 415),
     (UnprocessableError, 422),
-    (TooManyRunsError, 429),
+    (TooManyRequestsError, 429),
+    (ServiceUnavailableError, 503),
     (StoreUnavailableError, 503),
     (DatabaseUnavailableError, 503),
 )
@@ -93,8 +99,8 @@ def public_error_payload(error: WorkscriptError, status: int) -> dict[str, Any]:
     """What a client is told: the error itself below 500; from 500 on only its code and a
     fixed sentence, since the message of a store or driver failure may name a host, a port,
     a path, a user or the driver's own words (the server's log has them, URL masked)."""
-    if status < 500:
-        return error_payload(error)
+    if status < 500 or isinstance(error, ServiceUnavailableError):
+        return error_payload(error)  # ServiceUnavailableError messages are written to be shown
     if isinstance(error, StoreUnavailableError | DatabaseUnavailableError):
         message = "the workscript store is unavailable; try again later"
     else:
@@ -326,8 +332,8 @@ class WorkscriptHandler(APIHandler):
             return
         self.clear()
         self.set_status(status)
-        if isinstance(e, TooManyRunsError):
-            self.set_header("Retry-After", str(max(1, int(e.retry_after))))
+        if isinstance(e, TooManyRequestsError | AccountLockedError):
+            self.set_header("Retry-After", str(max(1, math.ceil(e.retry_after))))
         self.set_header("Content-Type", "application/json")
         self.finish(dump_json(public_error_payload(e, status), ensure_ascii=False, default=str))
 
