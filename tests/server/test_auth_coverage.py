@@ -23,7 +23,15 @@ from workscript_jupyter.server.routes import routes
 from .conftest import server_config
 
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-OPEN = {("WebhookHandler", "POST")}  # called by external systems: the URL's token is the secret
+# called by external systems: the URL's token is the secret; the accounts' public verbs check
+# a password, a refresh token or a reset token themselves
+OPEN = {
+    ("WebhookHandler", "POST"),
+    ("RegisterHandler", "POST"),
+    ("LoginHandler", "POST"),
+    ("RefreshHandler", "POST"),
+    ("PasswordResetHandler", "POST"),
+}
 
 
 def implemented(handler: type[web.RequestHandler]) -> list[str]:
@@ -43,7 +51,7 @@ def decorators(method: Any) -> list[str]:
     return names
 
 
-SAMPLES = ("0" * 32, "x" * 24, "no-such-route")  # ids and tokens that do not exist
+SAMPLES = ("0" * 32, "x" * 24, "no-such-route", "request")  # ids and tokens that do not exist
 
 
 def sample_path(pattern: str) -> str:

@@ -41,7 +41,9 @@ TABLES = {
     "resources",
     "ai_models",
     "ai_usage",
+    "rate_counters",  # 0004: the API keys' rate limit without Redis
 }
+TABLES_BEFORE_0004 = TABLES - {"rate_counters"}
 MIGRATIONS_DB = "workscript_migrations"
 BACKENDS = ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +86,7 @@ def table_names(engine: Engine) -> set[str]:
 # -- upgrade, downgrade, current, history ---------------------------------------------------------
 
 
-def test_the_models_have_the_fifteen_tables():
+def test_the_models_have_the_sixteen_tables():
     assert set(metadata.tables) == TABLES
 
 
@@ -93,7 +95,7 @@ def test_upgrade_on_an_empty_database_creates_exactly_the_tables(engine):
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
     assert table_names(engine) == TABLES
-    assert migrate.current(engine) == migrate.head() == "0003"
+    assert migrate.current(engine) == migrate.head() == "0004"
 
 
 def test_upgrade_creates_the_indexes_and_constraints(engine):
@@ -134,23 +136,24 @@ def test_downgrade_to_base_removes_every_table(engine):
     assert table_names(engine) == set()
     assert migrate.current(engine) is None
     migrate.upgrade(engine, "0001")  # and back up again
-    assert table_names(engine) == TABLES
+    assert table_names(engine) == TABLES_BEFORE_0004
 
 
 def test_functions_take_a_url_too(db_url):
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0003"
+    assert migrate.current(db_url) == "0004"
     assert migrate.drift(db_url) == []
     migrate.downgrade(db_url, "base")
     assert migrate.current(db_url) is None
 
 
 def test_history_lists_the_revisions_oldest_first():
-    assert migrate.history() == ["0001", "0002", "0003"]
-    initial, second, third = migrate.revisions()
+    assert migrate.history() == ["0001", "0002", "0003", "0004"]
+    initial, second, third, fourth = migrate.revisions()
     assert initial.down_revision is None
     assert second.down_revision == "0001"
     assert third.down_revision == "0002"
+    assert fourth.down_revision == "0003"
     assert initial.message.startswith("initial")
 
 
@@ -308,7 +311,7 @@ def test_cli_upgrade_current_downgrade(db_url):
     done = workscript("db", "upgrade", "--db-url", db_url)
     assert done.returncode == 0, done.stderr
     assert f"workscript: database {shown}" in done.stderr
-    assert "upgraded from base (no workscript tables) to 0003 (head)" in done.stdout
+    assert "upgraded from base (no workscript tables) to 0004 (head)" in done.stdout
     engine = create_store_engine(db_url)
     try:
         assert table_names(engine) == TABLES
@@ -316,13 +319,13 @@ def test_cli_upgrade_current_downgrade(db_url):
         engine.dispose()
 
     current = workscript("db", "current", "--db-url", db_url)
-    assert (current.returncode, current.stdout.strip()) == (0, "0003 (head)")
+    assert (current.returncode, current.stdout.strip()) == (0, "0004 (head)")
     again = workscript("db", "upgrade", "--db-url", db_url)
-    assert "already at 0003 (head)" in again.stdout
+    assert "already at 0004 (head)" in again.stdout
 
     down = workscript("db", "downgrade", "base", "--db-url", db_url)
     assert down.returncode == 0, down.stderr
-    assert "downgraded from 0003 (head) to base" in down.stdout
+    assert "downgraded from 0004 (head) to base" in down.stdout
     assert workscript("db", "current", "--db-url", db_url).stdout.strip().startswith("base")
 
 
@@ -337,7 +340,7 @@ def test_cli_takes_the_url_from_the_environment(tmp_path):
 def test_cli_history():
     done = workscript("db", "history")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("0002 -> 0003 (head): run list indexes")
+    assert done.stdout.startswith("0003 -> 0004 (head): accounts")
     assert "<base> -> 0001: initial" in done.stdout
 
 

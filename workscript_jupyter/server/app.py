@@ -24,6 +24,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from .._version import __version__
 from ..nodes import builtin_registry
 from ..runner.kernel_env import DEFAULT_ENV_ALLOW
+from .account_traits import AccountTraits
 from .composition import (
     build_hub,
     build_scheduler,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkscriptApp"]
 
 
-class WorkscriptApp(ExtensionApp):
+class WorkscriptApp(ExtensionApp, AccountTraits):
     name = "workscript"
     description = "Workflow automation for Jupyter: engine, REST API and scheduler."
     version = __version__
@@ -58,6 +59,7 @@ class WorkscriptApp(ExtensionApp):
     _notebooks: UserServices | None = None
     _scheduler: Scheduler | None = None
     _db_url: str = ""
+    _account_closers: list[Any] = []
 
     role = Unicode(
         "local",
@@ -412,6 +414,7 @@ class WorkscriptApp(ExtensionApp):
                 ),
             )
         hub = build_hub(service, redis_url=self.redis_url, db_url=self._db_url, server_id=server_id)
+        accounts = self._build_accounts(store, data_dir)
         self.settings["workscript"] = {
             "role": self.role,
             "registry": registry,
@@ -424,12 +427,73 @@ class WorkscriptApp(ExtensionApp):
             **handler_settings(service),
             "kernel_pool": self._pool,
             "scheduler": self._scheduler,
+            **accounts,
         }
         if hub is not None:
             from .websocket import HUB_SETTING
 
             self.settings["workscript"]["hub"] = hub
             self.settings["workscript"][HUB_SETTING] = hub  # where EventSocketHandler looks
+
+    def _build_accounts(self, store: Any, data_dir: str | None) -> dict[str, Any]:
+        """The accounts layer (composition_accounts.py) and the identity order of /workscript/*."""
+        from ..auth.mail import MailSettings
+        from ..service.account_settings import AccountSettings
+        from .composition_accounts import AccountSecrets, build_accounts, resolve_secrets
+        from .credentials import WorkscriptIdentity
+
+        settings = AccountSettings(
+            bcrypt_rounds=self.bcrypt_rounds,
+            max_login_attempts=self.max_login_attempts,
+            lockout_seconds=self.lockout_duration,
+            session_seconds=self.session_expiry,
+            api_key_expiry_days=self.api_key_expiry,
+            api_key_rate_limit=self.api_key_rate_limit,
+            allow_registration=(
+                self.single_user if self.allow_registration is None else self.allow_registration
+            ),
+            reset_expiry_seconds=self.password_reset_expiry,
+            reset_token_length=self.password_reset_token_length,
+            auth_ip_limit=self.auth_ip_limit,
+            auth_ip_window_seconds=self.auth_ip_window_seconds,
+            credential_cache_seconds=self.credential_cache_seconds,
+        )
+        secrets = resolve_secrets(
+            AccountSecrets(self.jwt_secret, self.jwt_refresh_secret, self.session_secret),
+            role=self.role,
+            data_dir=data_dir,
+            log=self.log,
+        )
+        backend = self.email_backend or ("smtp" if self.smtp_host else "none")
+        mail = MailSettings(
+            backend=backend,
+            host=self.smtp_host,
+            port=self.smtp_port,
+            secure=self.smtp_secure,  # type: ignore[arg-type]
+            user=self.smtp_user,
+            password=self.smtp_password,
+            sender=self.email_from,
+        )
+        serverapp = getattr(self, "serverapp", None)
+        parts = build_accounts(
+            store,
+            settings=settings,
+            secrets=secrets,
+            jwt_access_expiry=self.jwt_access_expiry,
+            jwt_refresh_expiry=self.jwt_refresh_expiry,
+            redis_url=self.redis_url or os.environ.get("REDIS_URL") or None,
+            mail=mail,
+            public_url=self.public_url or str(getattr(serverapp, "connection_url", "") or "/"),
+            log=self.log,
+        )
+        self._account_closers = parts.closers
+        if serverapp is not None:
+            parts.settings["identity"] = WorkscriptIdentity(
+                serverapp.identity_provider,
+                parts.settings["authenticator"],
+                session_secret=secrets.session_secret,
+            )
+        return parts.settings
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         from ..store.retention import prune_periodically
@@ -476,6 +540,11 @@ class WorkscriptApp(ExtensionApp):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pruner
             self._pruner = None
+        for close in self._account_closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        self._account_closers = []
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

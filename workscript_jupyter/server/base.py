@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -47,6 +47,7 @@ from ..errors import (
     WorkflowValidationError,
     WorkscriptError,
 )
+from .credentials import principal_of
 
 if TYPE_CHECKING:
     from ..service import (
@@ -58,7 +59,20 @@ if TYPE_CHECKING:
         Workflows,
     )
 
-__all__ = ["WorkscriptHandler", "error_payload", "public_error_payload", "status_for"]
+__all__ = ["PUBLIC", "WorkscriptHandler", "error_payload", "public_error_payload", "status_for"]
+
+PUBLIC: Final = "public"  # a verb open to anyone that checks its own secret (webhook, login)
+
+
+class _PermissionsDecide:
+    """The authorizer of workscript credentials: Jupyter's ``@authorized`` lets them through,
+    and ``WorkscriptHandler.prepare`` checks the workscript permission of the verb."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return True
+
+
+_PERMISSIONS_DECIDE: Final = _PermissionsDecide()
 
 # most specific first: WorkflowValidationError and BadRequestError are both ValueErrors
 _STATUS: tuple[tuple[type[WorkscriptError], int], ...] = (
@@ -117,6 +131,10 @@ class WorkscriptHandler(APIHandler):
     """Base of the REST handlers. Subclasses set ``auth_resource`` and decorate every verb."""
 
     auth_resource = "workscript:api"
+    # The workscript permission each verb needs (auth/permissions.py), checked in ``prepare``
+    # for every caller however authenticated: None = any authenticated caller, PUBLIC = the
+    # verb checks its own secret (webhooks, login). A verb missing here is refused.
+    permissions: ClassVar[dict[str, str | None]] = {}
     _body: bytearray | None = None
     _body_refused = False
 
@@ -161,11 +179,29 @@ class WorkscriptHandler(APIHandler):
     def run_wait_max_seconds(self) -> float:
         return float(self.workscript.get("run_wait_max_seconds", 300))
 
+    @property
+    def identity_provider(self) -> Any:
+        """Workscript credentials first, then Jupyter's identity (server/credentials.py)."""
+        identity = self.settings.get("workscript", {}).get("identity")
+        return identity if identity is not None else super().identity_provider
+
+    @property
+    def authorizer(self) -> Any:
+        """Jupyter's authorizer for Jupyter identities; a workscript key, token or session is
+        authorized by its permissions alone (``permissions``, checked in ``prepare``)."""
+        if principal_of(self) is not None:
+            return _PERMISSIONS_DECIDE
+        return super().authorizer
+
     async def caller(self) -> Caller:
         """The workscript caller of this request (cached for the request)."""
         cached: Caller | None = getattr(self, "_workscript_caller", None)
         if cached is not None:
             return cached
+        principal = principal_of(self)
+        if principal is not None:
+            self._workscript_caller = principal.caller
+            return principal.caller
         user = self.current_user
         username = str(getattr(user, "username", "") or "")
         display_name = getattr(user, "display_name", None) or getattr(user, "name", None) or None
@@ -192,6 +228,11 @@ class WorkscriptHandler(APIHandler):
         await super().prepare()
         if self._finished:
             return
+        principal = principal_of(self)
+        if principal is not None and principal.rate is not None:
+            self._set_rate_headers()
+            principal.rate.raise_if_refused("this API key's rate limit")
+        await self._check_permission()
         self._body = bytearray()
         declared = self.request.headers.get("Content-Length")
         if declared is None:
@@ -208,6 +249,27 @@ class WorkscriptHandler(APIHandler):
             self.request.connection.set_max_body_size(size)  # type: ignore[union-attr]
             self._body_refused = True
             raise self._too_large(size)
+
+    async def _check_permission(self) -> None:
+        method = (self.request.method or "").upper()
+        if method in ("OPTIONS", "HEAD"):
+            method = "GET" if method == "HEAD" else method
+            if method == "OPTIONS":
+                return
+        if method not in self.permissions:
+            raise PermissionDeniedError(f"{method} is not allowed here")
+        permission = self.permissions[method]
+        if permission == PUBLIC:
+            return
+        caller = await self.caller()
+        if permission is not None:
+            caller.require(permission)
+
+    def _set_rate_headers(self) -> None:
+        principal = principal_of(self)
+        if principal is not None and principal.rate is not None:
+            for name, value in principal.rate.headers().items():
+                self.set_header(name, str(value))
 
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit; past it, answer 413 and drop the rest."""
@@ -331,6 +393,7 @@ class WorkscriptHandler(APIHandler):
             self.finish()
             return
         self.clear()
+        self._set_rate_headers()  # on errors too: a client reads its budget from every answer
         self.set_status(status)
         if isinstance(e, TooManyRequestsError | AccountLockedError):
             self.set_header("Retry-After", str(max(1, math.ceil(e.retry_after))))

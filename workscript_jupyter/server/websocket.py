@@ -23,6 +23,8 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import PermissionDeniedError, WorkscriptError
+from .base import status_for
+from .credentials import principal_of
 from .events_hub import EventClient, EventHub
 
 if TYPE_CHECKING:
@@ -57,10 +59,35 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
         """The service's ``Identities``: the Jupyter user mapped to a workscript caller."""
         return self.settings["workscript"]["identities"]  # type: ignore[no-any-return]
 
+    @property
+    def identity_provider(self) -> Any:
+        """An API key or JWT in the upgrade request's headers first, then Jupyter's identity
+        (server/credentials.py); the key's permissions decide instead of Jupyter's authorizer."""
+        identity = self.settings.get("workscript", {}).get("identity")
+        return identity if identity is not None else super().identity_provider
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        """A refused workscript credential is its 401/429/503, not tornado's 500."""
+        try:
+            await super().prepare(*args, **kwargs)
+        except WorkscriptError as error:
+            raise web.HTTPError(status_for(error), error.message) from error
+
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Authorize, map the Jupyter user to a workscript caller, then upgrade."""
         _ = self.hub  # 503 before anything else when the hub is not running
+        principal = principal_of(self)
+        if principal is not None:
+            try:
+                if principal.rate is not None:
+                    principal.rate.raise_if_refused("this API key's rate limit")
+                principal.caller.require("execution:read")
+            except WorkscriptError as error:
+                raise web.HTTPError(status_for(error), error.message) from error
+            self._caller = principal.caller
+            await super().get(*args, **kwargs)
+            return
         user = self.current_user
         # like jupyter_server's kernel and event sockets: a WebSocket is the "execute" action
         allowed = await ensure_async(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..auth.permissions import check_permission, permissions_of
 from ..errors import ConfigurationError
 from ..store.records import Scope, User
 
@@ -25,15 +26,34 @@ ALL_STATUSES: Final = frozenset((*ACTIVE_STATUSES, *FINAL_STATUSES))
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: the workscript user, and the scope every store call of theirs uses."""
+    """Who is calling: the workscript user, the scope every store call of theirs uses, what
+    they may do (``permissions``) and how they proved it (``via``: ``jupyter``, ``jwt``,
+    ``session`` or ``api_key``, with ``key_id`` for a key)."""
 
     user: User
     scope: Scope
+    permissions: frozenset[str] = frozenset()
+    via: str = "jupyter"
+    key_id: str | None = None
 
     @classmethod
-    def of(cls, user: User) -> Caller:
-        """The caller acting as ``user`` (admin scope when the user has the admin role)."""
-        return cls(user, Scope(user.id, is_admin=user.is_admin))
+    def of(cls, user: User, *, via: str = "jupyter") -> Caller:
+        """The caller acting as ``user`` with every permission of their roles and extras
+        (admin scope when the user has the admin role)."""
+        return cls(
+            user,
+            Scope(user.id, is_admin=user.is_admin),
+            permissions_of(user.roles, user.permissions),
+            via,
+        )
+
+    @classmethod
+    def of_key(cls, user: User, key_id: str, key_permissions: Collection[str]) -> Caller:
+        """The caller of an API key: the key's permissions that its owner still has. It sees
+        every user's rows only when its owner is an admin and it holds ``user:manage``."""
+        granted = permissions_of(user.roles, user.permissions) & frozenset(key_permissions)
+        admin = user.is_admin and "user:manage" in granted
+        return cls(user, Scope(user.id, is_admin=admin), granted, "api_key", key_id)
 
     @property
     def user_id(self) -> str:
@@ -42,6 +62,11 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return self.scope.is_admin
+
+    def require(self, permission: str) -> None:
+        """PermissionDeniedError (403) unless this caller holds ``permission``."""
+        holder = "this API key" if self.via == "api_key" else f"the user {self.user.username!r}"
+        check_permission(self.permissions, permission, holder=holder)
 
 
 @dataclass(frozen=True, slots=True)

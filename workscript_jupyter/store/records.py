@@ -104,6 +104,8 @@ class User:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # extra permission strings granted to this user beyond those of their roles
+    permissions: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -119,13 +121,14 @@ class User:
         display_name: str | None = None,
         source: str = "local",
         external_id: str | None = None,
+        permissions: Iterable[str] = (),
     ) -> User:
         """A user about to be stored: a fresh id, created and updated now (every backend)."""
         now = utcnow()
         return cls(
             id=new_id(), username=username, email=email, display_name=display_name,
             roles=tuple(roles), source=source, external_id=external_id,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, permissions=tuple(permissions),
         )  # fmt: skip
 
 
@@ -143,13 +146,21 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
+    """A stored refresh token (its hash). Every rotation replaces a token by a new one of the
+    same ``family_id`` (the id of the family's first token): presenting a token that was
+    already rotated means it was stolen or replayed, and the whole family is revoked.
+    ``session_id`` is the login session the family belongs to, if any (a database or Redis
+    session id)."""
+
     id: str
     user_id: str
     token_hash: str
     created_at: datetime
     expires_at: datetime
+    family_id: str
     revoked_at: datetime | None = None
     replaced_by: str | None = None
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +175,7 @@ class ApiKey:
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    rate_limit: int | None = None  # requests per hour for this key; None: the server's default
 
     @classmethod
     def new(
@@ -175,11 +187,13 @@ class ApiKey:
         key_hash: str,
         scopes: Iterable[str] = (),
         expires_at: datetime | None = None,
+        rate_limit: int | None = None,
     ) -> ApiKey:
         """A key about to be stored: a fresh id, created now (every backend)."""
         return cls(
             id=new_id(), owner_id=owner_id, name=name, prefix=prefix, key_hash=key_hash,
             scopes=tuple(scopes), created_at=utcnow(), expires_at=expires_at,
+            rate_limit=rate_limit,
         )  # fmt: skip
 
 

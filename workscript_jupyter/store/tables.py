@@ -56,6 +56,13 @@ PathString = String(512).with_variant(
 )
 
 
+SESSION_ID_LENGTH = 64
+COUNTER_KEY_LENGTH = 191  # utf8mb4 on MySQL: 191 x 4 bytes fits an index key of 767 bytes
+CounterKey = String(COUNTER_KEY_LENGTH).with_variant(
+    mysql.VARCHAR(COUNTER_KEY_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A UTC instant with microseconds, stored naive (UTC) and returned timezone-aware."""
 
@@ -111,6 +118,7 @@ users = Table(
     Column("external_id", String(255)),
     *_times(),
     Column("last_login_at", UtcDateTime()),
+    Column("permissions", JSON),  # extra permission strings; NULL (rows before 0004): none
     UniqueConstraint("source", "external_id"),
     **MYSQL,
 )
@@ -151,6 +159,10 @@ refresh_tokens = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
     Column("replaced_by", String(ID_LENGTH)),
+    # the id of the family's first token: a reused token revokes its whole family
+    Column("family_id", String(ID_LENGTH), nullable=False, index=True),
+    # a database session id (32) or a Redis one (43): no foreign key, it may live in Redis
+    Column("session_id", String(SESSION_ID_LENGTH)),
     **MYSQL,
 )
 
@@ -167,6 +179,7 @@ api_keys = Table(
     Column("expires_at", UtcDateTime()),
     Column("last_used_at", UtcDateTime()),
     Column("revoked_at", UtcDateTime()),
+    Column("rate_limit", Integer),  # requests per hour; NULL: the server's default
     Index(None, "owner_id", "created_at"),
     **MYSQL,
 )
@@ -180,6 +193,18 @@ login_attempts = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("ip", String(64)),
     Index(None, "username_key", "at"),
+    **MYSQL,
+)
+
+# The database fallback of the API keys' rate limit, shared by every server on the database:
+# hits per key and time bucket (a sliding window of buckets, auth/rate_limit.py). The key is
+# case-sensitive on MySQL too (binary collation), as in SQLite and Redis.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("counter_key", CounterKey, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("hits", Integer, nullable=False),
     **MYSQL,
 )
 

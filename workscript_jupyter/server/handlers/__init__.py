@@ -4,6 +4,15 @@
 from __future__ import annotations
 
 from .aliases import CreateAliasHandler, RunAliasHandler, ValidateHandler
+from .auth import (
+    ChangePasswordHandler,
+    LoginHandler,
+    LogoutHandler,
+    MeHandler,
+    PasswordResetHandler,
+    RefreshHandler,
+    RegisterHandler,
+)
 from .automations import (
     AutomationExecuteHandler,
     AutomationExecutionsHandler,
@@ -25,6 +34,7 @@ from .executions import (
     ExecutionTimelineHandler,
 )
 from .health import HealthHandler, NotFoundHandler
+from .keys import KeyHandler, KeysHandler, UserHandler, UsersHandler
 from .nodes import NodesHandler
 from .workflows import WorkflowHandler, WorkflowRunHandler, WorkflowsHandler
 
@@ -37,6 +47,7 @@ __all__ = [
     "AutomationToggleHandler",
     "AutomationWebhookRotateHandler",
     "AutomationsHandler",
+    "ChangePasswordHandler",
     "CreateAliasHandler",
     "CronValidateHandler",
     "ExecutionCancelHandler",
@@ -45,10 +56,20 @@ __all__ = [
     "ExecutionTimelineHandler",
     "ExecutionsHandler",
     "HealthHandler",
+    "KeyHandler",
+    "KeysHandler",
+    "LoginHandler",
+    "LogoutHandler",
+    "MeHandler",
     "NodesHandler",
     "NotFoundHandler",
+    "PasswordResetHandler",
+    "RefreshHandler",
+    "RegisterHandler",
     "RunAliasHandler",
     "SchedulerStatusHandler",
+    "UserHandler",
+    "UsersHandler",
     "ValidateHandler",
     "WebhookHandler",
     "WorkflowHandler",

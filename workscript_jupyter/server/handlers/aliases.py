@@ -24,6 +24,7 @@ class ValidateHandler(WorkscriptHandler):
     """``POST /workscript/workflows/validate`` with ``{definition}`` or the bare definition."""
 
     auth_resource = "workscript:workflows"
+    permissions = {"POST": None}
 
     @web.authenticated
     @authorized
@@ -40,6 +41,7 @@ class CreateAliasHandler(WorkscriptHandler):
     """``POST /workscript/workflows/create`` ``{name, description, version, definition}``."""
 
     auth_resource = "workscript:workflows"
+    permissions = {"POST": "workflow:create"}
 
     @web.authenticated
     @authorized
@@ -60,6 +62,7 @@ class RunAliasHandler(WorkscriptHandler):
     """``POST /workscript/workflows/run`` ``{definition | workflowId, initialState}``."""
 
     auth_resource = "workscript:executions"
+    permissions = {"POST": "workflow:execute"}
 
     @web.authenticated
     @authorized

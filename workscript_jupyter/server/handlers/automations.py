@@ -20,7 +20,7 @@ from typing import Any
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from tornado import web
 
-from ..base import WorkscriptHandler, bad_request
+from ..base import PUBLIC, WorkscriptHandler, bad_request
 from ..serialize import automation_json, execution_summary_json, fire_json, iso, page_json
 
 __all__ = [
@@ -42,6 +42,7 @@ _RESOURCE = "workscript:automations"
 
 class AutomationsHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"GET": "automation:read", "POST": "automation:create"}
 
     @web.authenticated
     @authorized
@@ -70,6 +71,12 @@ class AutomationsHandler(WorkscriptHandler):
 
 class AutomationHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {
+        "GET": "automation:read",
+        "PUT": "automation:update",
+        "PATCH": "automation:update",
+        "DELETE": "automation:delete",
+    }
 
     @web.authenticated
     @authorized
@@ -102,6 +109,7 @@ class AutomationHandler(WorkscriptHandler):
 
 class AutomationToggleHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"PATCH": "automation:update"}
 
     @web.authenticated
     @authorized
@@ -118,6 +126,7 @@ class AutomationToggleHandler(WorkscriptHandler):
 
 class AutomationExecuteHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"POST": "automation:execute"}
 
     @web.authenticated
     @authorized
@@ -129,6 +138,7 @@ class AutomationExecuteHandler(WorkscriptHandler):
 
 class AutomationWebhookRotateHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"POST": "automation:update"}
 
     @web.authenticated
     @authorized
@@ -141,6 +151,7 @@ class AutomationWebhookRotateHandler(WorkscriptHandler):
 
 class AutomationExecutionsHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"GET": "automation:read"}
 
     @web.authenticated
     @authorized
@@ -156,6 +167,7 @@ class AutomationExecutionsHandler(WorkscriptHandler):
 
 class AutomationFiresHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"GET": "automation:read"}
 
     @web.authenticated
     @authorized
@@ -171,6 +183,7 @@ class AutomationFiresHandler(WorkscriptHandler):
 
 class AutomationStatsHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"GET": "automation:read"}
 
     @web.authenticated
     @authorized
@@ -183,6 +196,7 @@ class AutomationStatsHandler(WorkscriptHandler):
 
 class CronValidateHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"POST": None}
 
     @web.authenticated
     @authorized
@@ -202,6 +216,7 @@ class CronValidateHandler(WorkscriptHandler):
 
 class SchedulerStatusHandler(WorkscriptHandler):
     auth_resource = _RESOURCE
+    permissions = {"GET": "automation:read"}
 
     @web.authenticated
     @authorized
@@ -223,6 +238,7 @@ class WebhookHandler(WorkscriptHandler):
     """``POST /workscript/hooks/{token}``: the token in the path is the only credential."""
 
     auth_resource = "workscript:hooks"
+    permissions = {"POST": PUBLIC}
     auth_exempt = "webhooks are called by external systems; the URL's token is the secret"
 
     def check_xsrf_cookie(self) -> None:

@@ -38,6 +38,7 @@ class ExecutionsHandler(WorkscriptHandler):
     """``GET /workscript/executions``: a page of run summaries, newest first."""
 
     auth_resource = "workscript:executions"
+    permissions = {"GET": "execution:read"}
 
     def _statuses(self) -> list[str] | None:
         statuses = [
@@ -87,6 +88,7 @@ class ExecutionHandler(WorkscriptHandler):
     """``GET|DELETE /workscript/executions/{id}``."""
 
     auth_resource = "workscript:executions"
+    permissions = {"GET": "execution:read", "DELETE": "execution:rerun"}
 
     @web.authenticated
     @authorized
@@ -105,6 +107,7 @@ class ExecutionTimelineHandler(WorkscriptHandler):
     """``GET /workscript/executions/{id}/timeline``."""
 
     auth_resource = "workscript:executions"
+    permissions = {"GET": "execution:read"}
 
     @web.authenticated
     @authorized
@@ -117,6 +120,7 @@ class ExecutionCancelHandler(WorkscriptHandler):
     """``POST /workscript/executions/{id}/cancel``: 200 with the cancelled run."""
 
     auth_resource = "workscript:executions"
+    permissions = {"POST": "execution:rerun"}
 
     @web.authenticated
     @authorized
@@ -130,6 +134,7 @@ class ExecutionRerunHandler(WorkscriptHandler):
     """``POST /workscript/executions/{id}/rerun``: 202 with the new run and its Location."""
 
     auth_resource = "workscript:executions"
+    permissions = {"POST": "execution:rerun"}
 
     @web.authenticated
     @authorized

@@ -24,6 +24,7 @@ class HealthHandler(WorkscriptHandler):
     ``degraded`` or ``down`` and the failing checks' ``reason``. No host, URL or secret."""
 
     auth_resource = "workscript:health"
+    permissions = {"GET": None}
 
     @web.authenticated
     @authorized
@@ -64,6 +65,7 @@ class NotFoundHandler(WorkscriptHandler):
     """Any other path under ``/workscript/``: a JSON 404 rather than an HTML page."""
 
     auth_resource = "workscript:api"
+    permissions = {method: None for method in ("GET", "POST", "PUT", "PATCH", "DELETE")}
 
     def _not_found(self) -> None:
         raise RecordNotFoundError("route", self.request.path)

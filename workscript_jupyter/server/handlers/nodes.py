@@ -12,6 +12,7 @@ __all__ = ["NodesHandler"]
 
 class NodesHandler(WorkscriptHandler):
     auth_resource = "workscript:nodes"
+    permissions = {"GET": None}
 
     @web.authenticated
     @authorized

@@ -53,6 +53,7 @@ class WorkflowsHandler(WorkscriptHandler):
     """``GET /workscript/workflows`` (a page) and ``POST`` (create, 201)."""
 
     auth_resource = "workscript:workflows"
+    permissions = {"GET": "workflow:read", "POST": "workflow:create"}
 
     @web.authenticated
     @authorized
@@ -86,6 +87,7 @@ class WorkflowHandler(WorkscriptHandler):
     """``GET|PUT|DELETE /workscript/workflows/{id}``."""
 
     auth_resource = "workscript:workflows"
+    permissions = {"GET": "workflow:read", "PUT": "workflow:update", "DELETE": "workflow:delete"}
 
     @web.authenticated
     @authorized
@@ -129,6 +131,7 @@ class WorkflowRunHandler(WorkscriptHandler):
     """``POST /workscript/workflows/{id}/run``: 202 + Location, or 200 if it ended in ``wait``."""
 
     auth_resource = "workscript:executions"
+    permissions = {"POST": "workflow:execute"}
 
     @web.authenticated
     @authorized

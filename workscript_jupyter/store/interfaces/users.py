@@ -8,11 +8,38 @@ from typing import Any
 
 from ..records import Page, User
 
-__all__ = ["USER_FIELDS", "UserStore"]
+__all__ = ["USER_FIELDS", "UserStore", "string_tuple"]
 
 USER_FIELDS = frozenset(
-    {"username", "email", "display_name", "roles", "is_active", "external_id", "last_login_at"}
+    {
+        "username",
+        "email",
+        "display_name",
+        "roles",
+        "permissions",
+        "is_active",
+        "external_id",
+        "last_login_at",
+    }
 )
+
+
+def string_tuple(value: Any, name: str) -> tuple[str, ...]:
+    """A list of strings (roles, permissions, a key's scopes) as the records keep it.
+
+    Both backends call it, so they refuse the same values: a lone string would otherwise be
+    taken for its characters (``"workflow:read"`` as 13 one-letter permissions), and None for a
+    list clears it (an empty tuple, never None in a record).
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValueError(f"{name} must be a list of strings, not {type(value).__name__}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{name} must be a list of strings, not one holding {item!r}")
+    return items
 
 
 class UserStore(ABC):
@@ -29,8 +56,10 @@ class UserStore(ABC):
         display_name: str | None = None,
         source: str = "local",
         external_id: str | None = None,
+        permissions: Iterable[str] = (),
     ) -> User:
-        """A username or email already taken (case-insensitive) is a ConflictError."""
+        """A username or email already taken (case-insensitive) is a ConflictError.
+        ``permissions``: extra permission strings beyond those of the user's roles."""
 
     @abstractmethod
     def get(self, user_id: str) -> User: ...
@@ -48,11 +77,12 @@ class UserStore(ABC):
 
     @abstractmethod
     def update(self, user_id: str, **changes: Any) -> User:
-        """Changes among USER_FIELDS."""
+        """Changes among USER_FIELDS (a new email or username keeps its case-insensitive
+        uniqueness); anything else is a ValueError naming the field, and nothing is written."""
 
     @abstractmethod
     def delete(self, user_id: str) -> None:
-        """Also deletes the user's sessions, tokens, keys and resets."""
+        """Also deletes the user's sessions, refresh tokens (every family), keys and resets."""
 
     @abstractmethod
     def list(self, *, limit: int = 50, cursor: str | None = None) -> Page: ...

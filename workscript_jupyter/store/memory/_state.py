@@ -51,7 +51,7 @@ __all__ = [
 
 R = TypeVar("R")
 SortKey = tuple[datetime, str]
-_TUPLE_FIELDS = frozenset({"roles", "scopes"})
+_TUPLE_FIELDS = frozenset({"roles", "scopes", "permissions"})
 
 
 class Tables:
@@ -66,6 +66,7 @@ class Tables:
         self.api_keys: dict[str, ApiKey] = {}
         self.login_attempts: dict[str, LoginAttempt] = {}
         self.password_resets: dict[str, PasswordReset] = {}
+        self.rate_counters: dict[tuple[str, int], int] = {}  # (key, bucket) -> hits
         self.workflows: dict[str, WorkflowRecord] = {}
         self.executions: dict[str, ExecutionRecord] = {}
         self.automations: dict[str, Automation] = {}

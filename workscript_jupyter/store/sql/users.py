@@ -4,13 +4,14 @@ and collation, and lookups use the index."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 
 from ...errors import RecordNotFoundError
 from ..base import USER_FIELDS, UserStore
+from ..interfaces.users import string_tuple
 from ..records import Page, User, utcnow
 from ..tables import ai_usage as ai_usage_table
 from ..tables import (
@@ -70,6 +71,11 @@ def _key(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
+def _user(row: Mapping[Any, Any]) -> User:
+    """A user from a row: ``permissions`` is NULL in rows from before migration 0004."""
+    return to_record(User, row, permissions=tuple(row["permissions"] or ()))
+
+
 class SqlUserStore(UserStore):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -84,14 +90,17 @@ class SqlUserStore(UserStore):
         display_name: str | None = None,
         source: str = "local",
         external_id: str | None = None,
+        permissions: Iterable[str] = (),
     ) -> User:
         user = User.new(
             username, email=email, roles=roles, display_name=display_name,
             source=source, external_id=external_id,
+            permissions=string_tuple(permissions, "permissions"),
         )  # fmt: skip
         values = row_values(user, users)
         values.update(
             roles=list(user.roles),
+            permissions=list(user.permissions),
             username_key=_key(username),
             email_key=_key(email),
             password_hash=password_hash,
@@ -105,7 +114,7 @@ class SqlUserStore(UserStore):
             row = connection.execute(select(users).where(users.c.id == user_id)).first()
         if row is None:
             raise RecordNotFoundError(KIND, user_id)
-        return to_record(User, row._mapping)
+        return _user(row._mapping)
 
     def find(
         self,
@@ -129,11 +138,13 @@ class SqlUserStore(UserStore):
             return None
         with self._db.read() as connection:
             row = connection.execute(select(users).where(*conditions).limit(1)).first()
-        return None if row is None else to_record(User, row._mapping)
+        return None if row is None else _user(row._mapping)
 
     def update(self, user_id: str, **changes: Any) -> User:
         check_changes(KIND, changes, USER_FIELDS)
         values = {name: json_value(value) for name, value in changes.items()}
+        if "permissions" in changes:
+            values["permissions"] = list(string_tuple(changes["permissions"], "permissions"))
         if "username" in changes:
             values["username_key"] = _key(changes["username"])
         if "email" in changes:
@@ -145,7 +156,7 @@ class SqlUserStore(UserStore):
             if result.rowcount == 0:
                 raise RecordNotFoundError(KIND, user_id)
             row = connection.execute(select(users).where(users.c.id == user_id)).one()
-        return to_record(User, row._mapping)
+        return _user(row._mapping)
 
     def delete(self, user_id: str) -> None:
         with self._db.begin() as connection:
@@ -166,7 +177,7 @@ class SqlUserStore(UserStore):
         statement = keyset(select(users), users.c.created_at, users.c.id, cursor, limit)
         with self._db.read() as connection:
             rows = connection.execute(statement).all()
-        return to_page(rows, limit, lambda row: to_record(User, row))
+        return to_page(rows, limit, _user)
 
     def get_password_hash(self, user_id: str) -> str | None:
         with self._db.read() as connection:

@@ -1,0 +1,408 @@
+"""auth/rate_limit.py: the sliding window in a real Redis and the database fallback on every
+store backend (memory, SQLite, MariaDB), shared by two servers, under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workscript_jupyter.auth.rate_limit import (
+    RateDecision,
+    RedisRateLimiter,
+    StoreRateLimiter,
+)
+from workscript_jupyter.errors import (
+    ConfigurationError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+)
+from workscript_jupyter.store.base import Store
+from workscript_jupyter.store.memory import MemoryStore
+
+HOUR = 3600
+T0 = 1_700_000_000.0
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- RateDecision --------------------------------------------------------------------------------
+
+
+def test_a_decision_gives_the_headers_and_raises_only_when_refused():
+    allowed = RateDecision(True, 20, 7, reset_at=T0 + 0.2, retry_after=0.0, window_seconds=HOUR)
+    assert allowed.headers() == {
+        "X-RateLimit-Limit": "20",
+        "X-RateLimit-Remaining": "7",
+        "X-RateLimit-Reset": str(math.ceil(T0 + 0.2)),
+    }
+    allowed.raise_if_refused("API key")  # nothing
+    refused = RateDecision(False, 20, 0, reset_at=T0 + 12.3, retry_after=12.3, window_seconds=HOUR)
+    with pytest.raises(TooManyRequestsError) as caught:
+        refused.raise_if_refused("API key")
+    assert str(caught.value) == (
+        "API key: the limit of 20 requests per hour is reached; retry in 13 s"
+    )
+    assert caught.value.retry_after == 13
+
+
+# -- Redis ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"workscript:test:rate:{os.getpid()}:{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@asynccontextmanager
+async def redis_clients(url: str, count: int) -> AsyncIterator[list[Any]]:
+    import redis.asyncio as aioredis
+
+    clients = [aioredis.Redis.from_url(url) for _ in range(count)]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@pytest.mark.redis
+def test_redis_lets_20_through_then_refuses_the_21st_with_retry_after_and_headers(
+    redis_url, redis_prefix
+):
+    clock = Clock()
+
+    async def main() -> None:
+        async with redis_clients(redis_url, 1) as [client]:
+            limiter = RedisRateLimiter(client, prefix=redis_prefix, clock=clock)
+            for i in range(20):
+                clock.now = T0 + i
+                decision = await limiter.hit("key-1", 20, HOUR)
+                assert decision.allowed and decision.remaining == 19 - i
+                assert decision.retry_after == 0
+                assert decision.reset_at == pytest.approx(T0 + HOUR)
+            clock.now = T0 + 100.5
+            refused = await limiter.hit("key-1", 20, HOUR)
+            assert not refused.allowed
+            assert refused.retry_after == pytest.approx(HOUR - 100.5)
+            assert refused.headers() == {
+                "X-RateLimit-Limit": "20",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(T0 + HOUR)),
+            }
+            with pytest.raises(TooManyRequestsError) as caught:
+                refused.raise_if_refused("API key")
+            assert caught.value.retry_after == HOUR - 100
+            # another key has a limit of its own
+            assert (await limiter.hit("key-2", 20, HOUR)).allowed
+            ttl = await client.pttl(redis_prefix + "key-1")
+            assert 0 < ttl <= HOUR * 1000
+
+    asyncio.run(main())
+
+
+@pytest.mark.redis
+def test_two_redis_limiters_on_separate_clients_share_one_limit(redis_url, redis_prefix):
+    async def main() -> None:
+        async with redis_clients(redis_url, 2) as [one, two]:
+            server_a = RedisRateLimiter(one, prefix=redis_prefix)
+            server_b = RedisRateLimiter(two, prefix=redis_prefix)
+            results = []
+            for i in range(20):
+                server = server_a if i % 2 else server_b
+                results.append((await server.hit("shared", 20, HOUR)).allowed)
+            assert all(results)
+            assert not (await server_a.hit("shared", 20, HOUR)).allowed
+            assert not (await server_b.hit("shared", 20, HOUR)).allowed
+
+    asyncio.run(main())
+
+
+@pytest.mark.redis
+def test_the_redis_window_slides_and_refused_hits_do_not_count(redis_url, redis_prefix):
+    clock = Clock()
+
+    async def main() -> None:
+        async with redis_clients(redis_url, 1) as [client]:
+            limiter = RedisRateLimiter(client, prefix=redis_prefix, clock=clock)
+            for i in range(5):  # hits at T0, T0+10, ..., T0+40
+                clock.now = T0 + 10 * i
+                assert (await limiter.hit("k", 5, 60)).allowed
+            for t in (41, 50, 59.9):  # refused, and not counted
+                clock.now = T0 + t
+                refused = await limiter.hit("k", 5, 60)
+                assert not refused.allowed
+                assert refused.retry_after == pytest.approx(60 - t)
+            clock.now = T0 + 60  # the hit at T0 is one window old: out
+            assert (await limiter.hit("k", 5, 60)).allowed
+            assert not (await limiter.hit("k", 5, 60)).allowed
+            clock.now = T0 + 70  # the hit at T0+10 leaves
+            decision = await limiter.hit("k", 5, 60)
+            assert decision.allowed and decision.remaining == 0
+            assert decision.reset_at == pytest.approx(T0 + 20 + 60)
+
+    asyncio.run(main())
+
+
+@pytest.mark.redis
+def test_50_concurrent_hits_from_two_servers_let_exactly_20_through(redis_url, redis_prefix):
+    async def main() -> None:
+        async with redis_clients(redis_url, 2) as [one, two]:
+            limiters = [RedisRateLimiter(c, prefix=redis_prefix) for c in (one, two)]
+            decisions = await asyncio.gather(
+                *(limiters[i % 2].hit("busy", 20, HOUR) for i in range(50))
+            )
+            assert sum(d.allowed for d in decisions) == 20
+            assert await one.zcard(redis_prefix + "busy") == 20
+
+    asyncio.run(main())
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_redis_down_fails_closed_with_503():
+    import redis.asyncio as aioredis
+
+    async def main() -> None:
+        client = aioredis.Redis(
+            host="127.0.0.1", port=_closed_port(), password="hunter2-redis", retry=None
+        )
+        try:
+            limiter = RedisRateLimiter(client)
+            with pytest.raises(ServiceUnavailableError) as caught:
+                await asyncio.wait_for(limiter.hit("k", 20, HOUR), 10)
+        finally:
+            await client.aclose()
+        assert str(caught.value) == "the rate limiter (Redis) is unavailable; try again later"
+        assert caught.value.__cause__ is None
+
+    asyncio.run(main())
+
+
+# -- the store -----------------------------------------------------------------------------------
+
+
+class OwnDatabase:
+    """A MariaDB database of one test module's own (``workscript_auth_<random>_<pid>``), made
+    and migrated on first use, dropped at the end of the module."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.name = f"workscript_auth_{secrets.token_hex(3)}_{os.getpid()}"
+        self.engine: Any = None
+
+    def url_for(self, root_url: str) -> str:
+        if self.url is None:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            from workscript_jupyter.store.migrate import upgrade
+
+            root = make_url(root_url)
+            self.engine = create_engine(root)
+            with self.engine.begin() as connection:
+                connection.execute(text(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4"))
+            self.url = root.set(database=self.name).render_as_string(hide_password=False)
+            upgrade(self.url)
+        return self.url
+
+    def drop(self) -> None:
+        if self.engine is not None:
+            from sqlalchemy import text
+
+            with self.engine.begin() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {self.name}"))
+            self.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def own_database() -> Iterator[OwnDatabase]:
+    database = OwnDatabase()
+    yield database
+    database.drop()
+
+
+def open_stores(request: pytest.FixtureRequest, tmp_path: Path, count: int) -> list[Store]:
+    """``count`` stores on one database of the backend ``request.param`` names (one MemoryStore
+    for memory: it cannot be shared); MariaDB's tables start empty."""
+    backend = request.param
+    if backend == "memory":
+        return [MemoryStore()]
+    from workscript_jupyter.store.sql import SqlStore
+
+    if backend == "sqlite":
+        from workscript_jupyter.store.migrate import upgrade
+
+        url = f"sqlite:///{tmp_path / 'auth.sqlite'}"
+        upgrade(url)
+    else:
+        database: OwnDatabase = request.getfixturevalue("own_database")
+        url = database.url_for(request.getfixturevalue("mysql_url"))  # skips when absent
+        _empty(url)
+    return [SqlStore.from_url(url) for _ in range(count)]
+
+
+def _empty(url: str) -> None:
+    from sqlalchemy import create_engine, delete
+
+    from workscript_jupyter.store.tables import metadata
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(delete(table))
+    finally:
+        engine.dispose()
+
+
+BACKENDS = ["memory", "sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)]
+
+
+@pytest.fixture(params=BACKENDS)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Store]]:
+    opened = open_stores(request, tmp_path, 2)
+    try:
+        yield opened
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_the_store_lets_20_through_then_refuses_with_retry_after(stores):
+    clock = Clock(60 * 28_000_000 + 10)  # 10 s into a bucket
+    limiter = StoreRateLimiter(stores[0], clock=clock)
+
+    async def main() -> None:
+        for i in range(20):
+            decision = await limiter.hit("key-1", 20, HOUR)
+            assert decision.allowed and decision.remaining == 19 - i
+        refused = await limiter.hit("key-1", 20, HOUR)
+        assert not refused.allowed and refused.remaining == 0
+        assert refused.reset_at == 60 * 28_000_001  # the end of the current bucket
+        assert refused.retry_after == pytest.approx(50)
+        assert refused.headers()["X-RateLimit-Reset"] == str(60 * 28_000_001)
+        with pytest.raises(TooManyRequestsError):
+            refused.raise_if_refused("API key")
+        assert (await limiter.hit("key-2", 20, HOUR)).allowed
+
+    asyncio.run(main())
+
+
+def test_the_store_window_slides_a_bucket_at_a_time(stores):
+    start = 60 * 28_000_000 + 10
+    clock = Clock(start)
+    limiter = StoreRateLimiter(stores[0], clock=clock)
+
+    async def main() -> None:
+        for _ in range(3):
+            assert (await limiter.hit("k", 5, 600)).allowed  # bucket b: 3 hits
+        clock.now = start + 300
+        for _ in range(2):
+            assert (await limiter.hit("k", 5, 600)).allowed  # bucket b+5: 2 hits
+        for _ in range(3):  # refused hits do not count
+            assert not (await limiter.hit("k", 5, 600)).allowed
+        clock.now = start - 10 + 599  # bucket b+9: b is still in the 10-bucket window
+        assert not (await limiter.hit("k", 5, 600)).allowed
+        clock.now = start - 10 + 600  # bucket b+10: b has left, its 3 slots are free
+        for _ in range(3):
+            assert (await limiter.hit("k", 5, 600)).allowed
+        assert not (await limiter.hit("k", 5, 600)).allowed
+
+    asyncio.run(main())
+
+
+def test_two_servers_on_one_database_share_one_limit_and_concurrency_holds(stores):
+    if len(stores) == 1:
+        stores = [stores[0], stores[0]]  # memory: two limiters on one store
+    limiters = [StoreRateLimiter(s) for s in stores]
+
+    async def main() -> None:
+        for i in range(10):
+            assert (await limiters[i % 2].hit("shared", 10, HOUR)).allowed
+        assert not (await limiters[0].hit("shared", 10, HOUR)).allowed
+        assert not (await limiters[1].hit("shared", 10, HOUR)).allowed
+        decisions = await asyncio.gather(
+            *(limiters[i % 2].hit("busy", 20, HOUR) for i in range(50))
+        )
+        assert sum(d.allowed for d in decisions) == 20
+
+    asyncio.run(main())
+
+
+def test_long_keys_are_hashed_and_stay_distinct(stores):
+    limiter = StoreRateLimiter(stores[0])
+    key_a, key_b = "ip:" + "a" * 300, "ip:" + "a" * 299 + "b"
+    assert len(StoreRateLimiter.store_key(key_a)) <= 191
+    assert StoreRateLimiter.store_key(key_a) != StoreRateLimiter.store_key(key_b)
+    assert StoreRateLimiter.store_key("short") == "short"
+
+    async def main() -> None:
+        assert (await limiter.hit(key_a, 1, HOUR)).allowed
+        assert not (await limiter.hit(key_a, 1, HOUR)).allowed
+        assert (await limiter.hit(key_b, 1, HOUR)).allowed
+
+    asyncio.run(main())
+
+
+def test_old_buckets_are_pruned_at_most_once_per_ten_minutes(stores):
+    store = stores[0]
+    now = 60 * 28_000_000
+    old = Clock(now - 2 * 86400)
+    current = Clock(now)
+    writer_of_old_hits = StoreRateLimiter(store, clock=old)
+    limiter = StoreRateLimiter(store, clock=current)
+
+    def rows_left() -> int:  # prune everything (the end of the test) and count what it removed
+        return store.credentials.prune_rate_counters(10**12)
+
+    async def main() -> None:
+        await writer_of_old_hits.hit("old-1", 5, HOUR)
+        await limiter.hit("new", 5, HOUR)  # the first hit prunes: old-1 goes
+        old.now += 60
+        await writer_of_old_hits.hit("old-2", 5, HOUR)
+        current.now += 9 * 60  # 9 minutes later: no prune yet, old-2 stays
+        await limiter.hit("new", 5, HOUR)
+        assert rows_left() == 3  # old-2, and new in two buckets
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_limit_or_window_below_1_is_a_configuration_error(bad):
+    limiter = StoreRateLimiter(MemoryStore())
+    with pytest.raises(ConfigurationError, match="at least 1 request"):
+        asyncio.run(limiter.hit("k", bad, HOUR))
+    with pytest.raises(ConfigurationError, match="window"):
+        asyncio.run(limiter.hit("k", 5, bad))

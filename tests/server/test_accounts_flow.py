@@ -1,0 +1,174 @@
+"""External tools end to end: an API key made by a user, then the key alone (no Jupyter token)
+creates, runs and follows a workflow over REST and the WebSocket; logins with JWT rotation.
+
+A real Jupyter server with the extension on a SQLite store; the database backends of sessions
+and rate limits (no Redis here: test_accounts_redis.py covers it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from .conftest import WAIT_30, Api, document, server_config
+
+SECRETS = {
+    "jwt_secret": "a" * 40,
+    "jwt_refresh_secret": "b" * 40,
+    "session_secret": "c" * 40,
+    "bcrypt_rounds": 4,
+}
+PASSWORD = "Correct-Horse-9"
+
+
+@pytest.fixture
+def jp_server_config(workscript_db_url):
+    return server_config(workscript_db_url, **SECRETS)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def make_key(api: Api, **body: Any) -> dict[str, Any]:
+    reply = await api.post("keys", json_body={"name": "ci", **body})
+    assert reply.code == 201, reply.raw
+    return reply.body
+
+
+async def test_a_key_alone_creates_runs_and_follows_a_workflow(api, jp_fetch, jp_ws_fetch):
+    created = await make_key(api)
+    secret = created["key"]
+    assert secret.startswith("wks_live_") and len(secret) >= 9 + 43
+    assert created["prefix"] == secret[:13]
+    # the key is shown once: listing it never shows the secret again
+    listed = await api.get("keys")
+    assert secret not in listed.raw.decode() and listed.body["items"][0]["id"] == created["id"]
+
+    tool = Api(jp_fetch, {"Authorization": f"Bearer {secret}"})
+    workflow = await tool.post("workflows", json_body={"definition": document()})
+    assert workflow.code == 201, workflow.raw
+    assert workflow.headers["X-RateLimit-Limit"] == "1000"
+    run = await tool.post("workflows", workflow.body["id"], "run", json_body=WAIT_30)
+    assert run.code in (200, 202), run.raw
+    # X-API-Key works as well as the Bearer form
+    by_header = Api(jp_fetch, {"X-API-Key": secret, "Authorization": ""})
+    final = await by_header.wait_for_status(run.body["id"], {"completed"})
+    assert final["finalState"]["greeting"] == "hello world"
+
+    socket = await jp_ws_fetch("workscript", "ws", headers={"Authorization": f"Bearer {secret}"})
+    socket.write_message(json.dumps({"type": "subscribe", "channel": "executions"}))
+    subscribed = json.loads(await asyncio.wait_for(socket.read_message(), 10))
+    assert subscribed["type"] == "subscribed"
+    again = await tool.post("workflows", workflow.body["id"], "run")
+    assert again.code == 202, again.raw
+    seen = set()
+    while "workflow:completed" not in seen:
+        message = json.loads(await asyncio.wait_for(socket.read_message(), 15))
+        seen.add(message["type"])
+    socket.close()
+
+
+async def test_a_key_never_opens_jupyters_own_routes(api, jp_fetch):
+    secret = (await make_key(api))["key"]
+    for parts in (("api", "contents"), ("api", "kernels"), ("api", "terminals"), ("lab",)):
+        for headers in ({"Authorization": f"Bearer {secret}"}, {"X-API-Key": secret}):
+            reply = await jp_fetch(
+                *parts,
+                headers={"Authorization": "", **headers},
+                raise_error=False,
+                follow_redirects=False,
+            )
+            assert reply.code in (302, 403, 404), (parts, reply.code)
+            assert reply.code != 200
+
+
+async def test_wrong_revoked_and_limited_keys(api, jp_fetch):
+    key = await make_key(api, permissions=["workflow:read"])
+    tool = Api(jp_fetch, {"Authorization": f"Bearer {key['key']}"})
+    assert (await tool.get("workflows")).code == 200
+    denied = await tool.post("workflows", json_body={"definition": document()})
+    assert denied.code == 403 and "workflow:create" in denied.error["message"]
+    bad = Api(jp_fetch, {"Authorization": "Bearer wks_live_nope"})
+    assert (await bad.get("workflows")).code == 401
+    assert (await api.delete("keys", key["id"])).code == 204
+    revoked = await tool.get("workflows")
+    assert revoked.code == 401 and "revoked" in revoked.error["message"]
+
+
+async def test_the_rate_limit_answers_429_with_retry_after(api, jp_fetch):
+    key = await make_key(api, rateLimit=3)
+    tool = Api(jp_fetch, {"Authorization": f"Bearer {key['key']}"})
+    remaining = [(await tool.get("workflows")).headers["X-RateLimit-Remaining"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    refused = await tool.get("workflows")
+    assert refused.code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+
+
+async def test_login_refresh_rotation_reuse_and_logout(api, jp_fetch):
+    user = await api.post("users", json_body={"email": "Ann@Example.org", "password": PASSWORD})
+    assert user.code == 201, user.raw
+    assert user.body["email"] == "ann@example.org"
+    public = Api(jp_fetch, {"Authorization": ""})
+    login = await public.post(
+        "auth", "login", json_body={"email": "ann@example.org", "password": PASSWORD}
+    )
+    assert login.code == 200, login.raw
+    tokens = login.body
+    assert "workscript-session=" in login.headers.get("Set-Cookie", "")
+    me = await Api(jp_fetch, bearer(tokens["accessToken"])).get("auth", "me")
+    assert me.code == 200 and me.body["email"] == "ann@example.org"
+    assert me.body["authenticatedBy"] == "jwt"
+
+    first = await public.post("auth", "refresh", json_body={"refreshToken": tokens["refreshToken"]})
+    assert first.code == 200, first.raw
+    assert first.body["refreshToken"] != tokens["refreshToken"]
+    # the old refresh token presented again: theft — the whole family and session end
+    reuse = await public.post("auth", "refresh", json_body={"refreshToken": tokens["refreshToken"]})
+    assert reuse.code == 401 and "already used" in reuse.error["message"]
+    dead = await public.post(
+        "auth", "refresh", json_body={"refreshToken": first.body["refreshToken"]}
+    )
+    assert dead.code == 401
+    ended = await Api(jp_fetch, bearer(first.body["accessToken"])).get("auth", "me")
+    assert ended.code == 401
+
+    again = await public.post(
+        "auth", "login", json_body={"email": "ann@example.org", "password": PASSWORD}
+    )
+    mine = Api(jp_fetch, bearer(again.body["accessToken"]))
+    assert (await mine.post("auth", "logout", json_body={})).code == 204
+    assert (await mine.get("auth", "me")).code == 401
+    after = await public.post(
+        "auth", "refresh", json_body={"refreshToken": again.body["refreshToken"]}
+    )
+    assert after.code == 401
+
+
+async def test_change_password_ends_every_login(api, jp_fetch):
+    await api.post("users", json_body={"email": "bo@example.org", "password": PASSWORD})
+    public = Api(jp_fetch, {"Authorization": ""})
+    body = {"email": "bo@example.org", "password": PASSWORD}
+    one = (await public.post("auth", "login", json_body=body)).body
+    two = (await public.post("auth", "login", json_body=body)).body
+    change = await Api(jp_fetch, bearer(one["accessToken"])).post(
+        "auth",
+        "change-password",
+        json_body={"currentPassword": PASSWORD, "newPassword": "Another-Good-7"},
+    )
+    assert change.code == 204, change.raw
+    for tokens in (one, two):
+        assert (await Api(jp_fetch, bearer(tokens["accessToken"])).get("auth", "me")).code == 401
+        refresh = await public.post(
+            "auth", "refresh", json_body={"refreshToken": tokens["refreshToken"]}
+        )
+        assert refresh.code == 401
+    old = await public.post("auth", "login", json_body=body)
+    assert old.code == 401
+    new = await public.post(
+        "auth", "login", json_body={"email": "bo@example.org", "password": "Another-Good-7"}
+    )
+    assert new.code == 200

@@ -1,0 +1,275 @@
+"""Rate limits shared by every server: API keys (requests per hour), login, register and reset.
+
+One question, ``hit(key, limit, window_seconds)``: may one more request under ``key`` go through,
+given at most ``limit`` in any ``window_seconds``? The answer (``RateDecision``) carries what the
+``X-RateLimit-*`` and ``Retry-After`` headers need. A refused hit is not counted, so a client that
+keeps calling past the limit is let in again as the window slides, rather than locked out for as
+long as it keeps trying.
+
+Two backends, because a limit kept in one process's memory would let N servers through N times:
+
+- ``RedisRateLimiter`` (when ``REDIS_URL`` is set): a true sliding window, one sorted set of hit
+  times per key, checked and updated by one Lua script, atomic on the Redis server, so two servers
+  sharing a Redis never let more than ``limit`` through. When Redis is down it fails *closed*
+  (503): a limit that silently stops limiting while Redis is away is worse than a short outage
+  of the routes it guards, and nobody would notice it had stopped.
+- ``StoreRateLimiter`` (no Redis): counters in the database, ``(key, bucket) -> hits`` with
+  buckets of ``bucket_seconds`` (a minute). The window is a whole number of buckets ending with the
+  current one: a sliding window with a granularity of one bucket. Good enough for requests per
+  hour, and one short transaction per request.
+
+Times come from ``clock`` (``time.time`` unless a test injects one); the Redis backend uses each
+server's clock, so servers sharing a Redis should keep their clocks in step (NTP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import (
+    ConfigurationError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    WorkscriptError,
+)
+from ..store.aio import run_off_loop
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+    from ..store.base import Store
+
+__all__ = [
+    "MAX_STORE_KEY_LENGTH",
+    "RateDecision",
+    "RateLimiter",
+    "RedisRateLimiter",
+    "StoreRateLimiter",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+MAX_STORE_KEY_LENGTH = 191  # the rate_counters.counter_key column (utf8mb4 index limit)
+
+
+def _describe_window(seconds: int) -> str:
+    names = {3600: "hour", 60: "minute", 86400: "day", 1: "second"}
+    if seconds in names:
+        return names[seconds]
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hours"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """The answer to one hit.
+
+    ``reset_at``: epoch seconds when a slot frees up (the oldest counted hit's time, or its
+    bucket's start, plus the window). ``retry_after``: seconds until then when refused, 0 when
+    allowed. ``window_seconds``: the window the limit applies to (for messages).
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+    retry_after: float
+    window_seconds: int = 0
+
+    def headers(self) -> dict[str, str]:
+        """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (epoch seconds) for a response."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.remaining)),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """``retry_after`` as the whole seconds of a ``Retry-After`` header (at least 1)."""
+        return max(1, math.ceil(self.retry_after))
+
+    def raise_if_refused(self, what: str) -> None:
+        """Raise ``TooManyRequestsError`` (429) naming ``what`` when this hit was refused."""
+        if self.allowed:
+            return
+        wait = self.retry_after_seconds
+        raise TooManyRequestsError(
+            f"{what}: the limit of {self.limit} requests per "
+            f"{_describe_window(self.window_seconds)} is reached; retry in {wait} s",
+            retry_after=wait,
+            details={"limit": self.limit, "windowSeconds": self.window_seconds},
+        )
+
+
+class RateLimiter(Protocol):
+    """Counts hits under a key and answers whether one more may go through."""
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision: ...
+
+
+def _check(limit: int, window_seconds: int) -> None:
+    if limit < 1:
+        raise ConfigurationError(f"a rate limit must allow at least 1 request, not {limit}")
+    if window_seconds < 1:
+        raise ConfigurationError(f"a rate-limit window must be 1 s or more, not {window_seconds}")
+
+
+# -- Redis: a sorted set of hit times per key --------------------------------------------------
+
+# KEYS[1] the key's sorted set; ARGV now, window (s), limit, a unique member for this hit.
+# Drop what left the window (a hit exactly one window ago is out), count, add when under the
+# limit, keep the set only as long as its newest hit matters. Returns allowed, count, and the
+# oldest score as a string (a Lua number would come back truncated to an integer).
+_SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  count = count + 1
+  allowed = 1
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {allowed, count, oldest[2] or ARGV[1]}
+"""
+
+
+class RedisRateLimiter:
+    """A sliding window in Redis, atomic across servers; fails closed when Redis is down."""
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "workscript:rate:",
+        clock: Clock = time.time,
+    ) -> None:
+        from redis.exceptions import RedisError
+
+        self._client = client
+        self._prefix = prefix
+        self._clock = clock
+        self._script = client.register_script(_SLIDING_WINDOW)
+        self._redis_errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        _check(limit, window_seconds)
+        now = self._clock()
+        member = f"{now:.6f}:{secrets.token_hex(8)}"
+        try:
+            reply: Any = await self._script(
+                keys=[self._prefix + key], args=[repr(now), window_seconds, limit, member]
+            )
+        except self._redis_errors as exc:
+            log.warning("rate limit refused: Redis is unavailable (%s)", type(exc).__name__)
+            raise ServiceUnavailableError(
+                "the rate limiter (Redis) is unavailable; try again later"
+            ) from None
+        allowed, count, oldest = bool(int(reply[0])), int(reply[1]), float(reply[2])
+        reset_at = oldest + window_seconds
+        return RateDecision(
+            allowed=allowed,
+            limit=limit,
+            remaining=limit - count,
+            reset_at=reset_at,
+            retry_after=0.0 if allowed else max(0.0, reset_at - now),
+            window_seconds=window_seconds,
+        )
+
+
+# -- the database: hits per (key, bucket) ------------------------------------------------------
+
+PRUNE_EVERY_SECONDS = 600
+
+
+class StoreRateLimiter:
+    """Counters in the store (``rate_counters``), shared by every server on one database.
+
+    The window covers ``ceil(window_seconds / bucket_seconds)`` buckets ending with the current
+    one: a sliding window with a granularity of ``bucket_seconds`` (a window that is not a whole
+    number of buckets is rounded up, which errs on the side of limiting). ``reset_at`` is the end
+    of the current bucket: when the oldest bucket leaves the window, the earliest moment a slot
+    can free up. Buckets older than ``keep_seconds`` (and than any window this process has seen)
+    are deleted at most once per ten minutes per process.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        bucket_seconds: int = 60,
+        keep_seconds: int = 86400,
+        clock: Clock = time.time,
+    ) -> None:
+        if bucket_seconds < 1:
+            raise ConfigurationError(f"bucket_seconds must be 1 or more, not {bucket_seconds}")
+        self._store = store
+        self._bucket_seconds = bucket_seconds
+        self._keep_seconds = keep_seconds
+        self._clock = clock
+        self._longest_window = 0
+        self._last_prune: float | None = None
+
+    @staticmethod
+    def store_key(key: str) -> str:
+        """The key as stored: itself, or its SHA-256 when longer than the column allows."""
+        if len(key) <= MAX_STORE_KEY_LENGTH:
+            return key
+        return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        _check(limit, window_seconds)
+        size = self._bucket_seconds
+        now = self._clock()
+        bucket = int(now // size)
+        span = -(-window_seconds // size)  # ceil: whole buckets, never a shorter window
+        oldest_bucket = bucket - span + 1
+        hits, allowed = await run_off_loop(
+            self._store.credentials.hit_rate_counter,
+            self.store_key(key),
+            bucket,
+            oldest_bucket,
+            limit,
+        )
+        self._longest_window = max(self._longest_window, span * size)
+        await self._maybe_prune(now)
+        reset_at = float(oldest_bucket * size + span * size)
+        return RateDecision(
+            allowed=allowed,
+            limit=limit,
+            remaining=limit - hits,
+            reset_at=reset_at,
+            retry_after=0.0 if allowed else max(0.0, reset_at - now),
+            window_seconds=window_seconds,
+        )
+
+    async def _maybe_prune(self, now: float) -> None:
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = now  # before the await: concurrent hits do not all prune
+        keep = max(self._keep_seconds, self._longest_window)
+        before_bucket = int((now - keep) // self._bucket_seconds)
+        try:
+            removed = await run_off_loop(self._store.credentials.prune_rate_counters, before_bucket)
+        except WorkscriptError as exc:  # a failed clean-up must not fail the request
+            log.warning("could not prune old rate counters: %s", exc.message)
+            return
+        if removed:
+            log.debug("pruned %d old rate counters", removed)
