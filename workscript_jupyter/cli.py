@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_db_parser(commands)
     _add_worker_parser(commands)
+    _add_accounts_parsers(commands)
     _add_notebook_parser(commands)
     from .cli_settings import add_settings_parser
 
@@ -137,6 +138,12 @@ def _add_db_parser(commands: Any) -> None:
     add_db_parser(commands)
 
 
+def _add_accounts_parsers(commands: Any) -> None:
+    from .cli_accounts import add_accounts_parsers
+
+    add_accounts_parsers(commands)
+
+
 def _add_worker_parser(commands: Any) -> None:
     from .cli_worker import add_worker_parser
 
@@ -172,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_settings import run_settings_command
 
             return run_settings_command(args)
+        if args.command in ("users", "keys"):
+            from .cli_accounts import run_keys_command, run_users_command
+
+            return run_users_command(args) if args.command == "users" else run_keys_command(args)
         if args.command == "worker":
             from .cli_worker import run_worker
 

@@ -419,3 +419,22 @@ def test_no_wait_returns_a_handle_to_await_later(shell: Any, on_server: Server) 
     assert first not in ("completed", "failed"), "the cell returned before the run ended"
     assert final == "completed"
     assert state["b"] == 1
+
+
+def test_an_api_key_reaches_a_server_that_is_not_the_kernels_own(server: Server) -> None:
+    """WORKSCRIPT_API_KEY (with WORKSCRIPT_SERVER_URL) is sent as X-API-Key: a script or a
+    kernel elsewhere talks to this server with a key that opens /workscript/* only."""
+    made = server.post("keys", json={"name": "kernel elsewhere"})
+    assert made.status_code == 201, made.text
+    key = made.json()["key"]
+    url = f"http://127.0.0.1:{server.port}/"
+    env = {"WORKSCRIPT_SERVER_URL": url, "WORKSCRIPT_API_KEY": key, "WORKSCRIPT_TOKEN": "wrong"}
+    client = ServerClient.discover(environ=env)
+    record, created = client.save_workflow(flow("From a key"))
+    assert created and record["name"] == "From a key"
+    assert key not in repr(client)
+    refused = ServerClient.discover(environ={**env, "WORKSCRIPT_API_KEY": "wks_live_nope"})
+    with pytest.raises(ServerError) as raised:
+        refused.save_workflow(flow("Refused"))
+    assert raised.value.status == 401
+    assert "wks_live_nope" not in str(raised.value)

@@ -64,7 +64,7 @@ def load_or_create_secrets(directory: Path) -> dict[str, str]:
         ) from None
     with _locked(directory / _LOCK_FILE_NAME):
         # another process may have made or completed the file while we waited for the lock
-        current = _read(path) or {}
+        current = current or {}
         missing = [name for name in SECRET_NAMES if name not in current]
         if not missing:
             return current
@@ -88,14 +88,19 @@ def _read(path: Path) -> dict[str, str] | None:
         raise ConfigurationError(
             f"cannot read the workscript secrets file {path}: {e.strerror}"
         ) from None
-    with os.fdopen(fd, "rb") as f:
-        try:
-            _tighten(f.fileno(), path)
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise ConfigurationError(f"the workscript secrets file {path} is not a regular file")
+        _tighten(fd, path, stat.S_IMODE(status.st_mode))
+        with os.fdopen(fd, "rb", closefd=False) as f:
             raw = f.read()
-        except OSError as e:
-            raise ConfigurationError(
-                f"cannot read the workscript secrets file {path}: {e.strerror}"
-            ) from None
+    except OSError as e:
+        raise ConfigurationError(
+            f"cannot read the workscript secrets file {path}: {e.strerror}"
+        ) from None
+    finally:
+        os.close(fd)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -126,10 +131,9 @@ def _checked(data: object, path: Path) -> dict[str, str]:
     return dict(data)
 
 
-def _tighten(fd: int, path: Path) -> None:
+def _tighten(fd: int, path: Path, mode: int) -> None:
     if sys.platform == "win32":  # POSIX modes mean little there
         return
-    mode = stat.S_IMODE(os.fstat(fd).st_mode)
     if mode & 0o077:
         try:
             os.fchmod(fd, 0o600)

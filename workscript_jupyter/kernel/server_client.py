@@ -4,7 +4,9 @@ The magics use it to save a cell's workflow, schedule it and run it on the serve
 magic are synchronous (``httpx``): the server is another process, so a short blocking request
 cannot deadlock the kernel's loop. The run follower (``remote.py``) uses the async variants.
 
-``ServerClient.discover()`` looks, in order, at ``WORKSCRIPT_SERVER_URL`` (+ ``WORKSCRIPT_TOKEN``),
+``ServerClient.discover()`` looks, in order, at ``WORKSCRIPT_SERVER_URL`` (+ ``WORKSCRIPT_API_KEY``, a
+workscript API key sent as ``X-API-Key`` — for a server that is not this kernel's own Jupyter —
+or ``WORKSCRIPT_TOKEN``, a Jupyter token),
 at JupyterHub's ``JUPYTERHUB_SERVICE_URL`` (+ ``JUPYTERHUB_API_TOKEN``), then at the running
 servers' runtime files (the deepest ``root_dir`` holding the kernel's working directory whose
 ``/workscript/health`` answers). The token only ever goes into an ``Authorization`` header: it is
@@ -154,7 +156,7 @@ class ServerClient:
         if env.get("WORKSCRIPT_SERVER_URL"):
             return cls(
                 env["WORKSCRIPT_SERVER_URL"],
-                env.get("WORKSCRIPT_TOKEN", ""),
+                env.get("WORKSCRIPT_API_KEY") or env.get("WORKSCRIPT_TOKEN", ""),
                 source="WORKSCRIPT_SERVER_URL",
             )
         if env.get("JUPYTERHUB_SERVICE_URL"):
@@ -203,7 +205,11 @@ class ServerClient:
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.__token}"} if self.__token else {}
+        if not self.__token:
+            return {}
+        if self.__token.startswith("wks_"):  # a workscript API key: opens /workscript/* only
+            return {"X-API-Key": self.__token}
+        return {"Authorization": f"token {self.__token}"}
 
     def _client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers=self._headers(), timeout=self.timeout)

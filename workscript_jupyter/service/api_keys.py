@@ -49,8 +49,10 @@ def _name(value: object) -> str:
 
 class ApiKeys:
     def __init__(
-        self, store: Store, *, authenticator: Authenticator, settings: AccountSettings
+        self, store: Store, *, authenticator: Authenticator | None, settings: AccountSettings
     ) -> None:
+        """``authenticator``: the server's, whose caches forget a changed key at once (None in
+        the CLI, which has no cache)."""
         self._store = store
         self._authenticator = authenticator
         self._settings = settings
@@ -106,7 +108,8 @@ class ApiKeys:
         key = await run_off_loop(
             self._store.credentials.update_api_key, caller.scope, key_id, **changes
         )
-        self._authenticator.forget_key(key_id)
+        if self._authenticator is not None:
+            self._authenticator.forget_key(key_id)
         return key
 
     async def revoke(self, caller: Caller, key_id: str) -> None:
@@ -114,7 +117,8 @@ class ApiKeys:
         await run_off_loop(
             self._store.credentials.revoke_api_key, caller.scope, key_id, datetime.now(UTC)
         )
-        self._authenticator.forget_key(key_id)
+        if self._authenticator is not None:
+            self._authenticator.forget_key(key_id)
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -5,23 +5,32 @@ exactly one wins) and family/user revocation; session revocation per user; scope
 API keys with a per-key rate limit; failed logins reset by a success; single-use password
 resets; and the database rate counters (a window of buckets, never more than the limit through,
 shared by every store on one database). The races run real threads against real SQLite and
-MariaDB connections.
+MariaDB connections. Last, migration 0004 up and down on a database that already holds
+accounts (a token from before it heads a family of its own).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy.engine import Engine, make_url
 
 from workscript_jupyter.errors import ConflictError, RecordNotFoundError
+from workscript_jupyter.store import migrate, tables
 from workscript_jupyter.store.base import Store
+from workscript_jupyter.store.connection import create_store_engine
 from workscript_jupyter.store.interfaces.credentials import API_KEY_FIELDS
 from workscript_jupyter.store.records import Scope, new_id
+from workscript_jupyter.store.sql import SqlStore
 
 NOW = datetime(2024, 7, 1, 10, 0, 0, 250000, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
@@ -143,8 +152,8 @@ def test_two_rotations_of_one_token_at_once_exactly_one_wins(
         token = store.credentials.add_refresh_token(alice.user_id, f"race{round_}", LATER)
         results = race(
             [
-                lambda: store.credentials.rotate_refresh_token(token.id, f"a{round_}", LATER, NOW),
-                lambda: twin.credentials.rotate_refresh_token(token.id, f"b{round_}", LATER, NOW),
+                partial(store.credentials.rotate_refresh_token, token.id, f"a{round_}", LATER, NOW),
+                partial(twin.credentials.rotate_refresh_token, token.id, f"b{round_}", LATER, NOW),
             ]
         )
         winners = [r for r in results if r is not None]
@@ -261,7 +270,7 @@ def test_update_api_key(store: Store, alice: Scope, admin: Scope) -> None:
         ({"rate_limit": 0}, "rate_limit"),
         ({"scopes": "workflow:read"}, "scopes"),
         ({"name": ""}, "name"),
-        ({"expires_at": datetime(2030, 1, 1)}, "expires_at"),  # noqa: DTZ001 - naive on purpose
+        ({"expires_at": datetime(2030, 1, 1)}, "expires_at"),  # naive: refused
     ],
 )
 def test_update_api_key_refuses_other_fields_and_bad_values(
@@ -351,8 +360,8 @@ def test_two_uses_of_a_reset_at_once_exactly_one_succeeds(
         reset = store.credentials.create_password_reset(alice.user_id, f"r{round_}", LATER)
         results = race(
             [
-                lambda: store.credentials.use_password_reset(reset.id, NOW),
-                lambda: twin.credentials.use_password_reset(reset.id, NOW),
+                partial(store.credentials.use_password_reset, reset.id, NOW),
+                partial(twin.credentials.use_password_reset, reset.id, NOW),
             ]
         )
         assert sorted(results) == [False, True]
@@ -423,10 +432,7 @@ def test_concurrent_hits_never_pass_the_limit(store: Store, twin: Store) -> None
     fresh window each round, so the first hits of the key race too."""
     for round_ in range(3):
         key = f"crowd:{round_}"
-        calls = [
-            (lambda s=s: s.credentials.hit_rate_counter(key, 7, 0, 10))
-            for s in [store, twin] * 8
-        ]
+        calls = [partial(s.credentials.hit_rate_counter, key, 7, 0, 10) for s in [store, twin] * 8]
         results = race(calls)
         assert sum(allowed for _, allowed in results) == 10, results
         assert sorted(hits for hits, allowed in results if allowed) == list(range(1, 11))
@@ -438,3 +444,108 @@ def test_two_stores_share_one_count(store: Store, twin: Store) -> None:
     assert twin.credentials.hit_rate_counter("shared", 1, 0, 3) == (2, True)
     assert store.credentials.hit_rate_counter("shared", 2, 0, 3) == (3, True)
     assert twin.credentials.hit_rate_counter("shared", 2, 0, 3) == (3, False)
+
+
+# -- migration 0004 on a database that already holds accounts ---------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)])
+def migration_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own: a SQLite file, or ``workscript_m0004_<pid>``."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm0004.sqlite'}"
+        return
+    server = make_url(request.getfixturevalue("mysql_url")).set(database="")
+    database = f"workscript_m0004_{os.getpid()}"
+    root = create_engine(server)
+    try:
+        with root.begin() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+            connection.exec_driver_sql(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+        yield server.set(database=database).render_as_string(hide_password=False)
+    finally:
+        with root.begin() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+        root.dispose()
+
+
+def _columns(engine: Engine, table: str) -> dict[str, dict[str, Any]]:
+    return {column["name"]: column for column in inspect(engine).get_columns(table)}
+
+
+def test_migration_0004_up_and_down_keeps_existing_accounts(migration_url: str) -> None:
+    migrate.upgrade(migration_url, "0003")
+    engine = create_store_engine(migration_url)
+    try:
+        # the live tables, inserting only columns 0003 has (as the 0002 test does)
+        users, tokens, keys = tables.users, tables.refresh_tokens, tables.api_keys
+        user_id, token_id, key_id = new_id(), new_id(), new_id()
+        with engine.begin() as connection:
+            connection.execute(
+                insert(users).values(
+                    id=user_id,
+                    username="Old",
+                    username_key="old",
+                    roles=["user"],
+                    is_active=True,
+                    source="local",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            connection.execute(
+                insert(tokens).values(
+                    id=token_id,
+                    user_id=user_id,
+                    token_hash="old-hash",
+                    created_at=NOW,
+                    expires_at=LATER,
+                )
+            )
+            connection.execute(
+                insert(keys).values(
+                    id=key_id,
+                    owner_id=user_id,
+                    name="old key",
+                    prefix="wks_live_old",
+                    key_hash="old-key",
+                    scopes=["workflow:read"],
+                    created_at=NOW,
+                )
+            )
+
+        migrate.upgrade(migration_url, "0004")
+        assert migrate.drift(engine) == []
+        family = _columns(engine, "refresh_tokens")["family_id"]
+        assert family["nullable"] is False
+        assert ["family_id"] in [
+            i["column_names"] for i in inspect(engine).get_indexes("refresh_tokens")
+        ]
+        store = SqlStore(engine)
+        token = store.credentials.find_refresh_token("old-hash")
+        assert token is not None and (token.family_id, token.session_id) == (token_id, None)
+        assert store.users.get(user_id).permissions == ()
+        key = store.credentials.find_api_key("old-key")
+        assert key is not None and key.rate_limit is None and key.scopes == ("workflow:read",)
+        rotated = store.credentials.rotate_refresh_token(token_id, "new-hash", LATER, NOW)
+        assert rotated is not None and rotated.family_id == token_id
+        assert store.credentials.hit_rate_counter("k", 1, 0, 5) == (1, True)
+
+        migrate.downgrade(migration_url, "0003")
+        assert "rate_counters" not in inspect(engine).get_table_names()
+        assert not {"family_id", "session_id"} & set(_columns(engine, "refresh_tokens"))
+        assert "permissions" not in _columns(engine, "users")
+        assert "rate_limit" not in _columns(engine, "api_keys")
+        with engine.connect() as connection:
+            hashes = connection.execute(select(tokens.c.token_hash).order_by(tokens.c.token_hash))
+            assert list(hashes.scalars()) == ["new-hash", "old-hash"]
+            assert connection.execute(select(keys.c.name)).scalar_one() == "old key"
+
+        migrate.upgrade(migration_url)  # and up again: each token heads a family of its own
+        store = SqlStore(engine)
+        for token_hash in ("old-hash", "new-hash"):
+            again = store.credentials.find_refresh_token(token_hash)
+            assert again is not None and again.family_id == again.id
+        assert migrate.drift(engine) == []
+    finally:
+        engine.dispose()
