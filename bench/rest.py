@@ -164,6 +164,9 @@ async def wait_until_ready(client: httpx.AsyncClient, server: Server, timeout: f
             raise RuntimeError(f"jupyter server did not answer in {timeout:.0f} s")
         await asyncio.sleep(0.2)
     health = await client.get("/workscript/health")
+    while health.status_code != 200 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)  # the extension's parts may still be starting
+        health = await client.get("/workscript/health")
     if health.status_code != 200:
         raise RuntimeError(
             f"GET /workscript/health answered {health.status_code}: the extension is not "

@@ -63,7 +63,7 @@ class Recorder:
             return self.refusals.pop(0)
         self.envelopes.append(envelope)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(parsed)  # type: ignore[arg-type]
+        self.received.append(parsed)
         return "250 OK"
 
 
@@ -125,7 +125,7 @@ def send(mailer: Any, message: MailMessage = MESSAGE) -> None:
 # -- delivery ------------------------------------------------------------------------------------
 
 
-def test_the_message_arrives_with_from_to_subject_and_body(server):
+def test_the_message_arrives_with_from_to_subject_and_body(server: tuple[Recorder, int]) -> None:
     handler, port = server
     send(SmtpMailer(settings(port)))
     assert len(handler.received) == 1
@@ -134,12 +134,12 @@ def test_the_message_arrives_with_from_to_subject_and_body(server):
     assert got["To"] == MESSAGE.to
     assert got["Subject"] == MESSAGE.subject
     assert got["Message-ID"] and got["Message-ID"].endswith("@workscript.test>")
-    assert got.get_content().replace("\r\n", "\n") == MESSAGE.text  # type: ignore[attr-defined]
+    assert got.get_content().replace("\r\n", "\n") == MESSAGE.text
     assert handler.envelopes[0].rcpt_tos == [MESSAGE.to]
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-def test_auth_login_works_and_a_wrong_password_is_refused_once_without_leaking():
+def test_auth_login_works_and_a_wrong_password_is_refused_once_without_leaking() -> None:
     handler, auth = Recorder(), Authenticator()
     controller, port = start(
         handler, authenticator=auth, auth_required=True, auth_require_tls=False
@@ -159,7 +159,9 @@ def test_auth_login_works_and_a_wrong_password_is_refused_once_without_leaking()
         controller.stop()
 
 
-def test_smtp_down_fails_after_the_retries_quickly_and_names_no_secret(mail_log):
+def test_smtp_down_fails_after_the_retries_quickly_and_names_no_secret(
+    mail_log: pytest.LogCaptureFixture,
+) -> None:
     port = free_port()  # nothing listens there
     mailer = SmtpMailer(settings(port, user=USER, password=PASSWORD, retries=2), backoff=0.05)
     started = time.monotonic()
@@ -176,7 +178,9 @@ def test_smtp_down_fails_after_the_retries_quickly_and_names_no_secret(mail_log)
     assert PASSWORD not in repr(mailer.settings)
 
 
-def test_a_server_that_never_answers_times_out_and_is_retried(mail_log):
+def test_a_server_that_never_answers_times_out_and_is_retried(
+    mail_log: pytest.LogCaptureFixture,
+) -> None:
     silent = socket.socket()
     silent.bind((HOST, 0))
     silent.listen(8)  # accepts connections, never sends a greeting
@@ -195,7 +199,9 @@ def test_a_server_that_never_answers_times_out_and_is_retried(mail_log):
     assert "timed out" in records[0].getMessage()
 
 
-def test_a_temporary_4xx_is_retried_and_then_delivered(server, mail_log):
+def test_a_temporary_4xx_is_retried_and_then_delivered(
+    server: tuple[Recorder, int], mail_log: pytest.LogCaptureFixture
+) -> None:
     handler, port = server
     handler.refusals = ["451 4.3.0 Try again later"]
     send(SmtpMailer(settings(port), backoff=0.01))
@@ -204,7 +210,9 @@ def test_a_temporary_4xx_is_retried_and_then_delivered(server, mail_log):
     assert "(SMTP 451)" in mail_log.records[0].getMessage()
 
 
-def test_a_550_refusal_is_not_retried(server, mail_log):
+def test_a_550_refusal_is_not_retried(
+    server: tuple[Recorder, int], mail_log: pytest.LogCaptureFixture
+) -> None:
     handler, port = server
     handler.refusals = ["550 5.7.1 Message rejected", "550 5.7.1 Message rejected"]
     with pytest.raises(MailUnavailableError):
@@ -224,7 +232,9 @@ def test_a_550_refusal_is_not_retried(server, mail_log):
         MailMessage(to="alice@example.org", subject="Hi\rX-Evil: 1", text="t"),
     ],
 )
-def test_a_line_break_in_to_or_subject_is_refused_and_nothing_is_sent(server, message):
+def test_a_line_break_in_to_or_subject_is_refused_and_nothing_is_sent(
+    server: tuple[Recorder, int], message: MailMessage
+) -> None:
     handler, port = server
     with pytest.raises(BadRequestError, match="one line"):
         send(SmtpMailer(settings(port)), message)
@@ -233,7 +243,9 @@ def test_a_line_break_in_to_or_subject_is_refused_and_nothing_is_sent(server, me
     assert handler.data_calls == 0
 
 
-def test_starttls_that_the_server_does_not_offer_fails_without_retrying(server, mail_log):
+def test_starttls_that_the_server_does_not_offer_fails_without_retrying(
+    server: tuple[Recorder, int], mail_log: pytest.LogCaptureFixture
+) -> None:
     handler, port = server
     with pytest.raises(MailUnavailableError):
         send(SmtpMailer(settings(port, secure="starttls", retries=3), backoff=0.01))
@@ -265,7 +277,9 @@ def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-def test_starttls_with_login_delivers_when_the_certificate_is_trusted(certificate, monkeypatch):
+def test_starttls_with_login_delivers_when_the_certificate_is_trusted(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     handler, auth = Recorder(), Authenticator()
     controller, port = start(
@@ -282,7 +296,9 @@ def test_starttls_with_login_delivers_when_the_certificate_is_trusted(certificat
     assert len(handler.received) == 1 and auth.connections == 1
 
 
-def test_starttls_with_an_untrusted_certificate_is_refused_without_retrying(certificate, mail_log):
+def test_starttls_with_an_untrusted_certificate_is_refused_without_retrying(
+    certificate: tuple[Path, Path], mail_log: pytest.LogCaptureFixture
+) -> None:
     handler = Recorder()
     controller, port = start(handler, tls_context=server_context(certificate))
     try:
@@ -296,7 +312,9 @@ def test_starttls_with_an_untrusted_certificate_is_refused_without_retrying(cert
     assert handler.data_calls == 0
 
 
-def test_implicit_ssl_delivers(certificate, monkeypatch):
+def test_implicit_ssl_delivers(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     handler = Recorder()
     controller, port = start(handler, ssl_context=server_context(certificate))
@@ -310,7 +328,9 @@ def test_implicit_ssl_delivers(certificate, monkeypatch):
 # -- the console backend, mailer_for, settings ----------------------------------------------------
 
 
-def test_the_console_backend_logs_the_whole_message_at_warning(caplog):
+def test_the_console_backend_logs_the_whole_message_at_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     log = logging.getLogger("workscript_jupyter.test.console")
     with caplog.at_level(logging.WARNING, log.name):
         send(ConsoleMailer(log))
@@ -321,7 +341,7 @@ def test_the_console_backend_logs_the_whole_message_at_warning(caplog):
     assert "https://example.org/reset?token=abc123" in text
 
 
-def test_mailer_for_each_backend():
+def test_mailer_for_each_backend() -> None:
     log = logging.getLogger("test")
     assert mailer_for(MailSettings(), log) is None
     assert isinstance(mailer_for(MailSettings(backend="console"), log), ConsoleMailer)
@@ -341,7 +361,9 @@ def test_mailer_for_each_backend():
         ({"backend": "smtp", "host": HOST, "sender": "a@b\r\nBcc: c@d"}, ["EMAIL_FROM"]),
     ],
 )
-def test_bad_settings_are_refused_naming_the_setting(kwargs, names):
+def test_bad_settings_are_refused_naming_the_setting(
+    kwargs: dict[str, Any], names: list[str]
+) -> None:
     with pytest.raises(ConfigurationError) as caught:
         MailSettings(**kwargs)
     for name in names:
@@ -349,6 +371,6 @@ def test_bad_settings_are_refused_naming_the_setting(kwargs, names):
     assert PASSWORD not in str(caught.value)
 
 
-def test_the_password_is_not_in_the_settings_repr():
+def test_the_password_is_not_in_the_settings_repr() -> None:
     text = repr(settings(25, user=USER, password=PASSWORD))
     assert PASSWORD not in text and USER in text

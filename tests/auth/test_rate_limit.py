@@ -45,7 +45,7 @@ class Clock:
 # -- RateDecision --------------------------------------------------------------------------------
 
 
-def test_a_decision_gives_the_headers_and_raises_only_when_refused():
+def test_a_decision_gives_the_headers_and_raises_only_when_refused() -> None:
     allowed = RateDecision(True, 20, 7, reset_at=T0 + 0.2, retry_after=0.0, window_seconds=HOUR)
     assert allowed.headers() == {
         "X-RateLimit-Limit": "20",
@@ -95,8 +95,8 @@ async def redis_clients(url: str, count: int) -> AsyncIterator[list[Any]]:
 
 @pytest.mark.redis
 def test_redis_lets_20_through_then_refuses_the_21st_with_retry_after_and_headers(
-    redis_url, redis_prefix
-):
+    redis_url: str, redis_prefix: str
+) -> None:
     clock = Clock()
 
     async def main() -> None:
@@ -129,7 +129,9 @@ def test_redis_lets_20_through_then_refuses_the_21st_with_retry_after_and_header
 
 
 @pytest.mark.redis
-def test_two_redis_limiters_on_separate_clients_share_one_limit(redis_url, redis_prefix):
+def test_two_redis_limiters_on_separate_clients_share_one_limit(
+    redis_url: str, redis_prefix: str
+) -> None:
     async def main() -> None:
         async with redis_clients(redis_url, 2) as [one, two]:
             server_a = RedisRateLimiter(one, prefix=redis_prefix)
@@ -146,7 +148,9 @@ def test_two_redis_limiters_on_separate_clients_share_one_limit(redis_url, redis
 
 
 @pytest.mark.redis
-def test_the_redis_window_slides_and_refused_hits_do_not_count(redis_url, redis_prefix):
+def test_the_redis_window_slides_and_refused_hits_do_not_count(
+    redis_url: str, redis_prefix: str
+) -> None:
     clock = Clock()
 
     async def main() -> None:
@@ -172,7 +176,9 @@ def test_the_redis_window_slides_and_refused_hits_do_not_count(redis_url, redis_
 
 
 @pytest.mark.redis
-def test_50_concurrent_hits_from_two_servers_let_exactly_20_through(redis_url, redis_prefix):
+def test_50_concurrent_hits_from_two_servers_let_exactly_20_through(
+    redis_url: str, redis_prefix: str
+) -> None:
     async def main() -> None:
         async with redis_clients(redis_url, 2) as [one, two]:
             limiters = [RedisRateLimiter(c, prefix=redis_prefix) for c in (one, two)]
@@ -191,12 +197,17 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_redis_down_fails_closed_with_503():
+def test_redis_down_fails_closed_with_503() -> None:
     import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
 
     async def main() -> None:
         client = aioredis.Redis(
-            host="127.0.0.1", port=_closed_port(), password="hunter2-redis", retry=None
+            host="127.0.0.1",
+            port=_closed_port(),
+            password="hunter2-redis",
+            retry=Retry(NoBackoff(), 0),
         )
         try:
             limiter = RedisRateLimiter(client)
@@ -300,7 +311,7 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Stor
             store.close()
 
 
-def test_the_store_lets_20_through_then_refuses_with_retry_after(stores):
+def test_the_store_lets_20_through_then_refuses_with_retry_after(stores: list[Store]) -> None:
     clock = Clock(60 * 28_000_000 + 10)  # 10 s into a bucket
     limiter = StoreRateLimiter(stores[0], clock=clock)
 
@@ -320,7 +331,7 @@ def test_the_store_lets_20_through_then_refuses_with_retry_after(stores):
     asyncio.run(main())
 
 
-def test_the_store_window_slides_a_bucket_at_a_time(stores):
+def test_the_store_window_slides_a_bucket_at_a_time(stores: list[Store]) -> None:
     start = 60 * 28_000_000 + 10
     clock = Clock(start)
     limiter = StoreRateLimiter(stores[0], clock=clock)
@@ -343,7 +354,9 @@ def test_the_store_window_slides_a_bucket_at_a_time(stores):
     asyncio.run(main())
 
 
-def test_two_servers_on_one_database_share_one_limit_and_concurrency_holds(stores):
+def test_two_servers_on_one_database_share_one_limit_and_concurrency_holds(
+    stores: list[Store],
+) -> None:
     if len(stores) == 1:
         stores = [stores[0], stores[0]]  # memory: two limiters on one store
     limiters = [StoreRateLimiter(s) for s in stores]
@@ -361,7 +374,7 @@ def test_two_servers_on_one_database_share_one_limit_and_concurrency_holds(store
     asyncio.run(main())
 
 
-def test_long_keys_are_hashed_and_stay_distinct(stores):
+def test_long_keys_are_hashed_and_stay_distinct(stores: list[Store]) -> None:
     limiter = StoreRateLimiter(stores[0])
     key_a, key_b = "ip:" + "a" * 300, "ip:" + "a" * 299 + "b"
     assert len(StoreRateLimiter.store_key(key_a)) <= 191
@@ -376,7 +389,7 @@ def test_long_keys_are_hashed_and_stay_distinct(stores):
     asyncio.run(main())
 
 
-def test_old_buckets_are_pruned_at_most_once_per_ten_minutes(stores):
+def test_old_buckets_are_pruned_at_most_once_per_ten_minutes(stores: list[Store]) -> None:
     store = stores[0]
     now = 60 * 28_000_000
     old = Clock(now - 2 * 86400)
@@ -400,7 +413,7 @@ def test_old_buckets_are_pruned_at_most_once_per_ten_minutes(stores):
 
 
 @pytest.mark.parametrize("bad", [0, -1])
-def test_a_limit_or_window_below_1_is_a_configuration_error(bad):
+def test_a_limit_or_window_below_1_is_a_configuration_error(bad: int) -> None:
     limiter = StoreRateLimiter(MemoryStore())
     with pytest.raises(ConfigurationError, match="at least 1 request"):
         asyncio.run(limiter.hit("k", bad, HOUR))

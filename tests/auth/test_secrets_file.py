@@ -26,11 +26,15 @@ def mode(path: Path) -> int:
 def test_made_once_private_and_stable(tmp_path: Path) -> None:
     directory = tmp_path / "data" / "jupyter"  # missing: made
     first = load_or_create_secrets(directory)
-    assert set(first) == set(SECRET_NAMES) == {
-        "jwt_secret",
-        "jwt_refresh_secret",
-        "session_secret",
-    }
+    assert (
+        set(first)
+        == set(SECRET_NAMES)
+        == {
+            "jwt_secret",
+            "jwt_refresh_secret",
+            "session_secret",
+        }
+    )
     assert all(len(value) == 64 for value in first.values())  # token_urlsafe(48)
     assert len(set(first.values())) == 3
     path = directory / FILE
@@ -42,8 +46,9 @@ def test_made_once_private_and_stable(tmp_path: Path) -> None:
     assert sorted(p.name for p in directory.iterdir()) == [".workscript_secrets.lock", FILE]
 
 
-def test_private_whatever_the_umask(tmp_path: Path) -> None:
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0o000, 0o277])
+def test_exactly_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
     try:
         load_or_create_secrets(tmp_path)
     finally:
@@ -118,7 +123,7 @@ def test_an_unreadable_file_names_its_path(tmp_path: Path) -> None:
 
 def test_a_directory_that_cannot_be_made(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    with pytest.raises(ConfigurationError, match="cannot read .*: Not a directory") as caught:
+    with pytest.raises(ConfigurationError, match=r"cannot read .*: Not a directory") as caught:
         load_or_create_secrets(tmp_path / "file" / "data")
     assert str(tmp_path / "file" / "data" / FILE) in caught.value.message
 
@@ -126,28 +131,34 @@ def test_a_directory_that_cannot_be_made(tmp_path: Path) -> None:
 # -- two processes at once ----------------------------------------------------------------------
 
 
-def _create(directory: str, barrier: Any, results: Any) -> None:
-    barrier.wait()
-    results.put(load_or_create_secrets(Path(directory)))
+def _create_in_turn(directories: list[str], barrier: Any, results: Any) -> None:
+    for directory in directories:
+        barrier.wait(timeout=60)
+        results.put((directory, load_or_create_secrets(Path(directory))))
 
 
 def test_two_processes_creating_at_once_agree(tmp_path: Path) -> None:
-    # fork: the children start with the module imported, so both reach the file within
-    # microseconds of the barrier; 20 rounds make a lost race near certain without the lock
-    context = multiprocessing.get_context("fork")
-    for round_ in range(20):
-        directory = tmp_path / f"round-{round_}"
-        barrier = context.Barrier(2)
-        results = context.Queue()
-        processes = [
-            context.Process(target=_create, args=(str(directory), barrier, results))
-            for _ in range(2)
-        ]
-        for process in processes:
-            process.start()
-        got = [results.get(timeout=30) for _ in processes]
-        for process in processes:
-            process.join(timeout=30)
-            assert process.exitcode == 0
-        assert got[0] == got[1], f"round {round_}: the two processes read different secrets"
-        assert load_or_create_secrets(directory) == got[0]
+    # two processes (spawned: no fork of a pytest process with threads) meet at a barrier
+    # before each of 20 fresh directories, so both reach the missing file within microseconds;
+    # without the lock, most rounds end with each process holding secrets of its own
+    context = multiprocessing.get_context("spawn")
+    directories = [str(tmp_path / f"round-{n}") for n in range(20)]
+    barrier = context.Barrier(2)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_create_in_turn, args=(directories, barrier, results))
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    seen: dict[str, list[dict[str, str]]] = {}
+    for _ in range(2 * len(directories)):
+        directory, secrets = results.get(timeout=120)
+        seen.setdefault(directory, []).append(secrets)
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    lost = [d for d, got in seen.items() if got[0] != got[1]]
+    assert not lost, f"{len(lost)} of 20 rounds: the two processes read different secrets"
+    for directory, got in seen.items():
+        assert load_or_create_secrets(Path(directory)) == got[0]

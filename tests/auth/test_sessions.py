@@ -58,7 +58,9 @@ async def redis_client(url: str) -> AsyncIterator[Any]:
 
 
 @pytest.mark.redis
-def test_a_redis_session_is_created_read_and_survives_a_new_client(redis_url, redis_prefix):
+def test_a_redis_session_is_created_read_and_survives_a_new_client(
+    redis_url: str, redis_prefix: str
+) -> None:
     async def main() -> SessionInfo:
         async with redis_client(redis_url) as client:
             sessions = RedisSessions(client, prefix=redis_prefix)
@@ -84,7 +86,7 @@ def test_a_redis_session_is_created_read_and_survives_a_new_client(redis_url, re
 
 
 @pytest.mark.redis
-def test_a_redis_session_expires(redis_url, redis_prefix):
+def test_a_redis_session_expires(redis_url: str, redis_prefix: str) -> None:
     clock = Clock(T0)
 
     async def main() -> None:
@@ -109,7 +111,7 @@ def test_a_redis_session_expires(redis_url, redis_prefix):
 
 
 @pytest.mark.redis
-def test_redis_revoke_and_revoke_user(redis_url, redis_prefix):
+def test_redis_revoke_and_revoke_user(redis_url: str, redis_prefix: str) -> None:
     async def main() -> None:
         async with redis_client(redis_url) as client:
             sessions = RedisSessions(client, prefix=redis_prefix)
@@ -121,6 +123,7 @@ def test_redis_revoke_and_revoke_user(redis_url, redis_prefix):
             await sessions.revoke(one.id)  # twice: no error
             assert await sessions.get(one.id) is None
             assert await sessions.get(two.id) is not None
+            assert await client.scard(redis_prefix + "u:alice") == 2  # one left alice's set
             assert await sessions.revoke_user("alice") == 2
             assert await sessions.get(two.id) is None
             assert await sessions.get(three.id) is None
@@ -135,7 +138,9 @@ def test_redis_revoke_and_revoke_user(redis_url, redis_prefix):
 
 
 @pytest.mark.redis
-def test_redis_answers_none_for_unknown_and_malformed_ids(redis_url, redis_prefix):
+def test_redis_answers_none_for_unknown_and_malformed_ids(
+    redis_url: str, redis_prefix: str
+) -> None:
     async def main() -> None:
         async with redis_client(redis_url) as client:
             sessions = RedisSessions(client, prefix=redis_prefix)
@@ -173,7 +178,9 @@ def make_user(store: Store, name: str) -> str:
     return store.users.create(name, email=f"{name}@example.org").id
 
 
-def test_a_store_session_is_created_read_expires_and_survives_a_new_store(stores):
+def test_a_store_session_is_created_read_expires_and_survives_a_new_store(
+    stores: list[Store],
+) -> None:
     store = stores[0]
     alice = make_user(store, "alice")
     clock = Clock(T0)
@@ -195,7 +202,7 @@ def test_a_store_session_is_created_read_expires_and_survives_a_new_store(stores
     asyncio.run(main())
 
 
-def test_store_revoke_and_revoke_user(store):
+def test_store_revoke_and_revoke_user(store: Store) -> None:
     alice, bob = make_user(store, "alice"), make_user(store, "bob")
     sessions = StoreSessions(store)
 
@@ -218,7 +225,7 @@ def test_store_revoke_and_revoke_user(store):
     asyncio.run(main())
 
 
-def test_store_answers_none_for_unknown_and_malformed_ids(store):
+def test_store_answers_none_for_unknown_and_malformed_ids(store: Store) -> None:
     sessions = StoreSessions(store)
 
     async def main() -> None:

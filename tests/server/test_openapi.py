@@ -93,9 +93,22 @@ def test_the_components_the_contract_names_are_there():
         "Health",
     ):
         assert name in schemas, name
-    scheme = spec()["components"]["securitySchemes"]["jupyterToken"]
-    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "Authorization"}
-    assert spec()["security"] == [{"jupyterToken": []}]
+    schemes = spec()["components"]["securitySchemes"]
+    expected = {
+        "jupyterToken": {"type": "apiKey", "in": "header", "name": "Authorization"},
+        "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "workscript-session"},
+    }
+    for name, fields in expected.items():
+        assert schemes[name] == {**schemes[name], **fields}, name
+    # the identity order: API key, JWT (or a key as a bearer), session cookie, then Jupyter
+    assert spec()["security"] == [
+        {"apiKeyHeader": []},
+        {"bearer": []},
+        {"sessionCookie": []},
+        {"jupyterToken": []},
+    ]
 
 
 def _refs(node: Any) -> list[str]:
@@ -125,14 +138,20 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def _takes_workscript_credentials(operation: dict[str, Any]) -> bool:
+    """False for an operation that only Jupyter's identity opens (``security`` names nothing
+    but ``jupyterToken``): a workscript key or token is never read there."""
+    security = operation.get("security", spec()["security"])
+    return security == [] or any(set(entry) - {"jupyterToken"} for entry in security)
+
+
 def test_every_operation_documents_auth_errors_and_a_permission():
     for path, verb, operation in _operations():
         responses = operation["responses"]
-        # an operation without credentials (security: []) cannot answer 401
-        auth_errors = {"403"} if operation.get("security") == [] else {"401", "403"}
+        # a workscript credential that is not valid is a 401 on every route that reads one,
+        # the public ones included (a request is decided by the credential it carries)
+        auth_errors = {"401", "403"} if _takes_workscript_credentials(operation) else {"403"}
         assert auth_errors <= set(responses), (verb, path)
-        if operation.get("security") == []:
-            assert "401" not in responses, (verb, path)
         assert any(code.startswith(("1", "2")) for code in responses), (verb, path)
         assert re.search(r"Permission: `workscript:[a-z]+`", operation["description"]), (verb, path)
         for name in re.findall(r"\{([^}]+)\}", path):
@@ -145,6 +164,40 @@ def test_every_operation_documents_auth_errors_and_a_permission():
                 for n in names
             }
             assert name in resolved, (verb, path, name)
+
+
+def _resolved_response(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec()
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def test_every_operation_that_takes_a_key_documents_its_rate_limit():
+    """A key's request can be refused by its rate limit anywhere: 429 with Retry-After and the
+    X-RateLimit-* headers, and 503 when the limiter's Redis is down (it fails closed)."""
+    for path, verb, operation in _operations():
+        if not _takes_workscript_credentials(operation):
+            continue
+        responses = operation["responses"]
+        assert {"429", "503"} <= set(responses), (verb, path)
+        headers = _resolved_response(responses["429"]).get("headers", {})
+        assert "Retry-After" in headers, (verb, path)
+        if path != "/workscript/ws":  # a refused upgrade is Jupyter's HTTPError
+            for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+                assert name in headers, (verb, path, name)
+
+
+def test_public_operations_are_the_ones_the_handlers_leave_open():
+    from workscript_jupyter.server.base import PUBLIC
+
+    for path, verb, operation in _operations():
+        permission = operation.get("x-workscript-permission", "missing")
+        if _takes_workscript_credentials(operation):
+            assert permission != "missing", (verb, path)
+        assert (operation.get("security") == []) == (permission == PUBLIC), (verb, path)
 
 
 def test_every_documented_body_has_a_schema_that_compiles():
@@ -193,6 +246,19 @@ def test_the_checker_rejects_what_the_contract_forbids():
 
 
 # -- the route table -------------------------------------------------------------------------
+
+
+def _group_to_templates(pattern: str) -> tuple[list[str], bool]:
+    """A tornado route regex → its templates (``/a/{}/b``; a group of literal alternatives,
+    ``(request|validate|complete)``, gives one template each), and True when a group can
+    match a ``/`` (a catch-all)."""
+    pattern = pattern.removeprefix("^").removesuffix("$").removesuffix("/?")
+    alternatives = re.fullmatch(r"(.*)\(((?:[\w-]+\|)+[\w-]+)\)(.*)", pattern)
+    if alternatives is not None and "(" not in alternatives.group(1) + alternatives.group(3):
+        head, words, tail = alternatives.groups()
+        return [_group_to_template(head + word + tail)[0] for word in words.split("|")], False
+    template, catch_all = _group_to_template(pattern)
+    return [template], catch_all
 
 
 def _group_to_template(pattern: str) -> tuple[str, bool]:
@@ -252,11 +318,12 @@ def _served_routes() -> dict[tuple[str, str], type]:
             if hasattr(entry, "handler_class")
             else (entry[0], entry[1])
         )
-        template, catch_all = _group_to_template(pattern)
+        templates, catch_all = _group_to_templates(pattern)
         if catch_all:  # the JSON 404 for any other /workscript/... path
             continue
-        for verb in _handler_verbs(handler):
-            routes[(template, verb)] = handler
+        for template in templates:
+            for verb in _handler_verbs(handler):
+                routes[(template, verb)] = handler
     return routes
 
 
@@ -286,6 +353,22 @@ def test_each_route_checks_the_permission_the_spec_names():
         named = re.search(r"Permission: `(workscript:[a-z]+)`", documented[key]["description"])
         assert named, key
         assert handler.auth_resource == named.group(1), (key, handler)
+
+
+def test_each_route_checks_the_workscript_permission_the_spec_names():
+    """``x-workscript-permission`` is the handler's ``permissions`` entry for the verb (None:
+    any authenticated caller; ``public``: no credentials)."""
+    _require_routes()
+    documented = _spec_routes()
+    for key, handler in _served_routes().items():
+        operation = documented.get(key)
+        if operation is None or "x-workscript-permission" not in operation:
+            continue
+        declared = getattr(handler, "permissions", None)
+        if declared is None:  # the WebSocket checks execution:read itself
+            continue
+        assert key[1].upper() in declared, (key, handler)
+        assert operation["x-workscript-permission"] == declared[key[1].upper()], (key, handler)
 
 
 def test_the_openapi_handler_is_the_served_one():

@@ -279,6 +279,38 @@ def test_mysql_tables_are_innodb_utf8mb4_with_microsecond_times(mysql_url):
     assert precision == 6
 
 
+@pytest.mark.mysql
+def test_mysql_binary_collations_of_the_models_are_migrated(mysql_url):
+    """Alembic's drift check does not compare collations: this one does, for every column the
+    models give a collation of its own (case-sensitive paths, rate counter keys)."""
+    from sqlalchemy.dialects import mysql
+
+    expected = {}
+    for table in metadata.tables.values():
+        for column in table.columns:
+            spelled = column.type.compile(dialect=mysql.dialect())
+            if "COLLATE" in spelled:
+                expected[(table.name, column.name)] = spelled.split("COLLATE")[1].strip()
+    assert expected[("rate_counters", "counter_key")] == "utf8mb4_bin"
+    assert expected[("resources", "path")] == "utf8mb4_bin"
+    url = fresh_mysql_url(mysql_url)
+    migrate.upgrade(url)
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT table_name, column_name, collation_name "
+                    "FROM information_schema.columns WHERE table_schema = :schema"
+                ),
+                {"schema": MIGRATIONS_DB},
+            ).all()
+    finally:
+        engine.dispose()
+    actual = {(table, column): collation for table, column, collation in rows}
+    assert {key: actual[key] for key in expected} == expected
+
+
 def test_sqlite_foreign_keys_are_back_on_after_a_migration(tmp_path):
     engine = create_store_engine(f"sqlite:///{tmp_path / 'fk.sqlite'}", pool_size=1)
     try:

@@ -27,7 +27,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..errors import BadRequestError, ConfigurationError, MailUnavailableError
 
@@ -126,6 +126,11 @@ class Mailer(Protocol):
 
     async def send(self, message: MailMessage) -> None: ...
 
+    async def check(self) -> None:
+        """Reach the mail server as a send would, without sending (``MailUnavailableError``
+        when it is down): a reset for an unknown email fails exactly like one for a real
+        account, so a failure tells nobody which emails have accounts."""
+
 
 def _check_headers(message: MailMessage) -> None:
     if _has_line_break(message.to):
@@ -200,11 +205,16 @@ class SmtpMailer:
     async def send(self, message: MailMessage) -> None:
         _check_headers(message)
         assert self.settings.sender is not None  # checked in __init__
-        email = _build(message, self.settings.sender)
+        await self._attempts(self._deliver, _build(message, self.settings.sender))
+
+    async def check(self) -> None:
+        await self._attempts(self._deliver, None)
+
+    async def _attempts(self, deliver: Any, email: EmailMessage | None) -> None:
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                await asyncio.to_thread(self._deliver, email)
+                await asyncio.to_thread(deliver, email)
                 return
             except (smtplib.SMTPException, OSError) as exc:  # OSError: socket, TLS, timeout
                 failure = _classify(exc)
@@ -222,8 +232,9 @@ class SmtpMailer:
                 raise MailUnavailableError(MAIL_FAILED_MESSAGE) from None
             await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
 
-    def _deliver(self, email: EmailMessage) -> None:
-        """One attempt, in a worker thread: connect, secure, log in, send, quit."""
+    def _deliver(self, email: EmailMessage | None) -> None:
+        """One attempt, in a worker thread: connect, secure, log in, send (or, without an
+        ``email``, a NOOP), quit."""
         s = self.settings
         assert s.host is not None
         context = ssl.create_default_context()
@@ -237,7 +248,12 @@ class SmtpMailer:
                 client.starttls(context=context)
             if s.user and s.password:
                 client.login(s.user, s.password)
-            client.send_message(email)
+            if email is None:
+                code, _ = client.noop()
+                if code != 250:
+                    raise smtplib.SMTPResponseException(code, b"NOOP refused")
+            else:
+                client.send_message(email)
         except BaseException:
             client.close()
             raise
@@ -258,6 +274,9 @@ class ConsoleMailer:
 
     def __init__(self, log: logging.Logger) -> None:
         self._log = log
+
+    async def check(self) -> None:
+        return None  # nothing to reach
 
     async def send(self, message: MailMessage) -> None:
         _check_headers(message)

@@ -28,7 +28,7 @@ from typing import ParamSpec, TypeVar
 
 import bcrypt
 
-from ..errors import BadRequestError, ConfigurationError
+from ..errors import BadRequestError, ConfigurationError, TooManyRequestsError
 from .common_passwords import is_common_password
 
 __all__ = [
@@ -84,8 +84,11 @@ def check_password_rules(password: object, *, field: str = "password") -> None:
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-# bcrypt is CPU-bound and releases the GIL: more threads than cores only queue inside the OS
-_HASH_THREADS = max(2, min(8, os.cpu_count() or 2))
+# bcrypt is CPU-bound and releases the GIL. One core is left to the event loop: with a thread
+# per core, a burst of logins took both cores of a 2-core server and the p99 of a plain
+# GET /api/status polled meanwhile went from 12 ms to 117 ms (bench/auth.py). Logins beyond
+# what the threads can hash wait in line (and the per-address limit bounds the line).
+_HASH_THREADS = max(1, min(8, (os.cpu_count() or 2) - 1))
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -195,6 +198,21 @@ class PasswordHasher:
         return match is None or int(match.group(1)) != self.rounds
 
 
+# hashes waiting or running at once; past it a login is refused at once (429) instead of
+# joining a line that would outlast any client's timeout (a burst of logins, or an attacker)
+MAX_PENDING_HASHES = 64
+_pending = 0
+
+
 async def _off_loop(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_hash_executor(), functools.partial(fn, *args, **kwargs))
+    global _pending
+    if _pending >= MAX_PENDING_HASHES:
+        raise TooManyRequestsError(
+            "the server is busy checking passwords; retry in a few seconds", retry_after=5
+        )
+    _pending += 1
+    try:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_hash_executor(), functools.partial(fn, *args, **kwargs))
+    finally:
+        _pending -= 1

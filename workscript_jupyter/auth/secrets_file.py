@@ -64,7 +64,7 @@ def load_or_create_secrets(directory: Path) -> dict[str, str]:
         ) from None
     with _locked(directory / _LOCK_FILE_NAME):
         # another process may have made or completed the file while we waited for the lock
-        current = current or {}
+        current = _read(path) or {}
         missing = [name for name in SECRET_NAMES if name not in current]
         if not missing:
             return current

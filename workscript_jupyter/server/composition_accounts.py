@@ -109,7 +109,8 @@ def build_accounts(
         from ..auth.rate_limit import RedisRateLimiter
         from ..auth.sessions import RedisSessions
 
-        client = aioredis.from_url(redis_url)
+        # a Redis that stalls must cost a request 2 s and a 503, never hang it
+        client = aioredis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         limiter: Any = RedisRateLimiter(client)
         sessions: Any = RedisSessions(client)
         closers.append(client.aclose)

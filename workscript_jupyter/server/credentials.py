@@ -8,7 +8,9 @@ opens nothing there — Jupyter's provider compares it with its own token and re
 
 - ``X-API-Key: wks_…`` or ``Authorization: Bearer wks_…`` → the API key;
 - ``Authorization: Bearer <a JWT>`` → a workscript access token;
-- the ``workscript-session`` cookie (set by ``auth/login``, signed with ``session_secret``);
+- the ``workscript-session`` cookie (set by ``auth/login``, signed with ``session_secret``),
+  unless the request carries another ``Authorization`` header (a Jupyter token: explicit
+  credentials beat a cookie the client happens to hold);
 - anything else → Jupyter (its token, its cookie, JupyterHub's OAuth).
 
 A request that names a workscript credential is decided by it: a wrong key is a 401, never a
@@ -81,7 +83,9 @@ class WorkscriptIdentity:
         if credential is not None:
             setattr(handler, _HEADER_CREDENTIAL, True)
             return self._as_user(handler, await self._authenticator.authenticate(credential))
-        cookie = handler.get_cookie(SESSION_COOKIE) if self._session_secret else None
+        # an explicit header (a Jupyter token) beats any cookie the client happens to carry
+        explicit = bool(headers.get("Authorization", "").strip())
+        cookie = None if explicit else handler.get_cookie(SESSION_COOKIE)
         if cookie and self._session_secret:
             session_id = _session_of(cookie, self._session_secret)
             if session_id is None:

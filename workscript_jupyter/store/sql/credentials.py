@@ -149,16 +149,13 @@ class SqlCredentialStore(CredentialStore):
             # The conditional write comes first: it takes the row's lock (MySQL) or the
             # database's write lock (SQLite) before anything is read, so of two rotations of
             # one token exactly one finds it live; the other matches no row and writes nothing.
-            first = connection.execute(
-                select(refresh_tokens).where(refresh_tokens.c.id == token_id)
-            ).first()
-            if first is None or first.revoked_at is not None:
-                return None
-            connection.execute(
+            revoked = connection.execute(
                 update(refresh_tokens)
-                .where(refresh_tokens.c.id == token_id)
+                .where(refresh_tokens.c.id == token_id, refresh_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=at, replaced_by=new_token_id)
             )
+            if revoked.rowcount != 1:
+                return None
             old = connection.execute(
                 select(refresh_tokens).where(refresh_tokens.c.id == token_id)
             ).one()
