@@ -124,7 +124,7 @@ def run_users_command(args: argparse.Namespace) -> int:
 
 
 def run_keys_command(args: argparse.Namespace) -> int:
-    from .errors import RecordNotFoundError
+    from .errors import BadRequestError
     from .service.account_settings import AccountSettings
     from .service.accounts import normalize_email
     from .service.api_keys import ApiKeys
@@ -146,7 +146,7 @@ def run_keys_command(args: argparse.Namespace) -> int:
     try:
         user = store.users.find(email=email)
         if user is None:
-            raise RecordNotFoundError(f"no workscript account has the email {email!r}")
+            raise BadRequestError(f"no workscript account has the email {email!r}")
         created = asyncio.run(
             ApiKeys(store, authenticator=None, settings=settings).create(Caller.of(user), body)
         )
