@@ -13,14 +13,13 @@ database anyway).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
 import sys
 from typing import Any
 
 from .cli_common import EXIT_OK
 
+# the parsers are built on every `workscript` start: what the commands need is imported in them
 __all__ = ["add_accounts_parsers", "run_keys_command", "run_users_command"]
 
 
@@ -87,6 +86,8 @@ def _env_int(name: str, fallback: int) -> int:
 
 
 def _read_password() -> str:
+    import getpass
+
     from .errors import BadRequestError
 
     if sys.stdin.isatty():
@@ -101,6 +102,8 @@ def _read_password() -> str:
 
 
 def run_users_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .auth.passwords import PasswordHasher, check_password_rules
     from .service.accounts import normalize_email
     from .service.user_admin import create_local_user
@@ -124,6 +127,8 @@ def run_users_command(args: argparse.Namespace) -> int:
 
 
 def run_keys_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .errors import BadRequestError
     from .service.account_settings import AccountSettings
     from .service.accounts import normalize_email

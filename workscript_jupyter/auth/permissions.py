@@ -66,13 +66,15 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 def validate_permissions(values: object, *, field: str = "permissions") -> tuple[str, ...]:
     """``values`` as a sorted tuple of known permission strings; ``resource:*`` expands."""
     if not isinstance(values, list | tuple | set | frozenset):
-        raise BadRequestError(f"{field} must be a list of permission strings", {"field": field})
+        raise BadRequestError(
+            f"{field} must be a list of permission strings", details={"field": field}
+        )
     found: set[str] = set()
     for index, value in enumerate(values):
         if not isinstance(value, str):
             raise BadRequestError(
                 f"{field}[{index}] must be a string like 'workflow:read'",
-                {"field": f"{field}[{index}]"},
+                details={"field": f"{field}[{index}]"},
             )
         if value.endswith(":*") and value[:-2] in _ACTIONS:
             found.update(f"{value[:-2]}:{action}" for action in _ACTIONS[value[:-2]])
@@ -81,7 +83,7 @@ def validate_permissions(values: object, *, field: str = "permissions") -> tuple
             raise BadRequestError(
                 f"{field}[{index}]: unknown permission {value[:80]!r}; known: "
                 + ", ".join(sorted(ALL_PERMISSIONS)),
-                {"field": f"{field}[{index}]"},
+                details={"field": f"{field}[{index}]"},
             )
         found.add(value)
     return tuple(sorted(found))
@@ -92,12 +94,14 @@ def validate_roles(values: object, *, field: str = "roles") -> tuple[str, ...]:
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, list | tuple) or not values:
-        raise BadRequestError(f"{field} must be one of {', '.join(ROLES)}", {"field": field})
+        raise BadRequestError(
+            f"{field} must be one of {', '.join(ROLES)}", details={"field": field}
+        )
     for value in values:
         if value not in ROLES:
             raise BadRequestError(
                 f"{field}: unknown role {str(value)[:40]!r}; one of {', '.join(ROLES)}",
-                {"field": field},
+                details={"field": field},
             )
     return tuple(dict.fromkeys(values))
 

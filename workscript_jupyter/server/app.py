@@ -466,7 +466,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
         )
         backend = self.email_backend or ("smtp" if self.smtp_host else "none")
         mail = MailSettings(
-            backend=backend,
+            backend=backend,  # type: ignore[arg-type]
             host=self.smtp_host,
             port=self.smtp_port,
             secure=self.smtp_secure,  # type: ignore[arg-type]

@@ -92,7 +92,7 @@ class WorkscriptIdentity:
                 raise AuthenticationError("the workscript session cookie is not valid")
             return self._as_user(handler, await self._authenticator.session(session_id))
         user = await ensure_async(self.jupyter.get_user(handler))
-        return user  # type: ignore[no-any-return]
+        return user
 
     @staticmethod
     def _as_user(handler: RequestHandler, principal: Principal) -> JupyterUser:

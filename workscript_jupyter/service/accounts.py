@@ -52,18 +52,18 @@ _WRONG_LOGIN = "the email or password is wrong"
 def normalize_email(value: object, *, field: str = "email") -> str:
     """The email lower-cased and trimmed; a BadRequestError naming ``field`` otherwise."""
     if not isinstance(value, str) or not value.strip():
-        raise BadRequestError(f"{field} is required (an email address)", {"field": field})
+        raise BadRequestError(f"{field} is required (an email address)", details={"field": field})
     email = value.strip().lower()
     if len(email) > 320 or not _EMAIL.fullmatch(email):
-        raise BadRequestError(f"{field} is not an email address", {"field": field})
+        raise BadRequestError(f"{field} is not an email address", details={"field": field})
     return email
 
 
 def _password(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not value:
-        raise BadRequestError(f"{field} is required", {"field": field})
+        raise BadRequestError(f"{field} is required", details={"field": field})
     if len(value) > 1024:  # never feed bcrypt (or anything) a megabyte
-        raise BadRequestError(f"{field} is too long", {"field": field})
+        raise BadRequestError(f"{field} is too long", details={"field": field})
     return value
 
 
@@ -139,7 +139,7 @@ class Accounts:
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise BadRequestError(
-                "name must be a string of at most 200 characters", {"field": "name"}
+                "name must be a string of at most 200 characters", details={"field": "name"}
             )
         password_hash = await self._hasher.hash(password)
         try:
@@ -220,7 +220,7 @@ class Accounts:
     async def refresh(self, body: dict[str, Any]) -> LoginResult:
         token = body.get("refreshToken")
         if not isinstance(token, str) or not token or len(token) > 4096:
-            raise BadRequestError("refreshToken is required", {"field": "refreshToken"})
+            raise BadRequestError("refreshToken is required", details={"field": "refreshToken"})
         claims = self._tokens.verify_refresh(token)
         credentials = self._store.credentials
         row = await run_off_loop(credentials.find_refresh_token, token_hash(token))
@@ -268,7 +268,9 @@ class Accounts:
         token = body.get("refreshToken")
         if token is not None:
             if not isinstance(token, str) or len(token) > 4096:
-                raise BadRequestError("refreshToken must be a string", {"field": "refreshToken"})
+                raise BadRequestError(
+                    "refreshToken must be a string", details={"field": "refreshToken"}
+                )
             row = await run_off_loop(self._store.credentials.find_refresh_token, token_hash(token))
             if row is not None and row.user_id == caller.user_id:
                 await self._revoke_family(row.family_id, row.session_id)
@@ -290,7 +292,7 @@ class Accounts:
                 "this account has no workscript password (it signs in through Jupyter)"
             )
         if not await self._hasher.verify(current, hashed):
-            raise BadRequestError("currentPassword is wrong", {"field": "currentPassword"})
+            raise BadRequestError("currentPassword is wrong", details={"field": "currentPassword"})
         check_password_rules(new, field="newPassword")
         await run_off_loop(users.set_password_hash, caller.user_id, await self._hasher.hash(new))
         await revoke_everything(self._store, self._sessions, self._authenticator, caller.user_id)

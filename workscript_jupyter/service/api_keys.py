@@ -42,7 +42,7 @@ class CreatedKey:
 def _name(value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise BadRequestError(
-            "name must be a non-empty string of at most 200 characters", {"field": "name"}
+            "name must be a non-empty string of at most 200 characters", details={"field": "name"}
         )
     return value.strip()
 
@@ -94,7 +94,7 @@ class ApiKeys:
             raise BadRequestError(
                 f"unknown field {unknown[0]!r}; a key's name, permissions, rateLimit and "
                 "expiresInDays can change",
-                {"field": unknown[0]},
+                details={"field": unknown[0]},
             )
         changes: dict[str, Any] = {}
         if "name" in body:
@@ -146,7 +146,7 @@ class ApiKeys:
         ):
             raise BadRequestError(
                 f"expiresInDays must be a number of days from 0 (never) to {_MAX_DAYS}",
-                {"field": "expiresInDays"},
+                details={"field": "expiresInDays"},
             )
         return None if days == 0 else datetime.now(UTC) + timedelta(days=days)
 
@@ -160,7 +160,7 @@ class ApiKeys:
         ):
             raise BadRequestError(
                 f"rateLimit must be a number of requests per hour from 1 to {_MAX_RATE_LIMIT}",
-                {"field": "rateLimit"},
+                details={"field": "rateLimit"},
             )
         if value > self._settings.api_key_rate_limit and not caller.is_admin:
             raise PermissionDeniedError(

@@ -104,13 +104,13 @@ class PasswordResets:
         reset = await self._usable(body)
         password = body.get("password")
         if not isinstance(password, str) or not password or len(password) > 1024:
-            raise BadRequestError("password is required", {"field": "password"})
+            raise BadRequestError("password is required", details={"field": "password"})
         check_password_rules(password)
         password_hash = await self._hasher.hash(password)
         now = datetime.now(UTC)
         credentials = self._store.credentials
         if not await run_off_loop(credentials.use_password_reset, reset.id, now):
-            raise BadRequestError(_INVALID, {"field": "token"})  # used meanwhile
+            raise BadRequestError(_INVALID, details={"field": "token"})  # used meanwhile
         await run_off_loop(self._store.users.set_password_hash, reset.user_id, password_hash)
         await run_off_loop(credentials.use_all_password_resets, reset.user_id, now)
         await revoke_everything(self._store, self._sessions, self._authenticator, reset.user_id)
@@ -118,12 +118,12 @@ class PasswordResets:
     async def _usable(self, body: dict[str, Any]) -> PasswordReset:
         token = body.get("token")
         if not isinstance(token, str) or not token:
-            raise BadRequestError("token is required", {"field": "token"})
+            raise BadRequestError("token is required", details={"field": "token"})
         if len(token) > 256:
-            raise BadRequestError(_INVALID, {"field": "token"})
+            raise BadRequestError(_INVALID, details={"field": "token"})
         reset = await run_off_loop(
             self._store.credentials.find_password_reset, token_hash(token.strip())
         )
         if reset is None or reset.used_at is not None or reset.expires_at <= datetime.now(UTC):
-            raise BadRequestError(_INVALID, {"field": "token"})
+            raise BadRequestError(_INVALID, details={"field": "token"})
         return reset

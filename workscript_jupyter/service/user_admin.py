@@ -55,13 +55,13 @@ class UserAdmin:
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise BadRequestError(
-                "name must be a string of at most 200 characters", {"field": "name"}
+                "name must be a string of at most 200 characters", details={"field": "name"}
             )
         password = body.get("password")
         password_hash = None
         if password is not None:  # without one, the user signs in after a password reset
             if not isinstance(password, str) or len(password) > 1024:
-                raise BadRequestError("password must be a string", {"field": "password"})
+                raise BadRequestError("password must be a string", details={"field": "password"})
             check_password_rules(password)
             password_hash = await self._hasher.hash(password)
         return await create_local_user(
@@ -74,7 +74,7 @@ class UserAdmin:
         if unknown:
             raise BadRequestError(
                 f"unknown field {unknown[0]!r}; " + ", ".join(_UPDATABLE) + " can change",
-                {"field": unknown[0]},
+                details={"field": unknown[0]},
             )
         changes: dict[str, Any] = {}
         if "role" in body or "roles" in body:
@@ -83,11 +83,13 @@ class UserAdmin:
             changes["permissions"] = validate_permissions(body["permissions"])
         if "isActive" in body:
             if not isinstance(body["isActive"], bool):
-                raise BadRequestError("isActive must be true or false", {"field": "isActive"})
+                raise BadRequestError(
+                    "isActive must be true or false", details={"field": "isActive"}
+                )
             changes["is_active"] = body["isActive"]
         if "name" in body:
             if not isinstance(body["name"], str) or len(body["name"]) > 200:
-                raise BadRequestError("name must be a string", {"field": "name"})
+                raise BadRequestError("name must be a string", details={"field": "name"})
             changes["display_name"] = body["name"]
         if user_id == caller.user_id and (
             changes.get("is_active") is False or "admin" not in changes.get("roles", ("admin",))
