@@ -280,7 +280,7 @@ def test_mysql_tables_are_innodb_utf8mb4_with_microsecond_times(mysql_url):
 
 
 @pytest.mark.mysql
-def test_mysql_binary_collations_of_the_models_are_migrated(mysql_url):
+def test_mysql_binary_collations_of_the_models_are_migrated(mysql_url: str) -> None:
     """Alembic's drift check does not compare collations: this one does, for every column the
     models give a collation of its own (case-sensitive paths, rate counter keys)."""
     from sqlalchemy.dialects import mysql

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -51,7 +51,7 @@ def twin(store: Store) -> Iterator[Store]:
         other.close()
 
 
-def race(calls: list[Callable[[], T]]) -> list[T]:
+def race(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run the calls at once on threads of their own, released together by a barrier."""
     barrier = threading.Barrier(len(calls))
 
@@ -82,6 +82,7 @@ def test_user_permissions(store: Store) -> None:
 
 def test_user_permissions_must_be_a_list_of_strings(store: Store) -> None:
     user = store.users.create("strict", permissions=["workflow:read"])
+    bad: Any
     for bad in ("workflow:read", [1], 5):
         with pytest.raises(ValueError, match="permissions"):
             store.users.update(user.id, permissions=bad, display_name="x")
@@ -412,9 +413,10 @@ def test_rate_counter_arguments(store: Store) -> None:
     assert hit("k" * 191, 5, 0, 1) == (1, True)
     with pytest.raises(ValueError, match="191"):
         hit("k" * 192, 5, 0, 1)
+    args: tuple[Any, ...]
     for args in (("", 5, 0, 1), ("k", 5, 6, 1), ("k", 5, 0, 0), ("k", "5", 0, 1)):
         with pytest.raises(ValueError):
-            hit(*args)  # type: ignore[arg-type]
+            hit(*args)
 
 
 def test_pruning_rate_counters(store: Store) -> None:
@@ -469,7 +471,7 @@ def migration_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
         root.dispose()
 
 
-def _columns(engine: Engine, table: str) -> dict[str, dict[str, Any]]:
+def _columns(engine: Engine, table: str) -> dict[str, Any]:
     return {column["name"]: column for column in inspect(engine).get_columns(table)}
 
 
