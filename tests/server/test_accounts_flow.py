@@ -172,3 +172,43 @@ async def test_change_password_ends_every_login(api, jp_fetch):
         "auth", "login", json_body={"email": "bo@example.org", "password": "Another-Good-7"}
     )
     assert new.code == 200
+
+
+async def test_bad_bodies_are_400_naming_the_field(api, jp_fetch):
+    public = Api(jp_fetch, {"Authorization": ""})
+    cases = [
+        (public, "auth/login", {"password": "x"}, "email"),
+        (public, "auth/login", {"email": "not-an-email", "password": "x"}, "email"),
+        (public, "auth/refresh", {}, "refreshToken"),
+        (public, "password-reset/validate", {}, "token"),
+        (api, "keys", {"name": "k", "permissions": ["workflow:fly"]}, "permissions[0]"),
+        (api, "keys", {"name": "k", "expiresInDays": -1}, "expiresInDays"),
+        (api, "keys", {"name": ""}, "name"),
+        (api, "users", {"email": "x@example.org", "role": "king"}, "roles"),
+        (api, "users", {"email": "y@example.org", "password": "short"}, "password"),
+    ]
+    for client, path, body, field in cases:
+        reply = await client.post(*path.split("/"), json_body=body)
+        assert reply.code == 400, (path, body, reply.code, reply.raw)
+        assert reply.error["details"]["field"] == field, (path, reply.error)
+
+
+async def test_a_websocket_authenticated_by_its_first_message(api, jp_fetch, jp_ws_fetch):
+    """For clients that cannot set headers: /workscript/ws/authenticate, then the key."""
+    secret = (await make_key(api))["key"]
+    socket = await jp_ws_fetch("workscript", "ws", "authenticate", headers={"Authorization": ""})
+    socket.write_message(json.dumps({"type": "authenticate", "token": secret}))
+    answer = json.loads(await asyncio.wait_for(socket.read_message(), 10))
+    assert answer["type"] == "authenticated"
+    socket.write_message(json.dumps({"type": "subscribe", "channel": "executions"}))
+    assert json.loads(await asyncio.wait_for(socket.read_message(), 10))["type"] == "subscribed"
+    socket.close()
+
+    for first in ({"type": "subscribe", "channel": "executions"},
+                  {"type": "authenticate", "token": "wks_live_nope"}):
+        refused = await jp_ws_fetch(
+            "workscript", "ws", "authenticate", headers={"Authorization": ""}
+        )
+        refused.write_message(json.dumps(first))
+        assert await asyncio.wait_for(refused.read_message(), 10) is None  # closed
+        assert refused.close_code == 4401

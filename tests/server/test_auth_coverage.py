@@ -31,6 +31,7 @@ OPEN = {
     ("LoginHandler", "POST"),
     ("RefreshHandler", "POST"),
     ("PasswordResetHandler", "POST"),
+    ("FirstMessageSocketHandler", "GET"),  # its first message carries the key or JWT
 }
 
 

@@ -112,5 +112,6 @@ def routes() -> list[tuple[str, Any]]:
     websocket = optional_module("websocket")
     if websocket is not None:
         table.append((r"/workscript/ws", websocket.EventSocketHandler))
+        table.append((r"/workscript/ws/authenticate", websocket.FirstMessageSocketHandler))
     table.append((r"/workscript/(.*)", NotFoundHandler))
     return table

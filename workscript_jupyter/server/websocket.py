@@ -12,16 +12,20 @@ The hub is found in ``settings["workscript"]["event_hub"]`` (the extension puts 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
 from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server import CallContext
+from jupyter_server.auth.decorator import allow_unauthenticated, ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..auth.api_keys import read_credential
+from ..engine.documents import dump_json, load_json
 from ..errors import PermissionDeniedError, WorkscriptError
 from .base import status_for
 from .credentials import principal_of
@@ -30,7 +34,13 @@ from .events_hub import EventClient, EventHub
 if TYPE_CHECKING:
     from ..service import Identities
 
-__all__ = ["HUB_SETTING", "EventHub", "EventSocketHandler", "resolve_redis_url"]
+__all__ = [
+    "HUB_SETTING",
+    "EventHub",
+    "EventSocketHandler",
+    "FirstMessageSocketHandler",
+    "resolve_redis_url",
+]
 
 HUB_SETTING = "event_hub"
 
@@ -128,6 +138,89 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise WebSocketClosedError()
         await self.write_message(text)
+
+
+AUTH_WAIT_SECONDS = 10.0
+CLOSE_UNAUTHORIZED = 4401  # application close codes 4000-4999: "authenticate first" failed
+
+
+class FirstMessageSocketHandler(EventSocketHandler):
+    """``/workscript/ws/authenticate``: for clients that cannot set headers on a WebSocket
+    (a browser's ``new WebSocket(url)``). The upgrade needs no credential; the first message
+    must be ``{"type": "authenticate", "token": "<API key or JWT access token>"}`` within
+    ``AUTH_WAIT_SECONDS``, else the socket closes with 4401. The token travels in a message,
+    never in the URL (URLs end up in logs), and nothing of it is logged. Until then the socket
+    is subscribed to nothing."""
+
+    auth_exempt = "the first message carries the API key or JWT, checked before anything else"
+    _waiting: asyncio.TimerHandle | None = None
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        # no identity from headers: a credential in them belongs on /workscript/ws
+        CallContext.set(CallContext.JUPYTER_HANDLER, self)
+        if not self.check_host():
+            raise web.HTTPError(403)
+        self.current_user = self._jupyter_current_user = None
+
+    @allow_unauthenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        _ = self.hub
+        await WebSocketHandler.get(self, *args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        WebSocketMixin.open(self, *args, **kwargs)  # keep-alive pings, no hub client yet
+        loop = asyncio.get_running_loop()
+        self._waiting = loop.call_later(AUTH_WAIT_SECONDS, self._refuse, "no authenticate message")
+
+    def _refuse(self, reason: str) -> None:
+        self.close(CLOSE_UNAUTHORIZED, reason[:120])
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self._client is not None:
+            await self.hub.handle(self._client, message)
+            return
+        if self._waiting is not None:
+            self._waiting.cancel()
+            self._waiting = None
+        token = _authenticate_token(message)
+        if token is None:
+            self._refuse('the first message must be {"type": "authenticate", "token": ...}')
+            return
+        authenticator = self.settings["workscript"].get("authenticator")
+        credential = read_credential(None, f"Bearer {token}")
+        if authenticator is None or credential is None:
+            self._refuse("the token is neither a workscript API key nor an access token")
+            return
+        try:
+            principal = await authenticator.authenticate(credential)
+            if principal.rate is not None:
+                principal.rate.raise_if_refused("this API key's rate limit")
+            principal.caller.require("execution:read")
+        except WorkscriptError as error:
+            self._refuse(error.message)
+            return
+        self._caller = principal.caller
+        self._client = self.hub.connect(self._caller, self)
+        await self.send(dump_json({"type": "authenticated", "payload": {}, "timestamp": None}))
+
+    def on_close(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+            self._waiting = None
+        super().on_close()
+
+
+def _authenticate_token(message: str | bytes) -> str | None:
+    if len(message) > 8192:
+        return None
+    try:
+        data = load_json(message, source="the message")
+    except WorkscriptError:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "authenticate":
+        return None
+    token = data.get("token")
+    return token if isinstance(token, str) and token else None
 
 
 def _identity(user: Any) -> tuple[str, str | None, tuple[str, ...]]:
