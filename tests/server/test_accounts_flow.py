@@ -204,11 +204,26 @@ async def test_a_websocket_authenticated_by_its_first_message(api, jp_fetch, jp_
     assert json.loads(await asyncio.wait_for(socket.read_message(), 10))["type"] == "subscribed"
     socket.close()
 
-    for first in ({"type": "subscribe", "channel": "executions"},
-                  {"type": "authenticate", "token": "wks_live_nope"}):
+    for first in (
+        {"type": "subscribe", "channel": "executions"},
+        {"type": "authenticate", "token": "wks_live_nope"},
+    ):
         refused = await jp_ws_fetch(
             "workscript", "ws", "authenticate", headers={"Authorization": ""}
         )
         refused.write_message(json.dumps(first))
         assert await asyncio.wait_for(refused.read_message(), 10) is None  # closed
         assert refused.close_code == 4401
+
+
+async def test_the_emailed_link_opens_a_page_without_credentials(jp_fetch):
+    page = await jp_fetch(
+        "workscript",
+        "password-reset",
+        params={"token": "ab" * 32},
+        headers={"Authorization": ""},
+        raise_error=False,
+    )
+    assert page.code == 200 and b"password-reset/complete" in page.body
+    assert b"ab" * 32 not in page.body  # the page never echoes the token
+    assert page.headers["Cache-Control"] == "no-store"

@@ -32,6 +32,7 @@ OPEN = {
     ("RefreshHandler", "POST"),
     ("PasswordResetHandler", "POST"),
     ("FirstMessageSocketHandler", "GET"),  # its first message carries the key or JWT
+    ("PasswordResetPageHandler", "GET"),  # a static form
 }
 
 

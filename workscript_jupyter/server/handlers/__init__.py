@@ -10,6 +10,7 @@ from .auth import (
     LogoutHandler,
     MeHandler,
     PasswordResetHandler,
+    PasswordResetPageHandler,
     RefreshHandler,
     RegisterHandler,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "NodesHandler",
     "NotFoundHandler",
     "PasswordResetHandler",
+    "PasswordResetPageHandler",
     "RefreshHandler",
     "RegisterHandler",
     "RunAliasHandler",

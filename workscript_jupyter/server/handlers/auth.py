@@ -33,6 +33,7 @@ __all__ = [
     "LogoutHandler",
     "MeHandler",
     "PasswordResetHandler",
+    "PasswordResetPageHandler",
     "RefreshHandler",
     "RegisterHandler",
 ]
@@ -149,6 +150,45 @@ class ChangePasswordHandler(_AccountsHandler):
         await self.accounts.change_password(await self.caller(), self.json_object())
         self.clear_cookie(SESSION_COOKIE, path=self.base_url)
         self.write_json(None, 204)
+
+
+_RESET_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Reset your Workscript password</title>
+<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width">
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}
+input,button{font:inherit;width:100%;margin:.4rem 0;padding:.5rem}</style></head><body>
+<h1>Choose a new password</h1>
+<p>At least 8 characters, with an upper-case letter, a lower-case letter and a digit.</p>
+<form id="f"><input id="p" type="password" autocomplete="new-password" required
+placeholder="New password"><button>Set the password</button></form><p id="m" role="status"></p>
+<script>
+const token = new URLSearchParams(location.search).get("token") || "";
+history.replaceState(null, "", location.pathname);  // the token leaves the address bar
+document.getElementById("f").onsubmit = async (event) => {
+  event.preventDefault();
+  const reply = await fetch("password-reset/complete", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({token, password: document.getElementById("p").value})});
+  const body = await reply.json();
+  document.getElementById("m").textContent = reply.ok ? body.message : body.error.message;
+};
+</script></body></html>
+"""
+
+
+class PasswordResetPageHandler(_AccountsHandler):
+    """``GET /workscript/password-reset?token=…``: the page an emailed link opens. It holds no
+    data; its form sends the token and the new password to ``password-reset/complete``."""
+
+    auth_exempt = "a static form; the reset token it posts is checked by password-reset/complete"
+    permissions = {"GET": PUBLIC}
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(_RESET_PAGE)
 
 
 class PasswordResetHandler(_AccountsHandler):
