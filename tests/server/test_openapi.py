@@ -138,14 +138,23 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def _first_message_socket(operation: dict[str, Any]) -> bool:
+    """A WebSocket whose upgrade takes no credential: its first message carries one, and a
+    refusal is a close code, not an HTTP status."""
+    return operation.get("security") == [] and "101" in operation["responses"]
+
+
 def _takes_workscript_credentials(operation: dict[str, Any]) -> bool:
     """False for an operation that only Jupyter's identity opens (``security`` names nothing
-    but ``jupyterToken``): a workscript key or token is never read there."""
+    but ``jupyterToken``), and for a first-message WebSocket: no key or token is read from
+    their requests' headers."""
+    if _first_message_socket(operation):
+        return False
     security = operation.get("security", spec()["security"])
     return security == [] or any(set(entry) - {"jupyterToken"} for entry in security)
 
 
-def test_every_operation_documents_auth_errors_and_a_permission():
+def test_every_operation_documents_auth_errors_and_a_permission() -> None:
     for path, verb, operation in _operations():
         responses = operation["responses"]
         # a workscript credential that is not valid is a 401 on every route that reads one,
@@ -175,7 +184,7 @@ def _resolved_response(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def test_every_operation_that_takes_a_key_documents_its_rate_limit():
+def test_every_operation_that_takes_a_key_documents_its_rate_limit() -> None:
     """A key's request can be refused by its rate limit anywhere: 429 with Retry-After and the
     X-RateLimit-* headers, and 503 when the limiter's Redis is down (it fails closed)."""
     for path, verb, operation in _operations():
@@ -190,14 +199,15 @@ def test_every_operation_that_takes_a_key_documents_its_rate_limit():
                 assert name in headers, (verb, path, name)
 
 
-def test_public_operations_are_the_ones_the_handlers_leave_open():
+def test_public_operations_are_the_ones_the_handlers_leave_open() -> None:
     from workscript_jupyter.server.base import PUBLIC
 
     for path, verb, operation in _operations():
         permission = operation.get("x-workscript-permission", "missing")
-        if _takes_workscript_credentials(operation):
+        if _takes_workscript_credentials(operation) or _first_message_socket(operation):
             assert permission != "missing", (verb, path)
-        assert (operation.get("security") == []) == (permission == PUBLIC), (verb, path)
+        if not _first_message_socket(operation):
+            assert (operation.get("security") == []) == (permission == PUBLIC), (verb, path)
 
 
 def test_every_documented_body_has_a_schema_that_compiles():
@@ -355,7 +365,7 @@ def test_each_route_checks_the_permission_the_spec_names():
         assert handler.auth_resource == named.group(1), (key, handler)
 
 
-def test_each_route_checks_the_workscript_permission_the_spec_names():
+def test_each_route_checks_the_workscript_permission_the_spec_names() -> None:
     """``x-workscript-permission`` is the handler's ``permissions`` entry for the verb (None:
     any authenticated caller; ``public``: no credentials)."""
     _require_routes()

@@ -35,7 +35,7 @@ async def run_steps(api: Api, *steps: Any, timeout: float = 60.0) -> dict[str, A
 class TestSharedServer:
     @pytest.fixture
     def jp_server_config(self, workscript_db_url, monkeypatch):
-        monkeypatch.setenv("JWT_SECRET", "server-jwt")
+        monkeypatch.setenv("JWT_SECRET", "server-jwt-" + "x" * 32)
         monkeypatch.setenv("WORKSCRIPT_DB_URL", workscript_db_url)
         return server_config(
             workscript_db_url,

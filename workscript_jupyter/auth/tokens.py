@@ -146,6 +146,10 @@ class RefreshClaims:
 class TokenIssuer:
     """Signs and verifies workscript tokens with ``settings``; ``clock`` is ``time.time``."""
 
+    def require_enabled(self) -> None:
+        """Nothing: an issuer with secrets can always sign (its stand-in without secrets
+        raises here, so a registration is refused before anything is created)."""
+
     def __init__(self, settings: JwtSettings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self._clock = clock

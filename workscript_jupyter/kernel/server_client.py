@@ -4,9 +4,9 @@ The magics use it to save a cell's workflow, schedule it and run it on the serve
 magic are synchronous (``httpx``): the server is another process, so a short blocking request
 cannot deadlock the kernel's loop. The run follower (``remote.py``) uses the async variants.
 
-``ServerClient.discover()`` looks, in order, at ``WORKSCRIPT_SERVER_URL`` (+ ``WORKSCRIPT_API_KEY``, a
-workscript API key sent as ``X-API-Key`` — for a server that is not this kernel's own Jupyter —
-or ``WORKSCRIPT_TOKEN``, a Jupyter token),
+``ServerClient.discover()`` looks, in order, at ``WORKSCRIPT_SERVER_URL`` (+ ``WORKSCRIPT_API_KEY``,
+a workscript API key sent as ``X-API-Key`` — for a server that is not this kernel's own Jupyter
+— or ``WORKSCRIPT_TOKEN``, a Jupyter token),
 at JupyterHub's ``JUPYTERHUB_SERVICE_URL`` (+ ``JUPYTERHUB_API_TOKEN``), then at the running
 servers' runtime files (the deepest ``root_dir`` holding the kernel's working directory whose
 ``/workscript/health`` answers). The token only ever goes into an ``Authorization`` header: it is

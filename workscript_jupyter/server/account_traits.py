@@ -158,11 +158,12 @@ class AccountTraits(HasTraits):
         return _env_int("PASSWORD_RESET_TOKEN_LENGTH", 64)
 
     allow_registration = Bool(
-        None,
-        allow_none=True,
+        False,
         help=(
-            "Whether anyone may create an account (POST /workscript/auth/register). Default: "
-            "on for a single-user server, off for a shared one (admins create users)."
+            "Whether anyone who reaches the server may create an account (POST "
+            "/workscript/auth/register). Off by default on every server: an account runs "
+            "workflows, and on a single-user server those reach the owner's files and kernels. "
+            "Admins create users (POST /workscript/users, `workscript users create`)."
         ),
     ).tag(config=True)
 

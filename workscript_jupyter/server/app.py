@@ -449,9 +449,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             session_seconds=self.session_expiry,
             api_key_expiry_days=self.api_key_expiry,
             api_key_rate_limit=self.api_key_rate_limit,
-            allow_registration=(
-                self.single_user if self.allow_registration is None else self.allow_registration
-            ),
+            allow_registration=bool(self.allow_registration),
             reset_expiry_seconds=self.password_reset_expiry,
             reset_token_length=self.password_reset_token_length,
             auth_ip_limit=self.auth_ip_limit,

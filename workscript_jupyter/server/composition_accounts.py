@@ -172,4 +172,4 @@ class _NoTokens:
             "jwt_refresh_secret (JWT_SECRET, JWT_REFRESH_SECRET), 32+ characters each"
         )
 
-    issue_access = issue_refresh = verify_access = verify_refresh = _off
+    issue_access = issue_refresh = verify_access = verify_refresh = require_enabled = _off

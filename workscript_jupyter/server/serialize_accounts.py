@@ -8,12 +8,13 @@ from typing import Any
 
 from ..auth.permissions import permissions_of
 from ..store.records import ApiKey, User
+from .serialize import iso
 
 __all__ = ["key_json", "user_json"]
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return iso(value)
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -37,6 +38,7 @@ def user_json(user: User) -> dict[str, Any]:
 def key_json(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
+        "ownerId": key.owner_id,
         "name": key.name,
         "prefix": key.prefix,
         "permissions": list(key.scopes),

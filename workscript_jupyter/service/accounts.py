@@ -133,6 +133,7 @@ class Accounts:
                 "(POST /workscript/users, or `workscript users create EMAIL`)"
             )
         await self.limit_client(client, "registration")
+        self._tokens.require_enabled()  # logins off: refuse before creating the account
         email = normalize_email(body.get("email"))
         password = _password(body.get("password"), field="password")
         check_password_rules(password)

@@ -21,6 +21,7 @@ from tornado import web
 
 from ..base import PUBLIC, WorkscriptHandler
 from ..credentials import SESSION_COOKIE, principal_of, sign_session
+from ..serialize import iso
 from ..serialize_accounts import user_json
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ class _AccountsHandler(WorkscriptHandler):
                 "refreshToken": result.refresh.token,
                 "tokenType": "Bearer",
                 "expiresIn": settings["jwt_access_expiry"],
-                "accessTokenExpiresAt": result.access.expires_at.isoformat(),
-                "refreshTokenExpiresAt": result.refresh.expires_at.isoformat(),
+                "accessTokenExpiresAt": iso(result.access.expires_at),
+                "refreshTokenExpiresAt": iso(result.refresh.expires_at),
             },
             status,
         )
