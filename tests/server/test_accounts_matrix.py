@@ -1,7 +1,8 @@
-"""The auth matrix: every route of the route table × every kind of credential, on one server.
+"""The auth matrix: every route of the route table x every kind of credential, on one server.
 
 Credentials: none, a malformed key, a garbage bearer, an expired JWT, an access token signed
-with the refresh secret, a real refresh token used as an access token, a revoked key, an
+with the refresh secret, a real refresh token used as an access token, a refresh-typed token
+signed with the access secret, a revoked key, an
 expired key, another user's key, an ``api``-role key without the route's permission, and
 valid ones (a JWT and a key). Each gets the documented status: 401 for a bad credential, 403
 for a missing permission, 404 for another user's rows, and for a valid one a 2xx or a 4xx
@@ -15,13 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt as pyjwt
 import pytest
+from jupyter_server.base.handlers import APIHandler
 from tornado.httpclient import HTTPClientError
 
 from workscript_jupyter.auth.permissions import ROLE_PERMISSIONS
@@ -30,9 +34,10 @@ from workscript_jupyter.server.routes import routes
 from workscript_jupyter.store.records import Scope
 
 from .conftest import Api, document, server_config
-from .test_auth_coverage import OPEN, ROUTE_VERBS, call
+from .test_accounts_redis import SECRETS_ENV, JupyterProcess
+from .test_auth_coverage import OPEN, ROUTE_VERBS
 
-SECRETS = {
+SECRETS: dict[str, Any] = {
     "jwt_secret": "m" * 40,
     "jwt_refresh_secret": "n" * 40,
     "session_secret": "o" * 40,
@@ -40,14 +45,13 @@ SECRETS = {
 }
 PASSWORD = "Matrix-Pass-42"
 MISSING = "0" * 32
-PERMISSION = {
-    handler.__name__: dict(getattr(handler, "permissions", {}) or {}) for _, handler in routes()
-}
+HANDLERS = {handler.__name__: handler for _, handler in routes()}
+PERMISSION = {name: dict(getattr(h, "permissions", {}) or {}) for name, h in HANDLERS.items()}
 API_ROLE = ROLE_PERMISSIONS["api"]
 
 
 @pytest.fixture
-def jp_server_config(workscript_db_url):
+def jp_server_config(workscript_db_url: str) -> Any:
     return server_config(workscript_db_url, **SECRETS)
 
 
@@ -82,10 +86,10 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
         # the api role cannot make keys: Cy gets that one extra permission, not her key
         extra = ["apikey:create"] if role == "api" else []
         body = {"email": email, "password": PASSWORD, "roles": [role], "permissions": extra}
-        made = await api.unchecked().post("users", json_body=body)
+        made = await api.post("users", json_body=body)
         assert made.code == 201, made.raw
         users[email] = made.body["id"]
-    public = Api(jp_fetch, {"Authorization": ""}).unchecked()
+    public = Api(jp_fetch, {"Authorization": ""})
     ann_tokens = await login(public, "ann@m.org")
     ann = public.as_user(bearer(ann_tokens["accessToken"]))
     valid_key = await new_key(ann, "valid")
@@ -125,6 +129,11 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
     # an access token in every way but its signature, made with the refresh secret
     swapped = JwtSettings(SECRETS["jwt_refresh_secret"], SECRETS["jwt_secret"])
     refresh_signed = TokenIssuer(swapped).issue_access(access["sub"], session_id=access["sid"])
+    # and a refresh-typed token signed with the access secret: its type alone refuses it
+    retyped = JwtSettings("x" * 40, SECRETS["jwt_secret"])
+    refresh_typed = TokenIssuer(retyped).issue_refresh(
+        access["sub"], session_id=access["sid"], family_id=None
+    )
     return World(
         ids={
             "workflows": workflow.body["id"],
@@ -140,6 +149,7 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
             "expired jwt": bearer(expired_jwt),
             "refresh-signed access": bearer(refresh_signed.token),
             "refresh token as access": bearer(ann_tokens["refreshToken"]),
+            "refresh-typed access": bearer(refresh_typed.token),
             "revoked key": bearer(revoked_key["key"]),
             "expired key": {"X-API-Key": expired_key["key"], "Authorization": ""},
             "other user's key": bearer(bob_key["key"]),
@@ -172,6 +182,7 @@ BAD = {
     "expired jwt": "expired",
     "refresh-signed access": "signature",
     "refresh token as access": "signature",
+    "refresh-typed access": "not a workscript access token",
     "revoked key": "revoked",
     "expired key": "expired",
 }
@@ -202,6 +213,15 @@ def body_for(verb: str, path: str, ids: dict[str, str]) -> Any:
     return None
 
 
+def credential_of(headers: dict[str, str]) -> str:
+    """The key or token these headers carry ('' for none)."""
+    return headers.get("X-API-Key") or headers["Authorization"].removeprefix("Bearer ")
+
+
+def is_socket(handler: str) -> bool:
+    return not issubclass(HANDLERS[handler], APIHandler)
+
+
 def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, world: World) -> str:
     """What is wrong with this answer ('' when it is the documented one)."""
     permission = PERMISSION[handler].get(verb)
@@ -210,13 +230,13 @@ def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, w
     if code >= 500:
         return "a server error"
     if row in BAD:
-        secret = next(iter(world.credentials[row].values())).removeprefix("Bearer ")
+        secret = credential_of(world.credentials[row])
         if secret and secret.encode() in raw:
             return "the refusal repeats the credential"
         return "" if code == 401 else "not 401"
     if row == "none":
-        if (handler, verb) in OPEN:
-            return "" if code in (400, 404) else "a public verb refused an anonymous call"
+        if (handler, verb) in OPEN:  # a static page, a 400 about the body, an unknown webhook
+            return "a public verb refused an anonymous call" if code in (401, 403) else ""
         return "" if code in (401, 403) else "answered without credentials"
     if handler in NO_SUCH_ROUTE:
         return "" if code == 404 else "not 404"
@@ -234,26 +254,30 @@ def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, w
 
 
 async def test_every_route_gives_each_credential_its_documented_status(
-    api, jp_fetch, jp_ws_fetch, workscript
+    api: Api, jp_fetch: Any, jp_ws_fetch: Any, workscript: Any
 ) -> None:
     world = await build_world(api, jp_fetch, workscript["store"])
     wrong = []
     for row, headers in world.credentials.items():
         for handler, verb, sample in ROUTE_VERBS:
-            if handler in SKIPPED or handler == "EventSocketHandler":
-                continue
+            if handler in SKIPPED or is_socket(handler):
+                continue  # the sockets: below
             if row in VALID and (verb == "DELETE" or sample.endswith("/logout")):
                 continue  # the last phase: they end what the other cells use
             path = real_path(sample, world.ids)
             reply = await request(jp_fetch, verb, path, headers, body_for(verb, path, world.ids))
             problem = judge(row, handler, verb, path, reply.code, reply.body or b"", world)
             if problem:
-                wrong.append(f"{row}: {verb} {path} → {reply.code} ({problem}) {reply.body[:100]!r}")
+                wrong.append(
+                    f"{row}: {verb} {path} → {reply.code} ({problem}) {reply.body[:100]!r}"
+                )
     assert wrong == [], f"{len(wrong)} cells wrong:\n" + "\n".join(wrong)
 
     # each bad credential is refused for its own reason
     for row, reason in BAD.items():
-        reply = await request(jp_fetch, "GET", "/workscript/workflows", world.credentials[row], None)
+        reply = await request(
+            jp_fetch, "GET", "/workscript/workflows", world.credentials[row], None
+        )
         assert reason in json.loads(reply.body)["error"]["message"], (row, reply.body)
 
     # the WebSocket: an upgrade with each credential
@@ -267,6 +291,20 @@ async def test_every_route_gives_each_credential_its_documented_status(
             code = 101
         expected = {401} if row in BAD else {401, 403} if row == "none" else {101}
         assert code in expected, (row, code)
+    # ... and with it in the first message, for clients that cannot set headers
+    for row, headers in world.credentials.items():
+        if row == "none":
+            continue
+        socket = await jp_ws_fetch(
+            "workscript", "ws", "authenticate", headers={"Authorization": ""}
+        )
+        socket.write_message(json.dumps({"type": "authenticate", "token": credential_of(headers)}))
+        answer = await asyncio.wait_for(socket.read_message(), 10)
+        if row in BAD:
+            assert answer is None and socket.close_code == 4401, (row, answer)
+        else:
+            assert json.loads(answer)["type"] == "authenticated", (row, answer)
+            socket.close()
 
     # last: what ends things. A key deletes Ann's rows; a JWT's logout ends its session
     key = world.credentials["valid key"]
@@ -283,3 +321,56 @@ async def test_every_route_gives_each_credential_its_documented_status(
     logout = await request(jp_fetch, "POST", "/workscript/auth/logout", jwt_headers, {})
     assert logout.code == 204
     assert (await request(jp_fetch, "GET", "/workscript/auth/me", jwt_headers, None)).code == 401
+
+
+async def test_a_key_opens_the_openapi_document(api: Api, jp_fetch: Any, workscript: Any) -> None:
+    key = (await api.post("keys", json_body={"name": "spec"})).body["key"]
+    good = await request(jp_fetch, "GET", "/workscript/openapi.json", bearer(key), None)
+    bad = await request(jp_fetch, "GET", "/workscript/openapi.json", bearer("wks_live_x"), None)
+    assert (good.code, bad.code) == (200, 401)
+
+
+async def test_a_refused_socket_is_a_clean_401(
+    jp_ws_fetch: Any, workscript: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_ws_fetch("workscript", "ws", headers=bearer("wks_live_x"))
+    assert refused.value.code == 401
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+JUPYTER_ROUTES = ("api/contents", "api/kernels", "api/sessions", "api/terminals", "lab")
+
+
+@pytest.mark.slow  # a full Jupyter server process (JupyterLab, terminals)
+def test_a_key_or_token_never_opens_jupyters_own_routes(tmp_path: Path) -> None:
+    """On a full server (JupyterLab, terminals): the Jupyter token opens each route, and a
+    workscript key or access token, in either header, opens none."""
+    server = JupyterProcess(tmp_path / "full", env=dict(SECRETS_ENV), full=True).start()
+    try:
+        for path in JUPYTER_ROUTES:
+            assert server.call("GET", path).status_code == 200, path  # the routes are there
+        key = server.call("POST", "workscript/keys", json={"name": "tool"}).json()["key"]
+        user = {"email": "kim@example.org", "password": PASSWORD, "roles": ["admin"]}
+        assert server.call("POST", "workscript/users", json=user).status_code == 201
+        login = server.call(
+            "POST",
+            "workscript/auth/login",
+            token=False,
+            json={k: user[k] for k in ("email", "password")},
+        )
+        access = login.json()["accessToken"]
+        for credential in (key, access):
+            assert server.call("GET", "workscript/auth/me", headers=bearer(credential)).is_success
+            for headers in (bearer(credential), {"X-API-Key": credential}):
+                for path in JUPYTER_ROUTES:
+                    reply = server.call("GET", path, headers=headers, token=False)
+                    assert reply.status_code in (302, 401, 403), (path, reply.status_code)
+                    if reply.status_code == 302:  # to the login page, not into Jupyter
+                        assert "/login" in reply.headers["Location"], reply.headers
+                # the websocket of a terminal or kernel neither
+                started = server.call("POST", "api/terminals", headers=headers, token=False)
+                assert started.status_code in (401, 403), started.status_code
+    finally:
+        server.stop()

@@ -30,7 +30,7 @@ import pytest
 
 from tests.scheduler.servers import free_port, scratch_database
 
-from .conftest import server_config
+from .conftest import Api, server_config
 
 TOKEN = "accounts-test-token"
 READY_SECONDS = 90.0
@@ -220,10 +220,16 @@ def spend_over(servers: list[JupyterProcess], key: str, limit: int) -> None:
         assert "rate limit" in refused.json()["error"]["message"]
 
 
+@pytest.mark.slow
 @pytest.mark.mysql
 @pytest.mark.parametrize("limiter", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_two_servers_share_a_keys_rate_limit(
-    limiter: str, mysql_url: str, request, tmp_path: Path, processes, redis_keys
+    limiter: str,
+    mysql_url: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    processes: list[JupyterProcess],
+    redis_keys: dict[str, set[str]],
 ) -> None:
     env = dict(SECRETS_ENV)
     redis_url = request.getfixturevalue("redis_url") if limiter == "redis" else None
@@ -234,16 +240,22 @@ def test_two_servers_share_a_keys_rate_limit(
             server = JupyterProcess(tmp_path / name, env=env, db_url=database)
             processes.append(server.start())
         key = make_key(processes[0], 20)
+        window = f"workscript:rate:apikey:{key['id']}"
         if redis_url is not None:
-            redis_keys[redis_url] = {f"workscript:rate:apikey:{key['id']}"}
+            redis_keys[redis_url] = {window}
         spend_over(processes, key["key"], 20)
+        if redis_url is not None:  # the window was Redis's, not the database's
+            import redis
+
+            with redis.Redis.from_url(redis_url) as client:
+                assert client.zcard(window) == 20
         for server in processes:
             server.stop()
 
 
 class TestOneServerWithoutRedis:
     @pytest.fixture
-    def jp_server_config(self, workscript_db_url, monkeypatch):
+    def jp_server_config(self, workscript_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.delenv("REDIS_URL", raising=False)  # the database limiter, whatever CI sets
         return server_config(
             workscript_db_url,
@@ -252,13 +264,15 @@ class TestOneServerWithoutRedis:
             session_secret="w" * 40,
         )
 
-    async def test_the_21st_request_is_a_429(self, api, jp_fetch, workscript) -> None:
+    async def test_the_21st_request_is_a_429(
+        self, api: Api, jp_fetch: Any, workscript: Any
+    ) -> None:
         from workscript_jupyter.auth.rate_limit import StoreRateLimiter
 
         assert isinstance(workscript["accounts"]._limiter, StoreRateLimiter)
         made = await api.post("keys", json_body={"name": "one", "rateLimit": 20})
         assert made.code == 201, made.raw
-        tool = api.as_user({"X-API-Key": made.body["key"], "Authorization": ""}).unchecked()
+        tool = api.as_user({"X-API-Key": made.body["key"], "Authorization": ""})
         for index in range(20):
             reply = await tool.get("workflows")
             assert reply.code == 200, (index, reply.raw)
@@ -269,10 +283,10 @@ class TestOneServerWithoutRedis:
 
 @pytest.mark.redis
 def test_a_login_survives_a_restart_with_its_session_in_redis(
-    redis_url: str, tmp_path: Path, processes, redis_keys
+    redis_url: str, tmp_path: Path, processes: list[JupyterProcess], redis_keys: dict[str, set[str]]
 ) -> None:
     env = {**SECRETS_ENV, "REDIS_URL": redis_url}
-    options = {
+    options: dict[str, Any] = {
         "db_url": f"sqlite:///{tmp_path / 'shared.sqlite'}",
         "credential_cache_seconds": 0,  # every request reads the session where it lives
     }

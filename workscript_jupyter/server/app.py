@@ -354,8 +354,9 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             )
         if self.thread_switch_ms > 0:
             sys.setswitchinterval(self.thread_switch_ms / 1000)
-        registry = builtin_registry()
         data_dir = getattr(self.serverapp, "data_dir", None) or None
+        account_config = self._account_config(data_dir)
+        registry = builtin_registry()
         self._db_url = resolve_db_url(self.db_url, data_dir=data_dir)
         self._engine, store = open_store(
             self._db_url,
@@ -414,7 +415,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
                 ),
             )
         hub = build_hub(service, redis_url=self.redis_url, db_url=self._db_url, server_id=server_id)
-        accounts = self._build_accounts(store, data_dir)
+        accounts = self._build_accounts(store, account_config)
         self.settings["workscript"] = {
             "role": self.role,
             "registry": registry,
@@ -435,12 +436,23 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             self.settings["workscript"]["hub"] = hub
             self.settings["workscript"][HUB_SETTING] = hub  # where EventSocketHandler looks
 
-    def _build_accounts(self, store: Any, data_dir: str | None) -> dict[str, Any]:
-        """The accounts layer (composition_accounts.py) and the identity order of /workscript/*."""
+    def _account_config(self, data_dir: str | None) -> tuple[Any, Any, Any]:
+        """The accounts' settings, secrets and mail settings, checked before anything opens: a
+        bad secret or limit stops the whole server (SystemExit) with the setting's name, since
+        a Jupyter server that went on without the extension would look healthy and serve
+        nothing of it."""
+        from ..errors import ConfigurationError
+
+        try:
+            return self._account_values(data_dir)
+        except ConfigurationError as error:
+            self.log.critical("workscript: %s; the server stops", error.message)
+            raise SystemExit(f"workscript: {error.message}") from None
+
+    def _account_values(self, data_dir: str | None) -> tuple[Any, Any, Any]:
         from ..auth.mail import MailSettings
         from ..service.account_settings import AccountSettings
-        from .composition_accounts import AccountSecrets, build_accounts, resolve_secrets
-        from .credentials import WorkscriptIdentity
+        from .composition_accounts import AccountSecrets, resolve_secrets
 
         settings = AccountSettings(
             bcrypt_rounds=self.bcrypt_rounds,
@@ -472,6 +484,14 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             password=self.smtp_password,
             sender=self.email_from,
         )
+        return settings, secrets, mail
+
+    def _build_accounts(self, store: Any, config: tuple[Any, Any, Any]) -> dict[str, Any]:
+        """The accounts layer (composition_accounts.py) and the identity order of /workscript/*."""
+        from .composition_accounts import build_accounts
+        from .credentials import WorkscriptIdentity
+
+        settings, secrets, mail = config
         serverapp = getattr(self, "serverapp", None)
         parts = build_accounts(
             store,
@@ -496,7 +516,9 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         from ..store.retention import prune_periodically
 
-        extension = self.settings["workscript"]
+        extension = self.settings.get("workscript")
+        if extension is None:  # initialize_settings failed: Jupyter logged why
+            return
         store = extension["store"]
         self._pruner = asyncio.create_task(
             prune_periodically(

@@ -65,6 +65,11 @@ def resolve_secrets(
             raise ConfigurationError(
                 f"c.WorkscriptApp.{name} ({env}) must be at least 32 characters long"
             )
+    if values["jwt_secret"] and values["jwt_secret"] == values["jwt_refresh_secret"]:
+        raise ConfigurationError(
+            "c.WorkscriptApp.jwt_refresh_secret (JWT_REFRESH_SECRET) must differ from "
+            "jwt_secret (JWT_SECRET): a refresh token must never pass for an access token"
+        )
     return AccountSecrets(**values)
 
 

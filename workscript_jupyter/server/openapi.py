@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .._version import __version__
+from .base import WorkscriptHandler
 
 __all__ = ["SPEC_RESOURCE", "OpenApiHandler", "load_spec"]
 
@@ -44,10 +44,12 @@ def load_spec() -> dict[str, Any]:
     return spec
 
 
-class OpenApiHandler(APIHandler):
-    """``GET /workscript/openapi.json``: the contract, as JSON."""
+class OpenApiHandler(WorkscriptHandler):
+    """``GET /workscript/openapi.json``: the contract, as JSON, for any authenticated caller
+    (a Jupyter identity, an API key or a JWT)."""
 
     auth_resource = "workscript:openapi"
+    permissions = {"GET": None}
 
     @web.authenticated
     @authorized

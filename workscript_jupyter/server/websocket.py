@@ -81,6 +81,8 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
         try:
             await super().prepare(*args, **kwargs)
         except WorkscriptError as error:
+            # Jupyter's write_error reads the user: there is none (not an unset attribute)
+            self.current_user = self._jupyter_current_user = None
             raise web.HTTPError(status_for(error), error.message) from error
 
     @ws_authenticated
