@@ -312,9 +312,7 @@ def wait_for_verdict(server: JupyterProcess, timeout: float = 60.0) -> None:
 
 @pytest.mark.slow  # server processes
 @pytest.mark.parametrize("case", BAD_SECRETS, ids=list(BAD_SECRETS))
-def test_a_bad_secret_stops_the_server_naming_the_setting(
-    case: str, tmp_path: Path
-) -> None:
+def test_a_bad_secret_stops_the_server_naming_the_setting(case: str, tmp_path: Path) -> None:
     changes, setting = BAD_SECRETS[case]
     env = {**GOOD, **changes}
     server = JupyterProcess(tmp_path, env=env, db_url=f"sqlite:///{tmp_path / 'w.sqlite'}")
