@@ -75,16 +75,24 @@ async def prepare(client: httpx.AsyncClient) -> tuple[str, str, str, str]:
     return made.json()["id"], key.json()["key"], access, email
 
 
-async def logins(base_url: str, email: str, per_second: float, seconds: float) -> list[float]:
-    """``per_second`` logins for ``seconds``, each started on its own schedule; their times."""
+async def logins(
+    base_url: str, email: str, per_second: float, seconds: float
+) -> tuple[list[float], int]:
+    """``per_second`` logins for ``seconds``, each started on its own schedule: the times of
+    those that succeeded, and how many the server turned away (429: too many hashes waiting)."""
     times: list[float] = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    refused = 0
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
 
         async def one() -> None:
+            nonlocal refused
             started = time.perf_counter()
             reply = await client.post(
                 "/workscript/auth/login", json={"email": email, "password": PASSWORD}
             )
+            if reply.status_code == 429:
+                refused += 1
+                return
             reply.raise_for_status()
             times.append(time.perf_counter() - started)
 
@@ -94,7 +102,7 @@ async def logins(base_url: str, email: str, per_second: float, seconds: float) -
             await asyncio.sleep(max(0.0, start + index / per_second - time.perf_counter()))
             tasks.append(asyncio.create_task(one()))
         await asyncio.gather(*tasks)
-    return times
+    return times, refused
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -157,13 +165,16 @@ async def main_async(args: argparse.Namespace) -> int:
         ]
         busy = []
         login_times: list[float] = []
+        turned_away = 0
         for _ in range(args.rounds):
             poll = asyncio.create_task(
                 asyncio.to_thread(
                     wrk, status_url, seconds=args.seconds, connections=4, script=status_script
                 )
             )
-            login_times += await logins(server.base_url, email, 20, args.seconds)
+            done, refused = await logins(server.base_url, email, 20, args.seconds)
+            login_times += done
+            turned_away += refused
             busy.append(await poll)
         quiet_p99 = statistics.median(r.p99_ms for r in quiet)
         busy_p99 = statistics.median(r.p99_ms for r in busy)
@@ -177,7 +188,8 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         print(
             f"  logins: {len(login_times)} done, median {statistics.median(login_times) * 1000:.0f}"
-            f" ms, p99 {sorted(login_times)[int(len(login_times) * 0.99) - 1] * 1000:.0f} ms"
+            f" ms, p99 {sorted(login_times)[int(len(login_times) * 0.99) - 1] * 1000:.0f} ms;"
+            f" {turned_away} turned away (429: more hashes waiting than the server takes)"
         )
     finally:
         stop_server(server)

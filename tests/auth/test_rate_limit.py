@@ -419,3 +419,45 @@ def test_a_limit_or_window_below_1_is_a_configuration_error(bad: int) -> None:
         asyncio.run(limiter.hit("k", bad, HOUR))
     with pytest.raises(ConfigurationError, match="window"):
         asyncio.run(limiter.hit("k", 5, bad))
+
+
+class CountingScript:
+    """Wraps a limiter's Redis script and counts the round trips."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.calls = 0
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        return await self.script(**kwargs)
+
+
+@pytest.mark.redis
+def test_a_busy_key_leases_hits_and_two_servers_still_never_pass_the_limit(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A key seen often takes several hits per round trip (the lease); the limit still holds
+    across servers, and a quiet key (a limit of 20) stays exact (the other tests)."""
+
+    async def main() -> None:
+        async with redis_clients(redis_url, 2) as [one, two]:
+            busy = RedisRateLimiter(one, prefix=redis_prefix)
+            counting = CountingScript(busy._script)
+            busy._script = counting  # type: ignore[assignment]
+            for _ in range(2000):
+                assert (await busy.hit("busy", 1_000_000, HOUR)).allowed
+            assert counting.calls < 2000 / 4, counting.calls  # far fewer round trips
+            stored = await one.zcard(redis_prefix + "busy")
+            assert 2000 <= stored <= 2000 + 50  # what a lease left unused stays counted
+
+            server_a = RedisRateLimiter(one, prefix=redis_prefix)
+            server_b = RedisRateLimiter(two, prefix=redis_prefix)
+            allowed = 0
+            for i in range(1500):
+                server = server_a if (i // 7) % 2 else server_b
+                allowed += (await server.hit("shared-busy", 1000, HOUR)).allowed
+            assert 1000 - 2 * 10 <= allowed <= 1000  # never more; at most a lease each less
+            assert await one.zcard(redis_prefix + "shared-busy") == 1000
+
+    asyncio.run(main())

@@ -129,30 +129,58 @@ def _check(limit: int, window_seconds: int) -> None:
 
 # -- Redis: a sorted set of hit times per key --------------------------------------------------
 
-# KEYS[1] the key's sorted set; ARGV now, window (s), limit, a unique member for this hit.
-# Drop what left the window (a hit exactly one window ago is out), count, add when under the
-# limit, keep the set only as long as its newest hit matters. Returns allowed, count, and the
-# oldest score as a string (a Lua number would come back truncated to an integer).
+# KEYS[1] the key's sorted set; ARGV now, window (s), limit, a unique member prefix, and how
+# many hits to take at once (a lease, see RedisRateLimiter). Drop what left the window (a hit
+# exactly one window ago is out), count, add as many as the limit leaves (at most the lease),
+# keep the set only as long as its newest hit matters. Returns the hits granted, the count,
+# and the oldest score as a string (a Lua number would come back truncated to an integer).
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local wanted = tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
-local allowed = 0
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  count = count + 1
-  allowed = 1
+local granted = math.min(wanted, limit - count)
+if granted > 0 then
+  for i = 1, granted do
+    redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
+  end
+  count = count + granted
   redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+else
+  granted = 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {allowed, count, oldest[2] or ARGV[1]}
+return {granted, count, oldest[2] or ARGV[1]}
 """
+
+# A lease lives this long; what it leaves unused stays counted (see RedisRateLimiter).
+LEASE_SECONDS = 0.5
+MAX_LEASE = 50
+
+
+@dataclass
+class _Lease:
+    left: int
+    until: float  # time.monotonic()
+    limit: int
+    window_seconds: int
+    remaining: int  # in Redis after the lease was taken (the lease counted as used)
+    reset_at: float
 
 
 class RedisRateLimiter:
-    """A sliding window in Redis, atomic across servers; fails closed when Redis is down."""
+    """A sliding window in Redis, atomic across servers; fails closed when Redis is down.
+
+    Leases: a key that is busy on this server takes several hits from Redis at once and serves
+    the next requests from them without a round trip (the round trip was a fifth of an
+    authenticated request's time). The lease size follows the key's rate on this server: one
+    hit (exact) for a key seen at most ``4`` times in the last second, growing with its rate
+    up to ``limit // 100`` and ``MAX_LEASE``, so a limit of 20 or 1,000 an hour stays exact or
+    nearly so. The cost: hits a lease leaves unused when it expires (``LEASE_SECONDS``) stay
+    counted, so a server may count up to one lease minus one early, per key and lease.
+    """
 
     def __init__(
         self,
@@ -168,28 +196,71 @@ class RedisRateLimiter:
         self._clock = clock
         self._script = client.register_script(_SLIDING_WINDOW)
         self._redis_errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._leases: dict[str, _Lease] = {}
+        self._seen: dict[str, tuple[int, int, int]] = {}  # key -> (second, this, previous)
+
+    def _lease_size(self, key: str, limit: int) -> int:
+        second = int(time.monotonic())
+        last, this, previous = self._seen.get(key, (second, 0, 0))
+        if last != second:
+            last, this, previous = second, 0, (this if last == second - 1 else 0)
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        self._seen[key] = (last, this + 1, previous)
+        busy = max(this, previous)
+        if busy < 4:
+            return 1
+        return max(1, min(MAX_LEASE, limit // 100, busy // 4))
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
+        lease = self._leases.get(key)
+        if (
+            lease is not None
+            and lease.left > 0
+            and time.monotonic() < lease.until
+            and (lease.limit, lease.window_seconds) == (limit, window_seconds)
+        ):
+            lease.left -= 1
+            self._lease_size(key, limit)  # keeps the key's rate current
+            return RateDecision(
+                allowed=True,
+                limit=limit,
+                remaining=lease.remaining,
+                reset_at=lease.reset_at,
+                retry_after=0.0,
+                window_seconds=window_seconds,
+            )
+        wanted = self._lease_size(key, limit)
         now = self._clock()
         member = f"{now:.6f}:{secrets.token_hex(8)}"
         try:
             reply: Any = await self._script(
-                keys=[self._prefix + key], args=[repr(now), window_seconds, limit, member]
+                keys=[self._prefix + key],
+                args=[repr(now), window_seconds, limit, member, wanted],
             )
         except self._redis_errors as exc:
             log.warning("rate limit refused: Redis is unavailable (%s)", type(exc).__name__)
             raise ServiceUnavailableError(
                 "the rate limiter (Redis) is unavailable; try again later"
             ) from None
-        allowed, count, oldest = bool(int(reply[0])), int(reply[1]), float(reply[2])
+        granted, count, oldest = int(reply[0]), int(reply[1]), float(reply[2])
         reset_at = oldest + window_seconds
+        if granted > 1:
+            if len(self._leases) > 100_000:
+                self._leases.clear()
+            self._leases[key] = _Lease(
+                granted - 1, time.monotonic() + LEASE_SECONDS, limit, window_seconds,
+                limit - count, reset_at,
+            )  # fmt: skip
+        else:
+            self._leases.pop(key, None)
         return RateDecision(
-            allowed=allowed,
+            allowed=granted > 0,
             limit=limit,
             remaining=limit - count,
             reset_at=reset_at,
-            retry_after=0.0 if allowed else max(0.0, reset_at - now),
+            retry_after=0.0 if granted > 0 else max(0.0, reset_at - now),
             window_seconds=window_seconds,
         )
 
