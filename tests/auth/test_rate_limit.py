@@ -331,6 +331,32 @@ def test_the_store_lets_20_through_then_refuses_with_retry_after(stores: list[St
     asyncio.run(main())
 
 
+def test_a_busy_key_leases_hits_from_the_store_and_never_passes_the_limit(
+    stores: list[Store],
+) -> None:
+    async def main() -> None:
+        first, second = StoreRateLimiter(stores[0]), StoreRateLimiter(stores[-1])
+        calls = 0
+        real = stores[0].credentials.hit_rate_counter
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return real(*args, **kwargs)
+
+        stores[0].credentials.hit_rate_counter = counting  # type: ignore[method-assign]
+        for _ in range(400):
+            assert (await first.hit("busy", 100_000, HOUR)).allowed
+        assert calls < 400 / 4, calls  # far fewer transactions than requests
+        allowed = 0
+        for i in range(1500):
+            limiter = first if (i // 7) % 2 else second
+            allowed += (await limiter.hit("shared-busy", 1000, HOUR)).allowed
+        assert 1000 - 2 * 10 <= allowed <= 1000  # never more; at most a lease each less
+
+    asyncio.run(main())
+
+
 def test_the_store_window_slides_a_bucket_at_a_time(stores: list[Store]) -> None:
     start = 60 * 28_000_000 + 10
     clock = Clock(start)

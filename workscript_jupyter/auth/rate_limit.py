@@ -16,7 +16,7 @@ Two backends, because a limit kept in one process's memory would let N servers t
 - ``StoreRateLimiter`` (no Redis): counters in the database, ``(key, bucket) -> hits`` with
   buckets of ``bucket_seconds`` (a minute). The window is a whole number of buckets ending with the
   current one: a sliding window with a granularity of one bucket. Good enough for requests per
-  hour, and one short transaction per request.
+  hour, and one short transaction per request — per lease, for a busy key (``_Leases``).
 
 Times come from ``clock`` (``time.time`` unless a test injects one); the Redis backend uses each
 server's clock, so servers sharing a Redis should keep their clocks in step (NTP).
@@ -155,7 +155,7 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {granted, count, oldest[2] or ARGV[1]}
 """
 
-# A lease lives this long; what it leaves unused stays counted (see RedisRateLimiter).
+# A lease lives this long; what it leaves unused stays counted.
 LEASE_SECONDS = 0.5
 MAX_LEASE = 50
 
@@ -166,20 +166,70 @@ class _Lease:
     until: float  # time.monotonic()
     limit: int
     window_seconds: int
-    remaining: int  # in Redis after the lease was taken (the lease counted as used)
+    remaining: int  # in the backend after the lease was taken (the lease counted as used)
     reset_at: float
+
+
+class _Leases:
+    """Hits taken ahead for busy keys, served here without a round trip to the backend.
+
+    The lease size follows the key's rate on this server: one hit (exact) for a key seen at
+    most 4 times in the last second, growing with its rate up to ``limit // 100`` and
+    ``MAX_LEASE`` — so a limit of 20, or of 1,000 an hour, stays exact or nearly so. The cost:
+    hits a lease leaves unused when it expires (``LEASE_SECONDS``) stay counted, so a server
+    may count up to one lease minus one early, per key and lease.
+    """
+
+    def __init__(self) -> None:
+        self._leases: dict[str, _Lease] = {}
+        self._seen: dict[str, tuple[int, int, int]] = {}  # key -> (second, this, previous)
+
+    def size(self, key: str, limit: int) -> int:
+        """How many hits to ask the backend for now (counts this hit in the key's rate)."""
+        second = int(time.monotonic())
+        last, this, previous = self._seen.get(key, (second, 0, 0))
+        if last != second:
+            last, this, previous = second, 0, (this if last == second - 1 else 0)
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        self._seen[key] = (last, this + 1, previous)
+        busy = max(this, previous)
+        if busy < 4:
+            return 1
+        return max(1, min(MAX_LEASE, limit // 100, busy // 4))
+
+    def serve(self, key: str, limit: int, window_seconds: int) -> RateDecision | None:
+        """An allowed decision from the key's lease, or None (ask the backend)."""
+        lease = self._leases.get(key)
+        if (
+            lease is None
+            or lease.left <= 0
+            or time.monotonic() >= lease.until
+            or (lease.limit, lease.window_seconds) != (limit, window_seconds)
+        ):
+            return None
+        lease.left -= 1
+        self.size(key, limit)  # keeps the key's rate current
+        return RateDecision(True, limit, lease.remaining, lease.reset_at, 0.0, window_seconds)
+
+    def keep(self, key: str, granted: int, decision: RateDecision) -> None:
+        """Keep what the backend granted beyond this hit for the next ones."""
+        if granted <= 1:
+            self._leases.pop(key, None)
+            return
+        if len(self._leases) > 100_000:
+            self._leases.clear()
+        self._leases[key] = _Lease(
+            granted - 1, time.monotonic() + LEASE_SECONDS, decision.limit,
+            decision.window_seconds, decision.remaining, decision.reset_at,
+        )  # fmt: skip
 
 
 class RedisRateLimiter:
     """A sliding window in Redis, atomic across servers; fails closed when Redis is down.
 
-    Leases: a key that is busy on this server takes several hits from Redis at once and serves
-    the next requests from them without a round trip (the round trip was a fifth of an
-    authenticated request's time). The lease size follows the key's rate on this server: one
-    hit (exact) for a key seen at most ``4`` times in the last second, growing with its rate
-    up to ``limit // 100`` and ``MAX_LEASE``, so a limit of 20 or 1,000 an hour stays exact or
-    nearly so. The cost: hits a lease leaves unused when it expires (``LEASE_SECONDS``) stay
-    counted, so a server may count up to one lease minus one early, per key and lease.
+    A key that is busy on this server takes several hits per round trip (``_Leases``): the
+    round trip was a fifth of an authenticated request's time.
     """
 
     def __init__(
@@ -196,42 +246,14 @@ class RedisRateLimiter:
         self._clock = clock
         self._script = client.register_script(_SLIDING_WINDOW)
         self._redis_errors: tuple[type[BaseException], ...] = (RedisError, OSError)
-        self._leases: dict[str, _Lease] = {}
-        self._seen: dict[str, tuple[int, int, int]] = {}  # key -> (second, this, previous)
-
-    def _lease_size(self, key: str, limit: int) -> int:
-        second = int(time.monotonic())
-        last, this, previous = self._seen.get(key, (second, 0, 0))
-        if last != second:
-            last, this, previous = second, 0, (this if last == second - 1 else 0)
-        if len(self._seen) > 100_000:
-            self._seen.clear()
-        self._seen[key] = (last, this + 1, previous)
-        busy = max(this, previous)
-        if busy < 4:
-            return 1
-        return max(1, min(MAX_LEASE, limit // 100, busy // 4))
+        self._leases = _Leases()
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
-        lease = self._leases.get(key)
-        if (
-            lease is not None
-            and lease.left > 0
-            and time.monotonic() < lease.until
-            and (lease.limit, lease.window_seconds) == (limit, window_seconds)
-        ):
-            lease.left -= 1
-            self._lease_size(key, limit)  # keeps the key's rate current
-            return RateDecision(
-                allowed=True,
-                limit=limit,
-                remaining=lease.remaining,
-                reset_at=lease.reset_at,
-                retry_after=0.0,
-                window_seconds=window_seconds,
-            )
-        wanted = self._lease_size(key, limit)
+        leased = self._leases.serve(key, limit, window_seconds)
+        if leased is not None:
+            return leased
+        wanted = self._leases.size(key, limit)
         now = self._clock()
         member = f"{now:.6f}:{secrets.token_hex(8)}"
         try:
@@ -246,16 +268,7 @@ class RedisRateLimiter:
             ) from None
         granted, count, oldest = int(reply[0]), int(reply[1]), float(reply[2])
         reset_at = oldest + window_seconds
-        if granted > 1:
-            if len(self._leases) > 100_000:
-                self._leases.clear()
-            self._leases[key] = _Lease(
-                granted - 1, time.monotonic() + LEASE_SECONDS, limit, window_seconds,
-                limit - count, reset_at,
-            )  # fmt: skip
-        else:
-            self._leases.pop(key, None)
-        return RateDecision(
+        decision = RateDecision(
             allowed=granted > 0,
             limit=limit,
             remaining=limit - count,
@@ -263,6 +276,8 @@ class RedisRateLimiter:
             retry_after=0.0 if granted > 0 else max(0.0, reset_at - now),
             window_seconds=window_seconds,
         )
+        self._leases.keep(key, granted, decision)
+        return decision
 
 
 # -- the database: hits per (key, bucket) ------------------------------------------------------
@@ -297,6 +312,7 @@ class StoreRateLimiter:
         self._clock = clock
         self._longest_window = 0
         self._last_prune: float | None = None
+        self._leases = _Leases()
 
     @staticmethod
     def store_key(key: str) -> str:
@@ -307,22 +323,28 @@ class StoreRateLimiter:
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
+        leased = self._leases.serve(key, limit, window_seconds)
+        if leased is not None:
+            return leased
+        wanted = self._leases.size(key, limit)
         size = self._bucket_seconds
         now = self._clock()
         bucket = int(now // size)
         span = -(-window_seconds // size)  # ceil: whole buckets, never a shorter window
         oldest_bucket = bucket - span + 1
-        hits, allowed = await run_off_loop(
+        hits, granted = await run_off_loop(
             self._store.credentials.hit_rate_counter,
             self.store_key(key),
             bucket,
             oldest_bucket,
             limit,
+            wanted=wanted,
         )
+        allowed = granted > 0
         self._longest_window = max(self._longest_window, span * size)
         await self._maybe_prune(now)
         reset_at = float(oldest_bucket * size + span * size)
-        return RateDecision(
+        decision = RateDecision(
             allowed=allowed,
             limit=limit,
             remaining=limit - hits,
@@ -330,6 +352,8 @@ class StoreRateLimiter:
             retry_after=0.0 if allowed else max(0.0, reset_at - now),
             window_seconds=window_seconds,
         )
+        self._leases.keep(key, granted, decision)
+        return decision
 
     async def _maybe_prune(self, now: float) -> None:
         if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_SECONDS:

@@ -397,6 +397,16 @@ def test_rate_counter_counts_up_to_the_limit(store: Store) -> None:
     assert hit("KEY:A", 100, 41, 3) == (1, True)  # keys are case-sensitive everywhere
 
 
+def test_rate_counter_grants_a_lease_up_to_the_limit(store: Store) -> None:
+    hit = store.credentials.hit_rate_counter
+    assert hit("lease", 100, 41, 10, wanted=4) == (4, 4)
+    assert hit("lease", 101, 41, 10, wanted=4) == (8, 4)
+    assert hit("lease", 101, 41, 10, wanted=4) == (10, 2)  # what the limit leaves
+    assert hit("lease", 101, 41, 10, wanted=4) == (10, 0)
+    with pytest.raises(ValueError, match="wanted"):
+        hit("lease", 101, 41, 10, wanted=0)
+
+
 def test_rate_counter_sums_only_the_window(store: Store) -> None:
     hit = store.credentials.hit_rate_counter
     for bucket in (10, 11, 11, 12):

@@ -69,7 +69,9 @@ def check_api_key_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def check_counter_hit(key: Any, bucket: Any, oldest_bucket: Any, limit: Any) -> None:
+def check_counter_hit(
+    key: Any, bucket: Any, oldest_bucket: Any, limit: Any, wanted: Any = 1
+) -> None:
     """The arguments of ``hit_rate_counter``, refused alike by every backend."""
     if not isinstance(key, str) or not key:
         raise ValueError(f"a rate counter key must be a non-empty string, not {key!r}")
@@ -85,6 +87,8 @@ def check_counter_hit(key: Any, bucket: Any, oldest_bucket: Any, limit: Any) -> 
         raise ValueError(f"oldest_bucket {oldest_bucket} is after the bucket {bucket}")
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+    if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
+        raise ValueError(f"wanted must be a positive integer, not {wanted!r}")
 
 
 class CredentialStore(ABC):
@@ -248,16 +252,18 @@ class CredentialStore(ABC):
 
     @abstractmethod
     def hit_rate_counter(
-        self, key: str, bucket: int, oldest_bucket: int, limit: int
-    ) -> tuple[int, bool]:
-        """Count one hit of ``key`` in ``bucket`` if the window allows it, atomically.
+        self, key: str, bucket: int, oldest_bucket: int, limit: int, *, wanted: int = 1
+    ) -> tuple[int, int]:
+        """Count up to ``wanted`` hits of ``key`` in ``bucket`` as the window allows, atomically.
 
         The window is the key's buckets from ``oldest_bucket`` on. When their hits sum below
-        ``limit``, one hit is added to ``bucket`` and ``(hits, True)`` returned, the new hit
-        included; otherwise nothing is written and ``(sum, False)`` returned (a refused
-        request does not count, so a client that keeps calling gets in again as the window
-        slides). Hits from every store on one database are counted together, and never more
-        than ``limit`` get through. Keys have at most RATE_COUNTER_KEY_LENGTH characters.
+        ``limit``, ``min(wanted, limit - sum)`` hits are added to ``bucket`` and ``(hits,
+        granted)`` returned, the new hits included; otherwise nothing is written and ``(sum,
+        0)`` returned (a refused request does not count, so a client that keeps calling gets
+        in again as the window slides). With ``wanted=1`` the second value reads as a bool:
+        ``(hits, True)`` / ``(sum, False)``. Hits from every store on one database are counted
+        together, and never more than ``limit`` get through. Keys have at most
+        RATE_COUNTER_KEY_LENGTH characters.
         """
 
     @abstractmethod

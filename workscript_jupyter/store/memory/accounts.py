@@ -452,16 +452,17 @@ class MemoryCredentials(CredentialStore):
     # -- rate counters --------------------------------------------------------------------
 
     def hit_rate_counter(
-        self, key: str, bucket: int, oldest_bucket: int, limit: int
-    ) -> tuple[int, bool]:
-        check_counter_hit(key, bucket, oldest_bucket, limit)
+        self, key: str, bucket: int, oldest_bucket: int, limit: int, *, wanted: int = 1
+    ) -> tuple[int, int]:
+        check_counter_hit(key, bucket, oldest_bucket, limit, wanted)
         counters = self._t.rate_counters
         with self._t.lock:
             hits = sum(n for (k, b), n in counters.items() if k == key and b >= oldest_bucket)
-            if hits >= limit:
-                return hits, False
-            counters[(key, bucket)] = counters.get((key, bucket), 0) + 1
-            return hits + 1, True
+            granted = min(wanted, limit - hits)
+            if granted <= 0:
+                return hits, 0
+            counters[(key, bucket)] = counters.get((key, bucket), 0) + granted
+            return hits + granted, granted
 
     def prune_rate_counters(self, before_bucket: int) -> int:
         with self._t.lock:

@@ -361,13 +361,13 @@ class SqlCredentialStore(CredentialStore):
     # -- rate counters ---------------------------------------------------------------------
 
     def hit_rate_counter(
-        self, key: str, bucket: int, oldest_bucket: int, limit: int
-    ) -> tuple[int, bool]:
-        check_counter_hit(key, bucket, oldest_bucket, limit)
+        self, key: str, bucket: int, oldest_bucket: int, limit: int, *, wanted: int = 1
+    ) -> tuple[int, int]:
+        check_counter_hit(key, bucket, oldest_bucket, limit, wanted)
         for attempt in range(_DEADLOCK_RETRIES):
             try:
                 with self._db.begin() as connection:
-                    return _hit(connection, key, bucket, oldest_bucket, limit)
+                    return _hit(connection, key, bucket, oldest_bucket, limit, wanted)
             except StoreUnavailableError as error:
                 if not _deadlocked(error) or attempt == _DEADLOCK_RETRIES - 1:
                     raise
@@ -395,8 +395,8 @@ def _deadlocked(error: StoreUnavailableError) -> bool:
 
 
 def _hit(
-    connection: Connection, key: str, bucket: int, oldest_bucket: int, limit: int
-) -> tuple[int, bool]:
+    connection: Connection, key: str, bucket: int, oldest_bucket: int, limit: int, wanted: int
+) -> tuple[int, int]:
     """One ``hit_rate_counter`` in the caller's transaction.
 
     The key's window is locked before it is summed, so concurrent hits (any server on the
@@ -410,21 +410,22 @@ def _hit(
     if dialect == "sqlite":
         connection.execute(update(rate_counters).where(*window).values(hits=counters.hits))
     hits = sum(connection.execute(select(counters.hits).where(*window).with_for_update()).scalars())
-    if hits >= limit:
-        return hits, False
-    row = {"counter_key": key, "bucket": bucket, "hits": 1}
+    granted = min(wanted, limit - hits)
+    if granted <= 0:
+        return hits, 0
+    row = {"counter_key": key, "bucket": bucket, "hits": granted}
     statement: Any
     if dialect in ("mysql", "mariadb"):
         statement = mysql.insert(rate_counters).values(row)
-        statement = statement.on_duplicate_key_update(hits=counters.hits + 1)
+        statement = statement.on_duplicate_key_update(hits=counters.hits + granted)
     else:
         statement = sqlite.insert(rate_counters).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=[counters.counter_key, counters.bucket],
-            set_={"hits": counters.hits + 1},
+            set_={"hits": counters.hits + granted},
         )
     connection.execute(statement)
-    return hits + 1, True
+    return hits + granted, granted
 
 
 def _token_duplicates(user_id: str | None) -> Duplicates:
