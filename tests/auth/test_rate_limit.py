@@ -357,6 +357,40 @@ def test_a_busy_key_leases_hits_from_the_store_and_never_passes_the_limit(
     asyncio.run(main())
 
 
+def test_concurrent_hits_of_one_key_share_one_round_trip(stores: list[Store]) -> None:
+    """Hits of a key with no lease left wait for the call in flight and share its lease,
+    rather than each opening a transaction (the p99 of a busy key on the database)."""
+    import threading
+    import time as clock_time
+
+    real = stores[0].credentials.hit_rate_counter
+    guard = threading.Lock()
+    state = {"now": 0, "most": 0, "calls": 0}
+
+    def tracking(*args: Any, **kwargs: Any) -> Any:
+        with guard:
+            state["now"] += 1
+            state["calls"] += 1
+            state["most"] = max(state["most"], state["now"])
+        try:
+            clock_time.sleep(0.005)
+            return real(*args, **kwargs)
+        finally:
+            with guard:
+                state["now"] -= 1
+
+    stores[0].credentials.hit_rate_counter = tracking  # type: ignore[method-assign]
+    limiter = StoreRateLimiter(stores[0])
+
+    async def main() -> None:
+        decisions = await asyncio.gather(*(limiter.hit("crowd", 100_000, HOUR) for _ in range(200)))
+        assert all(d.allowed for d in decisions)
+
+    asyncio.run(main())
+    assert state["most"] == 1  # one round trip at a time for one key
+    assert state["calls"] < 200 / 2, state["calls"]
+
+
 def test_the_store_window_slides_a_bucket_at_a_time(stores: list[Store]) -> None:
     start = 60 * 28_000_000 + 10
     clock = Clock(start)

@@ -24,12 +24,13 @@ server's clock, so servers sharing a Redis should keep their clocks in step (NTP
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -183,6 +184,7 @@ class _Leases:
     def __init__(self) -> None:
         self._leases: dict[str, _Lease] = {}
         self._seen: dict[str, tuple[int, int, int]] = {}  # key -> (second, this, previous)
+        self._inflight: dict[str, asyncio.Future[None]] = {}
 
     def size(self, key: str, limit: int) -> int:
         """How many hits to ask the backend for now (counts this hit in the key's rate)."""
@@ -211,6 +213,35 @@ class _Leases:
         lease.left -= 1
         self.size(key, limit)  # keeps the key's rate current
         return RateDecision(True, limit, lease.remaining, lease.reset_at, 0.0, window_seconds)
+
+    async def hit(
+        self,
+        key: str,
+        limit: int,
+        window_seconds: int,
+        take: Callable[[int], Awaitable[tuple[int, RateDecision]]],
+    ) -> RateDecision:
+        """A decision from the key's lease, else from ``take(wanted)`` (the backend: hits
+        granted and its decision). Concurrent hits of a key without a lease wait for the one
+        round trip in flight and share its lease, instead of each making their own."""
+        while True:
+            leased = self.serve(key, limit, window_seconds)
+            if leased is not None:
+                return leased
+            pending = self._inflight.get(key)
+            if pending is None:
+                break
+            await asyncio.shield(pending)  # then try the fresh lease
+        wanted = self.size(key, limit)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = done
+        try:
+            granted, decision = await take(wanted)
+            self.keep(key, granted, decision)
+            return decision
+        finally:
+            del self._inflight[key]
+            done.set_result(None)
 
     def keep(self, key: str, granted: int, decision: RateDecision) -> None:
         """Keep what the backend granted beyond this hit for the next ones."""
@@ -250,10 +281,15 @@ class RedisRateLimiter:
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
-        leased = self._leases.serve(key, limit, window_seconds)
-        if leased is not None:
-            return leased
-        wanted = self._leases.size(key, limit)
+
+        async def take(wanted: int) -> tuple[int, RateDecision]:
+            return await self._take(key, limit, window_seconds, wanted)
+
+        return await self._leases.hit(key, limit, window_seconds, take)
+
+    async def _take(
+        self, key: str, limit: int, window_seconds: int, wanted: int
+    ) -> tuple[int, RateDecision]:
         now = self._clock()
         member = f"{now:.6f}:{secrets.token_hex(8)}"
         try:
@@ -268,7 +304,7 @@ class RedisRateLimiter:
             ) from None
         granted, count, oldest = int(reply[0]), int(reply[1]), float(reply[2])
         reset_at = oldest + window_seconds
-        decision = RateDecision(
+        return granted, RateDecision(
             allowed=granted > 0,
             limit=limit,
             remaining=limit - count,
@@ -276,8 +312,6 @@ class RedisRateLimiter:
             retry_after=0.0 if granted > 0 else max(0.0, reset_at - now),
             window_seconds=window_seconds,
         )
-        self._leases.keep(key, granted, decision)
-        return decision
 
 
 # -- the database: hits per (key, bucket) ------------------------------------------------------
@@ -323,10 +357,15 @@ class StoreRateLimiter:
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
-        leased = self._leases.serve(key, limit, window_seconds)
-        if leased is not None:
-            return leased
-        wanted = self._leases.size(key, limit)
+
+        async def take(wanted: int) -> tuple[int, RateDecision]:
+            return await self._take(key, limit, window_seconds, wanted)
+
+        return await self._leases.hit(key, limit, window_seconds, take)
+
+    async def _take(
+        self, key: str, limit: int, window_seconds: int, wanted: int
+    ) -> tuple[int, RateDecision]:
         size = self._bucket_seconds
         now = self._clock()
         bucket = int(now // size)
@@ -352,8 +391,7 @@ class StoreRateLimiter:
             retry_after=0.0 if allowed else max(0.0, reset_at - now),
             window_seconds=window_seconds,
         )
-        self._leases.keep(key, granted, decision)
-        return decision
+        return granted, decision
 
     async def _maybe_prune(self, now: float) -> None:
         if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_SECONDS:
