@@ -227,3 +227,37 @@ async def test_the_emailed_link_opens_a_page_without_credentials(jp_fetch):
     assert page.code == 200 and b"password-reset/complete" in page.body
     assert b"ab" * 32 not in page.body  # the page never echoes the token
     assert page.headers["Cache-Control"] == "no-store"
+
+
+async def test_the_session_cookie_is_private_and_needs_xsrf_for_writes(api, jp_fetch):
+    await api.post("users", json_body={"email": "cy@example.org", "password": PASSWORD})
+    public = Api(jp_fetch, {"Authorization": ""})
+    login = await public.post(
+        "auth", "login", json_body={"email": "cy@example.org", "password": PASSWORD}
+    )
+    cookie = login.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Path=/a%40b/" in cookie  # the server's base_url (pytest-jupyter's)
+    assert "Secure" not in cookie  # plain http here; https requests get Secure
+    value = cookie.split(";", 1)[0]
+    with_cookie = Api(jp_fetch, {"Authorization": "", "Cookie": value})
+    me = await with_cookie.get("auth", "me")
+    assert me.code == 200 and me.body["authenticatedBy"] == "session"
+    # a cookie is sent by browsers on their own: a write needs Jupyter's XSRF token as well
+    write = await with_cookie.unchecked().post("workflows", json_body={"definition": document()})
+    assert write.code == 403
+    forged = Api(jp_fetch, {"Authorization": "", "Cookie": value[:-4] + "0000"})
+    assert (await forged.get("auth", "me")).code == 401
+
+
+async def test_a_key_records_when_it_was_last_used(api, jp_fetch):
+    key = await make_key(api)
+    assert key["lastUsedAt"] is None
+    tool = Api(jp_fetch, {"Authorization": f"Bearer {key['key']}"})
+    assert (await tool.get("workflows")).code == 200
+    for _ in range(50):  # written in the background, off the request
+        listed = await api.get("keys", key["id"])
+        if listed.body["lastUsedAt"] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert listed.body["lastUsedAt"] is not None
