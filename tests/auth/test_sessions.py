@@ -4,17 +4,15 @@ get, expire, revoke, revoke every session of a user, and survive a new client or
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.auth.test_rate_limit import BACKENDS, Clock, open_stores, own_database  # noqa: F401
+from tests.auth.conftest import Clock
 from workscript_jupyter.auth.sessions import RedisSessions, SessionInfo, StoreSessions
 from workscript_jupyter.errors import ConfigurationError
 from workscript_jupyter.store.base import Store
@@ -28,22 +26,6 @@ def at(seconds: float) -> datetime:
 
 
 # -- Redis ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards (and counted first)."""
-    import redis
-
-    prefix = f"workscript:test:session:{os.getpid()}:{secrets.token_hex(4)}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @asynccontextmanager
@@ -155,18 +137,6 @@ def test_redis_answers_none_for_unknown_and_malformed_ids(
 
 
 # -- the store -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Store]]:
-    """Two stores on one database (each with its own engine: a restarted server), or one
-    MemoryStore."""
-    opened = open_stores(request, tmp_path, 2)
-    try:
-        yield opened
-    finally:
-        for each in opened:
-            each.close()
 
 
 @pytest.fixture
