@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.store.contract.conftest import _empty_tables
 from workscript_jupyter.store.base import Store
 from workscript_jupyter.store.memory import MemoryStore
 
@@ -113,22 +114,8 @@ def open_stores(request: pytest.FixtureRequest, tmp_path: Path, count: int) -> l
     else:
         database: OwnDatabase = request.getfixturevalue("own_database")
         url = database.url_for(request.getfixturevalue("mysql_url"))  # skips when absent
-        _empty(url)
+        _empty_tables(url)
     return [SqlStore.from_url(url) for _ in range(count)]
-
-
-def _empty(url: str) -> None:
-    from sqlalchemy import create_engine, delete
-
-    from workscript_jupyter.store.tables import metadata
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(delete(table))
-    finally:
-        engine.dispose()
 
 
 BACKENDS = ["memory", "sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)]

@@ -25,6 +25,7 @@ server's clock, so servers sharing a Redis should keep their clocks in step (NTP
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
@@ -281,10 +282,7 @@ class RedisRateLimiter:
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
-
-        async def take(wanted: int) -> tuple[int, RateDecision]:
-            return await self._take(key, limit, window_seconds, wanted)
-
+        take = functools.partial(self._take, key, limit, window_seconds)
         return await self._leases.hit(key, limit, window_seconds, take)
 
     async def _take(
@@ -357,10 +355,7 @@ class StoreRateLimiter:
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         _check(limit, window_seconds)
-
-        async def take(wanted: int) -> tuple[int, RateDecision]:
-            return await self._take(key, limit, window_seconds, wanted)
-
+        take = functools.partial(self._take, key, limit, window_seconds)
         return await self._leases.hit(key, limit, window_seconds, take)
 
     async def _take(
