@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from ..base import Store
 from ._state import Tables
-from .accounts import MemoryCredentials, MemoryUsers
+from .accounts import MemoryCredentials
 from .extras import MemoryAi, MemoryIntegrations, MemoryResources
 from .runs import MemoryExecutions
 from .schedules import MemoryAutomations, MemoryFires
+from .users import MemoryUsers
 from .workflows import MemoryWorkflows
 
 __all__ = ["MemoryStore"]

@@ -1,4 +1,4 @@
-"""Users and their credentials (sessions, refresh tokens, API keys, logins, resets, rate
+"""The credentials of users (sessions, refresh tokens, API keys, logins, resets, rate
 counters), in memory. The one lock of ``Tables`` makes each compound step atomic (a rotation,
 a use of a reset, a counted hit), as the SQL backend's transactions do."""
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import ConflictError, RecordNotFoundError
-from ..base import USER_FIELDS, CredentialStore, UserStore
+from ..base import CredentialStore
 from ..interfaces.credentials import (
     API_KEY_FIELDS,
     check_api_key_changes,
@@ -21,149 +21,23 @@ from ..interfaces.users import string_tuple
 from ..records import (
     ApiKey,
     LoginAttempt,
-    Page,
     PasswordReset,
     RefreshToken,
     Scope,
     Session,
-    User,
     new_id,
     utcnow,
 )
-from ._state import Tables, check_changes, owned, paginate, utc
+from ._state import Tables, check_changes, owned, utc
+from .users import case_key
 
-__all__ = ["MemoryCredentials", "MemoryUsers"]
-
-
-def _key(value: str | None) -> str | None:
-    """The case-insensitive form of a username or email (the SQL ``*_key`` columns)."""
-    return None if value is None else value.lower()
+__all__ = ["MemoryCredentials"]
 
 
 def _aware(value: datetime, name: str) -> datetime:
     at = utc(value, name)
     assert at is not None
     return at
-
-
-class MemoryUsers(UserStore):
-    def __init__(self, tables: Tables) -> None:
-        self._t = tables
-
-    def _check_unique(self, user: User) -> None:
-        for other in self._t.users.values():
-            if other.id == user.id:
-                continue
-            if _key(other.username) == _key(user.username):
-                raise ConflictError(f"the username {user.username!r} is taken")
-            if user.email is not None and _key(other.email) == _key(user.email):
-                raise ConflictError(f"the email {user.email!r} is taken")
-            if (
-                user.external_id is not None
-                and other.source == user.source
-                and other.external_id == user.external_id
-            ):
-                raise ConflictError(f"a {user.source} user {user.external_id!r} already exists")
-
-    def create(
-        self,
-        username: str,
-        *,
-        email: str | None = None,
-        password_hash: str | None = None,
-        roles: Iterable[str] = ("user",),
-        display_name: str | None = None,
-        source: str = "local",
-        external_id: str | None = None,
-        permissions: Iterable[str] = (),
-    ) -> User:
-        user = User.new(
-            username, email=email, roles=roles, display_name=display_name,
-            source=source, external_id=external_id,
-            permissions=string_tuple(permissions, "permissions"),
-        )  # fmt: skip
-        with self._t.lock:
-            self._check_unique(user)
-            self._t.users[user.id] = user
-            self._t.password_hashes[user.id] = password_hash
-        return user
-
-    def _get(self, user_id: str) -> User:
-        user = self._t.users.get(user_id)
-        if user is None:
-            raise RecordNotFoundError("user", user_id)
-        return user
-
-    def get(self, user_id: str) -> User:
-        with self._t.lock:
-            return self._get(user_id)
-
-    def find(
-        self,
-        *,
-        username: str | None = None,
-        email: str | None = None,
-        source: str | None = None,
-        external_id: str | None = None,
-    ) -> User | None:
-        if username is None and email is None and external_id is None:
-            return None
-        with self._t.lock:
-            for user in self._t.users.values():
-                if (
-                    (username is None or _key(user.username) == _key(username))
-                    and (email is None or _key(user.email) == _key(email))
-                    and (external_id is None or user.external_id == external_id)
-                    and (source is None or user.source == source)
-                ):
-                    return user
-        return None
-
-    def update(self, user_id: str, **changes: Any) -> User:
-        if "permissions" in changes:  # before the generic copy, which takes any iterable
-            changes["permissions"] = string_tuple(changes["permissions"], "permissions")
-        values = check_changes("user", changes, USER_FIELDS)
-        with self._t.lock:
-            user = replace(self._get(user_id), **values, updated_at=utcnow())
-            self._check_unique(user)
-            self._t.users[user_id] = user
-            return user
-
-    def delete(self, user_id: str) -> None:
-        t = self._t
-        with t.lock:
-            self._get(user_id)
-            del t.users[user_id]
-            t.password_hashes.pop(user_id, None)
-            for table in (t.sessions, t.refresh_tokens, t.password_resets, t.oauth_states):
-                for key in [k for k, row in table.items() if row.user_id == user_id]:
-                    del table[key]
-            for owned_table in (
-                t.api_keys,
-                t.workflows,
-                t.executions,
-                t.integrations,
-                t.resources,
-                t.ai_usage,
-            ):
-                for key in [k for k, row in owned_table.items() if row.owner_id == user_id]:
-                    del owned_table[key]
-            for automation_id in [a.id for a in t.automations.values() if a.owner_id == user_id]:
-                t.drop_automation(automation_id)
-
-    def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
-        with self._t.lock:
-            return paginate(list(self._t.users.values()), limit=limit, cursor=cursor)
-
-    def get_password_hash(self, user_id: str) -> str | None:
-        with self._t.lock:
-            self._get(user_id)
-            return self._t.password_hashes.get(user_id)
-
-    def set_password_hash(self, user_id: str, password_hash: str | None) -> None:
-        with self._t.lock:
-            self._get(user_id)
-            self._t.password_hashes[user_id] = password_hash
 
 
 class MemoryCredentials(CredentialStore):
@@ -371,24 +245,24 @@ class MemoryCredentials(CredentialStore):
             self._t.login_attempts[attempt.id] = attempt
 
     def count_failed_logins(self, username: str, since: datetime) -> int:
-        key, start = _key(username), _aware(since, "since")
+        key, start = case_key(username), _aware(since, "since")
         with self._t.lock:
             return sum(
                 1
                 for a in self._t.login_attempts.values()
-                if not a.succeeded and _key(a.username) == key and a.at >= start
+                if not a.succeeded and case_key(a.username) == key and a.at >= start
             )
 
     def failed_logins_since(
         self, username: str, since: datetime, *, limit: int = 100
     ) -> list[datetime]:
         _check_limit(limit)
-        key, start = _key(username), _aware(since, "since")
+        key, start = case_key(username), _aware(since, "since")
         with self._t.lock:
             attempts = [
                 a
                 for a in self._t.login_attempts.values()
-                if _key(a.username) == key and a.at >= start
+                if case_key(a.username) == key and a.at >= start
             ]
         successes = [a.at for a in attempts if a.succeeded]
         last_success = max(successes) if successes else None
