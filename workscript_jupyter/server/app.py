@@ -442,49 +442,13 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
         a Jupyter server that went on without the extension would look healthy and serve
         nothing of it."""
         from ..errors import ConfigurationError
+        from .composition_accounts import account_config
 
         try:
-            return self._account_values(data_dir)
+            return account_config(self, role=self.role, data_dir=data_dir, log=self.log)
         except ConfigurationError as error:
             self.log.critical("workscript: %s; the server stops", error.message)
             raise SystemExit(f"workscript: {error.message}") from None
-
-    def _account_values(self, data_dir: str | None) -> tuple[Any, Any, Any]:
-        from ..auth.mail import MailSettings
-        from ..service.account_settings import AccountSettings
-        from .composition_accounts import AccountSecrets, resolve_secrets
-
-        settings = AccountSettings(
-            bcrypt_rounds=self.bcrypt_rounds,
-            max_login_attempts=self.max_login_attempts,
-            lockout_seconds=self.lockout_duration,
-            session_seconds=self.session_expiry,
-            api_key_expiry_days=self.api_key_expiry,
-            api_key_rate_limit=self.api_key_rate_limit,
-            allow_registration=bool(self.allow_registration),
-            reset_expiry_seconds=self.password_reset_expiry,
-            reset_token_length=self.password_reset_token_length,
-            auth_ip_limit=self.auth_ip_limit,
-            auth_ip_window_seconds=self.auth_ip_window_seconds,
-            credential_cache_seconds=self.credential_cache_seconds,
-        )
-        secrets = resolve_secrets(
-            AccountSecrets(self.jwt_secret, self.jwt_refresh_secret, self.session_secret),
-            role=self.role,
-            data_dir=data_dir,
-            log=self.log,
-        )
-        backend = self.email_backend or ("smtp" if self.smtp_host else "none")
-        mail = MailSettings(
-            backend=backend,  # type: ignore[arg-type]
-            host=self.smtp_host,
-            port=self.smtp_port,
-            secure=self.smtp_secure,  # type: ignore[arg-type]
-            user=self.smtp_user,
-            password=self.smtp_password,
-            sender=self.email_from,
-        )
-        return settings, secrets, mail
 
     def _build_accounts(self, store: Any, config: tuple[Any, Any, Any]) -> dict[str, Any]:
         """The accounts layer (composition_accounts.py) and the identity order of /workscript/*."""

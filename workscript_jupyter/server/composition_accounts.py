@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..auth.passwords import PasswordHasher
@@ -26,7 +26,17 @@ from ..errors import ConfigurationError
 from ..service.account_settings import AccountSettings
 from ..store.base import Store
 
-__all__ = ["AccountParts", "AccountSecrets", "build_accounts", "resolve_secrets"]
+if TYPE_CHECKING:
+    from ..auth.mail import MailSettings
+    from .account_traits import AccountTraits
+
+__all__ = [
+    "AccountParts",
+    "AccountSecrets",
+    "account_config",
+    "build_accounts",
+    "resolve_secrets",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,45 @@ def resolve_secrets(
             "jwt_secret (JWT_SECRET): a refresh token must never pass for an access token"
         )
     return AccountSecrets(**values)
+
+
+def account_config(
+    traits: AccountTraits, *, role: str, data_dir: str | None, log: logging.Logger
+) -> tuple[AccountSettings, AccountSecrets, MailSettings]:
+    """The accounts' settings, secrets and mail settings from the app's traits, each checked
+    (a ConfigurationError names the setting)."""
+    from ..auth.mail import MailSettings
+
+    settings = AccountSettings(
+        bcrypt_rounds=traits.bcrypt_rounds,
+        max_login_attempts=traits.max_login_attempts,
+        lockout_seconds=traits.lockout_duration,
+        session_seconds=traits.session_expiry,
+        api_key_expiry_days=traits.api_key_expiry,
+        api_key_rate_limit=traits.api_key_rate_limit,
+        allow_registration=bool(traits.allow_registration),
+        reset_expiry_seconds=traits.password_reset_expiry,
+        reset_token_length=traits.password_reset_token_length,
+        auth_ip_limit=traits.auth_ip_limit,
+        auth_ip_window_seconds=traits.auth_ip_window_seconds,
+        credential_cache_seconds=traits.credential_cache_seconds,
+    )
+    secrets = resolve_secrets(
+        AccountSecrets(traits.jwt_secret, traits.jwt_refresh_secret, traits.session_secret),
+        role=role,
+        data_dir=data_dir,
+        log=log,
+    )
+    mail = MailSettings(
+        backend=traits.email_backend or ("smtp" if traits.smtp_host else "none"),
+        host=traits.smtp_host,
+        port=traits.smtp_port,
+        secure=traits.smtp_secure,  # type: ignore[arg-type]
+        user=traits.smtp_user,
+        password=traits.smtp_password,
+        sender=traits.email_from,
+    )
+    return settings, secrets, mail
 
 
 def build_accounts(
