@@ -415,7 +415,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
                 ),
             )
         hub = build_hub(service, redis_url=self.redis_url, db_url=self._db_url, server_id=server_id)
-        accounts = self._build_accounts(store, account_config)
+        accounts = self._build_accounts(store, account_config, service.identities)
         self.settings["workscript"] = {
             "role": self.role,
             "registry": registry,
@@ -450,7 +450,9 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             self.log.critical("workscript: %s; the server stops", error.message)
             raise SystemExit(f"workscript: {error.message}") from None
 
-    def _build_accounts(self, store: Any, config: tuple[Any, Any, Any]) -> dict[str, Any]:
+    def _build_accounts(
+        self, store: Any, config: tuple[Any, Any, Any], identities: Any
+    ) -> dict[str, Any]:
         """The accounts layer (composition_accounts.py) and the identity order of /workscript/*."""
         from .composition_accounts import build_accounts
         from .credentials import WorkscriptIdentity
@@ -467,6 +469,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             mail=mail,
             public_url=self.public_url or str(getattr(serverapp, "connection_url", "") or "/"),
             log=self.log,
+            on_user_changed=identities.forget_user_id,
         )
         self._account_closers = parts.closers
         if serverapp is not None:

@@ -133,6 +133,7 @@ def build_accounts(
     mail: Any,
     public_url: str,
     log: logging.Logger,
+    on_user_changed: Callable[[str], None] = lambda _user_id: None,
 ) -> AccountParts:
     from ..auth.mail import mailer_for
     from ..service.accounts import Accounts
@@ -206,7 +207,11 @@ def build_accounts(
             "password_resets": resets,
             "api_keys": ApiKeys(store, authenticator=authenticator, settings=settings),
             "user_admin": UserAdmin(
-                store, hasher=hasher, sessions=sessions, authenticator=authenticator
+                store,
+                hasher=hasher,
+                sessions=sessions,
+                authenticator=authenticator,
+                on_user_changed=on_user_changed,
             ),
             "session_secret": secrets.session_secret or "",
             "jwt_access_expiry": jwt_access_expiry,

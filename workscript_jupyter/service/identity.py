@@ -109,6 +109,12 @@ class Identities:
             self._groups[caller.user_id] = tuple(hub_groups)
             return caller
 
+    def forget_user_id(self, user_id: str) -> None:
+        """Drop the cached caller of a workscript user (an admin changed or disabled them): the
+        next request of that Jupyter identity reads the store again."""
+        for key in [k for k, caller in self._cache.items() if caller.user_id == user_id]:
+            del self._cache[key]
+
     def forget(self, username: str | None = None) -> None:
         """Drop cached callers (one, or all): the next call reads the store again."""
         if username is None:

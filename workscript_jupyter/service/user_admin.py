@@ -8,6 +8,7 @@ must never lose its last way in through a slip of the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..auth.passwords import PasswordHasher, check_password_rules
@@ -33,11 +34,15 @@ class UserAdmin:
         hasher: PasswordHasher,
         sessions: Any,
         authenticator: Authenticator,
+        on_user_changed: Callable[[str], None] = lambda _user_id: None,
     ) -> None:
+        """``on_user_changed(user_id)``: other caches of callers to drop (the Jupyter
+        identities' own), so a disabled or demoted user loses access with the next request."""
         self._store = store
         self._hasher = hasher
         self._sessions = sessions
         self._authenticator = authenticator
+        self._on_user_changed = on_user_changed
 
     async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:
         caller.require("user:manage")
@@ -98,6 +103,7 @@ class UserAdmin:
         user = await run_off_loop(self._store.users.update, user_id, **changes)
         if not user.is_active or "roles" in changes or "permissions" in changes:
             self._authenticator.forget_user(user_id)
+            self._on_user_changed(user_id)
         if not user.is_active:
             await revoke_everything(self._store, self._sessions, self._authenticator, user_id)
         return user
