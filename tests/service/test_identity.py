@@ -81,3 +81,19 @@ def test_bad_and_disabled_identities(serve, store):
     store.users.update(user.id, is_active=False)
     with pytest.raises(PermissionDeniedError):
         serve(lambda service: service.identities.caller_for("dave"), single_user=False)
+
+
+def test_a_change_made_elsewhere_shows_once_the_cached_caller_is_old(serve, store, monkeypatch):
+    """Another server (here: the store directly) disables a user: this server's cached caller
+    is trusted only CALLER_CACHE_SECONDS, then the store is read again."""
+    from workscript_jupyter.service import identity
+
+    async def body(service: WorkscriptService) -> None:
+        bob = await service.identities.caller_for("bob")
+        store.users.update(bob.user_id, is_active=False)
+        assert (await service.identities.caller_for("bob")) is bob  # still fresh: cached
+        monkeypatch.setattr(identity, "CALLER_CACHE_SECONDS", 0.0)
+        with pytest.raises(PermissionDeniedError, match="disabled"):
+            await service.identities.caller_for("bob")
+
+    serve(body, single_user=False)

@@ -12,7 +12,8 @@ session, a random anonymous user (``generate_anonymous_user``: a uuid4 hex usern
 name ``Anonymous <moon>``); mapping those would create a new workscript user per request. Such
 a server needs JupyterHub or an identity provider that names its users (or ``single_user``).
 
-Callers are cached in memory: the store is asked once per username and process. The hub groups
+Callers are cached in memory for ``CALLER_CACHE_SECONDS``: the store is asked about twice a
+minute per active user and process. The hub groups
 last seen for each user are kept in memory too (``groups_of``), for the code-node policy.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Collection, Sequence
 
 from ..errors import BadRequestError, ConflictError, PermissionDeniedError
@@ -32,6 +34,9 @@ __all__ = ["ANONYMOUS_REFUSED", "JUPYTER_SOURCE", "Identities", "is_anonymous_id
 
 JUPYTER_SOURCE = "jupyter"
 _USERNAME_MAX = 100
+# how long a mapped caller is trusted without reading the store: this server's own admin
+# changes drop it at once (forget_user_id); another server's show after at most this long
+CALLER_CACHE_SECONDS = 30.0
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 
 ANONYMOUS_REFUSED = (
@@ -62,7 +67,7 @@ class Identities:
         self.single_user = single_user
         self.admin_users = frozenset(admin_users)
         self.owner_username = owner_username
-        self._cache: dict[str, Caller] = {}
+        self._cache: dict[str, tuple[float, Caller]] = {}  # key -> (read at, caller)
         self._groups: dict[str, tuple[str, ...]] = {}
         self._lock = asyncio.Lock()
 
@@ -82,12 +87,12 @@ class Identities:
         if not self.single_user and is_anonymous_identity(username, display_name):
             raise PermissionDeniedError(ANONYMOUS_REFUSED)
         key = self.owner_username if self.single_user else username
-        cached = self._cache.get(key)
+        cached = self._fresh(key)
         if cached is not None:
             self._groups[cached.user_id] = tuple(hub_groups)
             return cached
         async with self._lock:  # two first requests of one user must not both create it
-            cached = self._cache.get(key)
+            cached = self._fresh(key)
             if cached is not None:
                 return cached
             roles: tuple[str, ...]
@@ -105,14 +110,23 @@ class Identities:
             if not user.is_active:
                 raise PermissionDeniedError(f"the workscript user {user.username!r} is disabled")
             caller = Caller.of(user)
-            self._cache[key] = caller
+            self._cache[key] = (time.monotonic(), caller)
             self._groups[caller.user_id] = tuple(hub_groups)
             return caller
+
+    def _fresh(self, key: str) -> Caller | None:
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[0] >= CALLER_CACHE_SECONDS:
+            del self._cache[key]  # another server may have disabled or changed the user
+            return None
+        return entry[1]
 
     def forget_user_id(self, user_id: str) -> None:
         """Drop the cached caller of a workscript user (an admin changed or disabled them): the
         next request of that Jupyter identity reads the store again."""
-        for key in [k for k, caller in self._cache.items() if caller.user_id == user_id]:
+        for key in [k for k, (_, caller) in self._cache.items() if caller.user_id == user_id]:
             del self._cache[key]
 
     def forget(self, username: str | None = None) -> None:
