@@ -261,3 +261,21 @@ async def test_a_key_records_when_it_was_last_used(api, jp_fetch):
             break
         await asyncio.sleep(0.05)
     assert listed.body["lastUsedAt"] is not None
+
+
+async def test_a_lone_surrogate_is_a_400_not_a_500(api, jp_fetch):
+    """JSON may escape half a UTF-16 pair ("\\ud800"): no hash, JWT or database takes it."""
+    public = Api(jp_fetch, {"Authorization": ""})
+    for client, path, body in (
+        (public, "auth/login", '{"email": "x\\ud800@a.b", "password": "x"}'),
+        (public, "auth/refresh", '{"refreshToken": "\\udfff"}'),
+        (api, "keys", '{"name": "k\\ud800"}'),
+        (api, "workflows", '{"definition": {"\\ud800": 1}}'),
+    ):
+        reply = await client.post(
+            *path.split("/"), body=body, headers={"Content-Type": "application/json"}
+        )
+        assert reply.code == 400, (path, reply.code, reply.raw)
+        assert "UTF-16" in reply.error["message"]
+    fine = await api.post("keys", json_body={"name": "smile \U0001f600"})  # a whole pair
+    assert fine.code == 201

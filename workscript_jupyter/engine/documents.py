@@ -86,7 +86,7 @@ def load_json(text: str | bytes, *, source: str = "the body", max_depth: int = M
             ) from None
     check_json_depth(text, source=source, max_depth=max_depth)
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise DocumentError(
             f"{source} is not JSON: {error.msg} at line {error.lineno} column {error.colno} "
@@ -103,6 +103,33 @@ def load_json(text: str | bytes, *, source: str = "the body", max_depth: int = M
             f"{source}: nested more than {max_depth} levels deep",
             details={"line": None, "column": None, "position": None},
         ) from None
+    surrogate = _LONE_SURROGATE_ESCAPE.search(text)
+    if surrogate is not None and _has_lone_surrogate(value):
+        # "\ud800" decodes to a str that no UTF-8 encoder (hash, database, JWT) accepts
+        raise _error(source, text, surrogate.start(), "a \\u escape of half a UTF-16 pair")
+    return value
+
+
+# an escaped UTF-16 surrogate: legal in JSON text as one half of a pair, a lone one is not text
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded value holds a string (key or value) that is not encodable text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def check_json_depth(text: str, *, source: str = "the body", max_depth: int = MAX_DEPTH) -> None:
