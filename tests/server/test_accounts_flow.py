@@ -279,3 +279,45 @@ async def test_a_lone_surrogate_is_a_400_not_a_500(api, jp_fetch):
         assert "UTF-16" in reply.error["message"]
     fine = await api.post("keys", json_body={"name": "smile \U0001f600"})  # a whole pair
     assert fine.code == 201
+
+
+async def test_a_key_cannot_mint_or_extend_keys(api, jp_fetch):
+    key = await make_key(api, rateLimit=3, expiresInDays=1)
+    tool = Api(jp_fetch, {"Authorization": f"Bearer {key['key']}"})
+    minted = await tool.post("keys", json_body={"name": "free", "expiresInDays": 0})
+    assert minted.code == 403 and "sign in" in minted.error["message"]
+    extended = await tool.call("PATCH", "keys", key["id"], json_body={"expiresInDays": 0})
+    assert extended.code == 403
+
+
+async def test_concurrent_guesses_never_pass_the_lockout(api, jp_fetch):
+    """Guesses of one account are checked one at a time: past max_login_attempts (5) the
+    rest are refused, however many arrive together."""
+    await api.post("users", json_body={"email": "dee@example.org", "password": PASSWORD})
+    public = Api(jp_fetch, {"Authorization": ""})
+    guesses = [
+        public.post("auth", "login", json_body={"email": "dee@example.org", "password": f"N{i}x"})
+        for i in range(20)
+    ]
+    codes = sorted(reply.code for reply in await asyncio.gather(*guesses))
+    assert codes.count(401) == 5 and codes.count(429) == 15, codes
+
+
+async def test_guessing_the_current_password_counts_towards_the_lockout(api, jp_fetch):
+    await api.post("users", json_body={"email": "eve@example.org", "password": PASSWORD})
+    public = Api(jp_fetch, {"Authorization": ""})
+    tokens = (
+        await public.post(
+            "auth", "login", json_body={"email": "eve@example.org", "password": PASSWORD}
+        )
+    ).body
+    holder = Api(jp_fetch, bearer(tokens["accessToken"]))
+    codes = []
+    for i in range(7):
+        reply = await holder.post(
+            "auth",
+            "change-password",
+            json_body={"currentPassword": f"Guess-{i}", "newPassword": "Another-Good-7"},
+        )
+        codes.append(reply.code)
+    assert codes == [400] * 5 + [429] * 2, codes

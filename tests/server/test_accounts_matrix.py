@@ -187,6 +187,8 @@ BAD = {
     "expired key": "expired",
 }
 VALID = ("valid jwt", "valid key")
+# a key never makes or changes keys (a leaked key would mint keys without its limit or expiry)
+KEYS_BY_SIGNED_IN_USERS = {("KeysHandler", "POST"), ("KeyHandler", "PATCH")}
 NO_SUCH_ROUTE = {"WebhookHandler", "NotFoundHandler"}  # a 404 whoever asks
 SKIPPED = {"OpenApiHandler"}  # test_a_key_opens_the_openapi_document
 
@@ -240,6 +242,8 @@ def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, w
         return "" if code in (401, 403) else "answered without credentials"
     if handler in NO_SUCH_ROUTE:
         return "" if code == 404 else "not 404"
+    if (handler, verb) in KEYS_BY_SIGNED_IN_USERS and "key" in row:
+        return "" if code == 403 else "a key made or changed a key"
     if row in ("other user's key", "api-role key"):
         held = ROLE_PERMISSIONS["user"] if row == "other user's key" else API_ROLE
         if permission not in (None, "public") and permission not in held:

@@ -17,7 +17,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -115,6 +118,24 @@ class Accounts:
         self._limiter = limiter
         self._authenticator = authenticator
         self.settings = settings
+        # password checks of one account run one at a time on this server: the lockout is
+        # read, the password checked and the failure recorded before the next attempt is read
+        # (40 concurrent guesses were all checked against a limit of 5)
+        self._account_locks: dict[str, asyncio.Lock] = {}
+        self._account_waiting: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, account: str) -> AsyncIterator[None]:
+        lock = self._account_locks.setdefault(account, asyncio.Lock())
+        self._account_waiting[account] = self._account_waiting.get(account, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._account_waiting[account] -= 1
+            if not self._account_waiting[account]:
+                del self._account_waiting[account]
+                self._account_locks.pop(account, None)
 
     async def limit_client(self, client: ClientInfo, what: str) -> None:
         """The per-address limit of login, register and reset requests (429 past it)."""
@@ -160,6 +181,11 @@ class Accounts:
         await self.limit_client(client, "login")
         email = normalize_email(body.get("email"))
         password = _password(body.get("password"), field="password")
+        async with self._one_at_a_time(email):
+            user = await self._check_password(email, password, client)
+        return await self._open_session(user, client)
+
+    async def _check_password(self, email: str, password: str, client: ClientInfo) -> User:
         await self._check_lockout(email)
         users = self._store.users
         user = await run_off_loop(users.find, email=email)
@@ -173,8 +199,7 @@ class Accounts:
         if not user.is_active:
             raise PermissionDeniedError("this account is disabled; ask an admin")
         await run_off_loop(record, email, True, now, ip=client.ip)
-        user = await run_off_loop(users.update, user.id, last_login_at=now)
-        return await self._open_session(user, client)
+        return await run_off_loop(users.update, user.id, last_login_at=now)
 
     async def _check_lockout(self, email: str) -> None:
         settings = self.settings
@@ -292,8 +317,18 @@ class Accounts:
             raise BadRequestError(
                 "this account has no workscript password (it signs in through Jupyter)"
             )
-        if not await self._hasher.verify(current, hashed):
-            raise BadRequestError("currentPassword is wrong", details={"field": "currentPassword"})
+        # wrong current passwords count towards the account's lockout, like failed logins:
+        # a stolen token must not let its holder guess the password without end
+        account = caller.user.email or caller.user.username
+        record = self._store.credentials.record_login_attempt
+        async with self._one_at_a_time(account):
+            await self._check_lockout(account)
+            if not await self._hasher.verify(current, hashed):
+                await run_off_loop(record, account, False, datetime.now(UTC))
+                raise BadRequestError(
+                    "currentPassword is wrong", details={"field": "currentPassword"}
+                )
+            await run_off_loop(record, account, True, datetime.now(UTC))
         check_password_rules(new, field="newPassword")
         await run_off_loop(users.set_password_hash, caller.user_id, await self._hasher.hash(new))
         await revoke_everything(self._store, self._sessions, self._authenticator, caller.user_id)

@@ -1,7 +1,8 @@
 """``ApiKeys``: a user's keys for external tools — create (shown once), list, update, revoke.
 
-A key is ``wks_live_`` and 256 random bits; only its SHA-256 is stored. Its permissions are a
-subset of its creator's (all of them by default; a key made with a key gets at most that key's).
+A key is ``wks_live_`` and 256 random bits; only its SHA-256 is stored. Keys are created and
+changed by a signed-in user, never by another key (a key may still list keys and revoke them).
+Its permissions are a subset of its creator's (all of them by default).
 It expires after ``api_key_expiry_days`` unless given another expiry (0 days: never). Its rate
 limit is the server's ``api_key_rate_limit`` unless set lower — only an admin may set it higher,
 or a user could lift their own limit.
@@ -24,7 +25,7 @@ from .account_settings import AccountSettings
 from .authentication import Authenticator
 from .values import Caller
 
-__all__ = ["ApiKeys", "CreatedKey"]
+__all__ = ["ApiKeys", "CreatedKey", "require_signed_in"]
 
 _MAX_RATE_LIMIT = 10_000_000
 _MAX_DAYS = 3650
@@ -47,6 +48,15 @@ def _name(value: object) -> str:
     return value.strip()
 
 
+def require_signed_in(caller: Caller, what: str) -> None:
+    """Keys are made and changed by a signed-in user, never by a key: a leaked key could
+    otherwise mint keys without its own limit or expiry, or extend its own life."""
+    if caller.via == "api_key":
+        raise PermissionDeniedError(
+            f"an API key cannot {what} API keys; sign in (JWT, session or Jupyter) to do it"
+        )
+
+
 class ApiKeys:
     def __init__(
         self, store: Store, *, authenticator: Authenticator | None, settings: AccountSettings
@@ -59,6 +69,7 @@ class ApiKeys:
 
     async def create(self, caller: Caller, body: dict[str, Any]) -> CreatedKey:
         caller.require("apikey:create")
+        require_signed_in(caller, "create")
         name = _name(body.get("name"))
         if body.get("permissions") is None:
             permissions = tuple(sorted(caller.permissions))
@@ -89,6 +100,7 @@ class ApiKeys:
 
     async def update(self, caller: Caller, key_id: str, body: dict[str, Any]) -> ApiKey:
         caller.require("apikey:update")
+        require_signed_in(caller, "change")
         unknown = sorted(set(body) - {"name", "permissions", "rateLimit", "expiresInDays"})
         if unknown:
             raise BadRequestError(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...service.api_keys import require_signed_in
 from ..base import WorkscriptHandler
 from ..serialize import page_json
 from ..serialize_accounts import key_json, user_json
@@ -44,7 +45,9 @@ class KeysHandler(_KeysBase):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        created = await self.keys.create(await self.caller(), self.json_object())
+        caller = await self.caller()
+        require_signed_in(caller, "create")  # before the body: a key's answer is this 403
+        created = await self.keys.create(caller, self.json_object())
         body = key_json(created.key)
         body["key"] = created.secret
         self.set_header("Cache-Control", "no-store")
@@ -63,7 +66,9 @@ class KeyHandler(_KeysBase):
     @web.authenticated
     @authorized
     async def patch(self, key_id: str) -> None:
-        key = await self.keys.update(await self.caller(), key_id, self.json_object())
+        caller = await self.caller()
+        require_signed_in(caller, "change")
+        key = await self.keys.update(caller, key_id, self.json_object())
         self.write_json(key_json(key))
 
     @web.authenticated
