@@ -321,3 +321,21 @@ async def test_guessing_the_current_password_counts_towards_the_lockout(api, jp_
         )
         codes.append(reply.code)
     assert codes == [400] * 5 + [429] * 2, codes
+
+
+async def test_the_owner_cannot_be_disabled_by_another_admin(api, jp_fetch):
+    owner = (await api.get("auth", "me")).body
+    await api.post(
+        "users", json_body={"email": "fay@example.org", "password": PASSWORD, "role": "admin"}
+    )
+    public = Api(jp_fetch, {"Authorization": ""})
+    fay = (
+        await public.post(
+            "auth", "login", json_body={"email": "fay@example.org", "password": PASSWORD}
+        )
+    ).body
+    other_admin = Api(jp_fetch, bearer(fay["accessToken"]))
+    for change in ({"isActive": False}, {"role": "user"}):
+        reply = await other_admin.call("PATCH", "users", owner["id"], json_body=change)
+        assert reply.code == 409 and "owner" in reply.error["message"], reply.raw
+    assert (await api.get("workflows")).code == 200

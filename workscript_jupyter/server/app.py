@@ -470,6 +470,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             public_url=self.public_url or str(getattr(serverapp, "connection_url", "") or "/"),
             log=self.log,
             on_user_changed=identities.forget_user_id,
+            owner_external_id=identities.owner_username if identities.single_user else None,
         )
         self._account_closers = parts.closers
         if serverapp is not None:

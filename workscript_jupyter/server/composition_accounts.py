@@ -134,6 +134,7 @@ def build_accounts(
     public_url: str,
     log: logging.Logger,
     on_user_changed: Callable[[str], None] = lambda _user_id: None,
+    owner_external_id: str | None = None,
 ) -> AccountParts:
     from ..auth.mail import mailer_for
     from ..service.accounts import Accounts
@@ -212,6 +213,7 @@ def build_accounts(
                 sessions=sessions,
                 authenticator=authenticator,
                 on_user_changed=on_user_changed,
+                owner_external_id=owner_external_id,
             ),
             "session_secret": secrets.session_secret or "",
             "jwt_access_expiry": jwt_access_expiry,
