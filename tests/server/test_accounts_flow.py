@@ -339,3 +339,20 @@ async def test_the_owner_cannot_be_disabled_by_another_admin(api, jp_fetch):
         reply = await other_admin.call("PATCH", "users", owner["id"], json_body=change)
         assert reply.code == 409 and "owner" in reply.error["message"], reply.raw
     assert (await api.get("workflows")).code == 200
+
+
+async def test_an_open_socket_closes_once_its_key_is_revoked(api, jp_ws_fetch, monkeypatch):
+    from workscript_jupyter.server import websocket
+
+    monkeypatch.setattr(websocket, "RECHECK_SECONDS", 0.2)
+    key = await make_key(api)
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    socket = await jp_ws_fetch("workscript", "ws", headers=headers)
+    first = await jp_ws_fetch("workscript", "ws", "authenticate", headers={"Authorization": ""})
+    first.write_message(json.dumps({"type": "authenticate", "token": key["key"]}))
+    assert json.loads(await asyncio.wait_for(first.read_message(), 10))["type"] == "authenticated"
+    assert (await api.delete("keys", key["id"])).code == 204
+    for each in (socket, first):
+        while (await asyncio.wait_for(each.read_message(), 10)) is not None:
+            pass  # whatever was on its way, then the close
+        assert each.close_code == 4401

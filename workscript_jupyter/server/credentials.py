@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.identity import User as JupyterUser
 
-from ..auth.api_keys import read_credential
+from ..auth.api_keys import Credential, read_credential
 from ..errors import AuthenticationError
 
 if TYPE_CHECKING:
@@ -36,7 +36,13 @@ if TYPE_CHECKING:
 
     from ..service.authentication import Authenticator, Principal
 
-__all__ = ["SESSION_COOKIE", "WorkscriptIdentity", "principal_of", "sign_session"]
+__all__ = [
+    "SESSION_COOKIE",
+    "WorkscriptIdentity",
+    "credential_of",
+    "principal_of",
+    "sign_session",
+]
 
 SESSION_COOKIE = "workscript-session"
 _PRINCIPAL = "_workscript_principal"
@@ -56,6 +62,12 @@ def _session_of(cookie: str, secret: str) -> str | None:
         return None
     expected = hmac.new(secret.encode(), session_id.encode(), hashlib.sha256).hexdigest()
     return session_id if hmac.compare_digest(mac, expected) else None
+
+
+def credential_of(handler: Any) -> Credential | None:
+    """The workscript credential a request's headers carried (None: none, or a cookie)."""
+    credential = getattr(handler, _HEADER_CREDENTIAL, None)
+    return credential if isinstance(credential, Credential) else None
 
 
 def principal_of(handler: Any) -> Principal | None:
@@ -81,7 +93,7 @@ class WorkscriptIdentity:
         headers = handler.request.headers
         credential = read_credential(headers.get("X-API-Key"), headers.get("Authorization"))
         if credential is not None:
-            setattr(handler, _HEADER_CREDENTIAL, True)
+            setattr(handler, _HEADER_CREDENTIAL, credential)
             return self._as_user(handler, await self._authenticator.authenticate(credential))
         # an explicit header (a Jupyter token) beats any cookie the client happens to carry
         explicit = bool(headers.get("Authorization", "").strip())

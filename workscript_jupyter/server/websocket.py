@@ -22,13 +22,14 @@ from jupyter_server.auth.decorator import allow_unauthenticated, ws_authenticate
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
+from tornado.ioloop import PeriodicCallback
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..auth.api_keys import read_credential
+from ..auth.api_keys import Credential, read_credential
 from ..engine.documents import dump_json, load_json
 from ..errors import PermissionDeniedError, WorkscriptError
 from .base import status_for
-from .credentials import principal_of
+from .credentials import credential_of, principal_of
 from .events_hub import EventClient, EventHub
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 HUB_SETTING = "event_hub"
+CLOSE_UNAUTHORIZED = 4401  # application close codes 4000-4999: the credential was refused
 
 
 def resolve_redis_url(configured: str | None) -> str | None:
@@ -56,6 +58,8 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
     auth_resource = "workscript:events"
     _client: EventClient | None = None
     _caller: Any = None
+    _credential: Credential | None = None
+    _recheck: PeriodicCallback | None = None
 
     @property
     def hub(self) -> EventHub:
@@ -98,6 +102,7 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
             except WorkscriptError as error:
                 raise web.HTTPError(status_for(error), error.message) from error
             self._caller = principal.caller
+            self._credential = credential_of(self)
             await super().get(*args, **kwargs)
             return
         user = self.current_user
@@ -121,12 +126,35 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)  # starts the keep-alive pings
         self._client = self.hub.connect(self._caller, self)
+        self._watch_credential()
+
+    def _watch_credential(self) -> None:
+        """A socket opened with a key or JWT checks it again every ``RECHECK_SECONDS``: a
+        revoked or expired key, a logout, a password change or a disabled user closes it
+        (4401) instead of leaving it subscribed for as long as it stays open."""
+        if self._credential is None:
+            return
+        self._recheck = PeriodicCallback(self._check_credential, RECHECK_SECONDS * 1000)
+        self._recheck.start()
+
+    async def _check_credential(self) -> None:
+        authenticator = self.settings["workscript"].get("authenticator")
+        if self._credential is None or authenticator is None:
+            return
+        try:
+            principal = await authenticator.authenticate(self._credential, count=False)
+            principal.caller.require("execution:read")
+        except WorkscriptError as error:
+            self.close(CLOSE_UNAUTHORIZED, error.message[:120])
 
     async def on_message(self, message: str | bytes) -> None:
         if self._client is not None:
             await self.hub.handle(self._client, message)
 
     def on_close(self) -> None:
+        if self._recheck is not None:
+            self._recheck.stop()
+            self._recheck = None
         client, self._client = self._client, None
         if client is not None:
             hub = self.settings.get("workscript", {}).get(HUB_SETTING)
@@ -143,7 +171,7 @@ class EventSocketHandler(WebSocketMixin, JupyterHandler, WebSocketHandler):
 
 
 AUTH_WAIT_SECONDS = 10.0
-CLOSE_UNAUTHORIZED = 4401  # application close codes 4000-4999: "authenticate first" failed
+RECHECK_SECONDS = 30.0
 
 
 class FirstMessageSocketHandler(EventSocketHandler):
@@ -202,7 +230,9 @@ class FirstMessageSocketHandler(EventSocketHandler):
             self._refuse(error.message)
             return
         self._caller = principal.caller
+        self._credential = credential
         self._client = self.hub.connect(self._caller, self)
+        self._watch_credential()
         await self.send(dump_json({"type": "authenticated", "payload": {}, "timestamp": None}))
 
     def on_close(self) -> None:

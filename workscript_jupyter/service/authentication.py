@@ -112,14 +112,16 @@ class Authenticator:
         self._touched: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    async def authenticate(self, credential: Credential) -> Principal:
+    async def authenticate(self, credential: Credential, *, count: bool = True) -> Principal:
+        """The caller of ``credential``; ``count=False`` checks it again without a rate-limit
+        hit (an open WebSocket re-checking the credential it was opened with)."""
         if credential.kind == "api_key":
-            return await self._api_key(credential.value)
+            return await self._api_key(credential.value, count=count)
         return await self.access_token(credential.value)
 
     # -- API keys ----------------------------------------------------------------------------
 
-    async def _api_key(self, secret: str) -> Principal:
+    async def _api_key(self, secret: str, *, count: bool = True) -> Principal:
         key_hash = hash_api_key(secret)
         key: ApiKey | None = self._keys.get(key_hash)
         if key is None:
@@ -133,11 +135,14 @@ class Authenticator:
         if key.expires_at is not None and key.expires_at <= now:
             raise AuthenticationError("the API key has expired")
         user = await self._user(key.owner_id, what="the API key's user")
+        caller = Caller.of_key(user, key.id, key.scopes)
+        if not count:
+            return Principal(caller)
         limit = key.rate_limit if key.rate_limit is not None else self._settings.api_key_rate_limit
         rate = await self._limiter.hit(f"apikey:{key.id}", limit, _RATE_WINDOW_SECONDS)
         if rate.allowed:
             self._touch(key.id)
-        return Principal(Caller.of_key(user, key.id, key.scopes), rate)
+        return Principal(caller, rate)
 
     def _touch(self, key_id: str) -> None:
         """Write ``last_used_at`` at most once a minute per key, without making the request wait."""
