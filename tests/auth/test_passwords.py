@@ -214,3 +214,25 @@ def test_hashing_runs_off_the_event_loop() -> None:
     # leave a handful of ticks instead of ~100)
     assert ticks > 20, ticks
     assert max_gap < 0.2, max_gap
+
+
+def test_hashes_past_the_waiting_cap_are_refused_at_once(monkeypatch) -> None:
+    """Past MAX_PENDING_HASHES waiting or running, a check is a 429 at once, not a place in a
+    line that would outlast any client."""
+    import asyncio
+
+    from workscript_jupyter.auth import passwords
+    from workscript_jupyter.errors import TooManyRequestsError
+
+    monkeypatch.setattr(passwords, "MAX_PENDING_HASHES", 2)
+    hasher = passwords.PasswordHasher(10)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            *(hasher.verify("Correct-Horse-9", None) for _ in range(5)), return_exceptions=True
+        )
+
+    results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, TooManyRequestsError)]
+    assert len(refused) == 3 and all(r is False for r in results if r not in refused)
+    assert refused[0].retry_after > 0
