@@ -13,7 +13,6 @@ database anyway).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -80,11 +79,6 @@ def _open_store(db_url: str | None) -> Any:
     return engine, SqlStore(engine)
 
 
-def _env_int(name: str, fallback: int) -> int:
-    raw = os.environ.get(name, "").strip().lower().removesuffix("d")
-    return int(raw) if raw else fallback
-
-
 def _read_password() -> str:
     import getpass
 
@@ -105,6 +99,7 @@ def run_users_command(args: argparse.Namespace) -> int:
     import asyncio
 
     from .auth.passwords import PasswordHasher, check_password_rules
+    from .service.account_settings import env_int
     from .service.accounts import normalize_email
     from .service.user_admin import create_local_user
 
@@ -113,7 +108,7 @@ def run_users_command(args: argparse.Namespace) -> int:
     if not args.no_password:
         password = _read_password()
         check_password_rules(password)
-        password_hash = PasswordHasher(_env_int("BCRYPT_ROUNDS", 12)).hash_sync(password)
+        password_hash = PasswordHasher(env_int("BCRYPT_ROUNDS", 12)).hash_sync(password)
     role = "admin" if args.admin else (args.role or "user")
     engine, store = _open_store(args.db_url)
     try:
@@ -130,15 +125,15 @@ def run_keys_command(args: argparse.Namespace) -> int:
     import asyncio
 
     from .errors import BadRequestError
-    from .service.account_settings import AccountSettings
+    from .service.account_settings import AccountSettings, env_int
     from .service.accounts import normalize_email
     from .service.api_keys import ApiKeys
     from .service.values import Caller
 
     email = normalize_email(args.user, field="--user")
     settings = AccountSettings(
-        api_key_expiry_days=_env_int("API_KEY_EXPIRY", 30),
-        api_key_rate_limit=_env_int("API_KEY_RATE_LIMIT", 1000),
+        api_key_expiry_days=env_int("API_KEY_EXPIRY", 30),
+        api_key_rate_limit=env_int("API_KEY_RATE_LIMIT", 1000),
     )
     body: dict[str, Any] = {"name": args.name}
     if args.permission is not None:

@@ -13,24 +13,9 @@ import os
 
 from traitlets import Bool, CaselessStrEnum, Float, HasTraits, Integer, Unicode, default
 
-from ..errors import ConfigurationError
+from ..service.account_settings import env_int as _env_int
 
 __all__ = ["AccountTraits"]
-
-
-def _env_int(name: str, fallback: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return fallback
-    text = raw.strip().lower()
-    if name == "API_KEY_EXPIRY" and text.endswith("d"):
-        text = text[:-1]  # the original writes "30d"
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigurationError(
-            f"the environment variable {name} must be a whole number, not {raw!r}"
-        ) from None
 
 
 def _env_str(name: str) -> str | None:

@@ -7,11 +7,12 @@ message, so a bad value stops the server at start instead of failing a login lat
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 
 from ..errors import ConfigurationError
 
-__all__ = ["AccountSettings"]
+__all__ = ["AccountSettings", "env_int"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +67,20 @@ class AccountSettings:
             )
         if self.credential_cache_seconds < 0:
             raise ConfigurationError("WorkscriptApp.credential_cache_seconds must be >= 0")
+
+
+def env_int(name: str, fallback: int) -> int:
+    """A whole number from the environment variable ``name`` (the original's settings), or
+    ``fallback`` when it is unset; anything else is a ConfigurationError naming the variable."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return fallback
+    text = raw.strip().lower()
+    if name == "API_KEY_EXPIRY" and text.endswith("d"):
+        text = text[:-1]  # the original writes "30d"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"the environment variable {name} must be a whole number, not {raw!r}"
+        ) from None
