@@ -111,6 +111,11 @@ export interface IAutomation {
   overlapPolicy: 'skip' | 'queue' | 'allow';
   timeoutSeconds: number | null;
   hasWebhookToken: boolean;
+  retries?: IRetryPolicy;
+  /** Only in the answer that created or rotated the token. */
+  webhookToken?: string;
+  /** `/workscript/hooks/<token>` under the base URL, with `webhookToken`. */
+  webhookPath?: string;
   nextRunAt: string | null;
   lastRunAt: string | null;
   createdAt: string;
@@ -141,6 +146,60 @@ export type CronValidateResult =
       nextRunsLocal: string[];
     }
   | { valid: false; error: string; field: string | null };
+
+/** One node of a run's timeline (`GET /workscript/executions/{id}/timeline`). */
+export interface ITimelineEntry {
+  path: string;
+  type: string;
+  edge?: string | null;
+  startedAt?: string;
+  durationMs?: number;
+  error?: string | null;
+}
+
+/** One cron tick of an automation: fired (with its run), skipped or failed (with why). */
+export interface IFire {
+  id: string;
+  automationId: string;
+  scheduledFor: string;
+  claimedBy: string;
+  claimedAt: string;
+  outcome: 'claimed' | 'fired' | 'skipped' | 'failed';
+  reason: string | null;
+  executionId: string | null;
+}
+
+/** How a failed run of an automation is retried. */
+export interface IRetryPolicy {
+  count: number;
+  delaySeconds: number;
+  backoff: number;
+}
+
+/** The body of a create (all of `name`, `triggerType` and one target) or an update (any). */
+export interface IAutomationInput {
+  name?: string;
+  workflowId?: string;
+  notebookPath?: string;
+  parameters?: Record<string, unknown> | null;
+  triggerType?: 'cron' | 'webhook' | 'manual';
+  cron?: string;
+  timezone?: string;
+  enabled?: boolean;
+  misfirePolicy?: 'skip' | 'run_once' | 'run_all';
+  misfireGraceSeconds?: number;
+  overlapPolicy?: 'skip' | 'queue' | 'allow';
+  retries?: Partial<IRetryPolicy>;
+  timeoutSeconds?: number | null;
+}
+
+/** A workflow to store: the definition, and a name/description/version if not its own. */
+export interface IWorkflowInput {
+  definition: IDefinition;
+  name?: string;
+  description?: string;
+  version?: string;
+}
 
 /** Filters of the runs list. */
 export interface IExecutionQuery {
@@ -195,6 +254,36 @@ export class WorkscriptClient {
     return this.request('GET', `workflows/${encodeURIComponent(id)}`);
   }
 
+  createWorkflow(body: IWorkflowInput): Promise<IWorkflow> {
+    return this.request('POST', 'workflows', { body });
+  }
+
+  updateWorkflow(
+    id: string,
+    body: Partial<IWorkflowInput>
+  ): Promise<IWorkflow> {
+    return this.request('PUT', `workflows/${encodeURIComponent(id)}`, { body });
+  }
+
+  deleteWorkflow(id: string): Promise<void> {
+    return this.request('DELETE', `workflows/${encodeURIComponent(id)}`);
+  }
+
+  /** The SVG drawing of a stored workflow (the RunMonitor's own). */
+  workflowGraph(id: string): Promise<string> {
+    return this.request('GET', `workflows/${encodeURIComponent(id)}/graph`, {
+      text: true
+    });
+  }
+
+  /** The SVG drawing of a definition not stored (the editor's); a 400 when it is invalid. */
+  definitionGraph(definition: IDefinition): Promise<string> {
+    return this.request('POST', 'workflows/graph', {
+      body: { definition },
+      text: true
+    });
+  }
+
   validateWorkflow(definition: IDefinition): Promise<IValidationResult> {
     return this.request('POST', 'workflows/validate', {
       body: { definition }
@@ -234,6 +323,71 @@ export class WorkscriptClient {
     options: { enabled?: boolean; limit?: number; cursor?: string | null } = {}
   ): Promise<IPage<IAutomation>> {
     return this.request('GET', 'automations', { query: options });
+  }
+
+  getTimeline(
+    id: string
+  ): Promise<{ executionId: string; timeline: ITimelineEntry[] }> {
+    return this.request('GET', `executions/${encodeURIComponent(id)}/timeline`);
+  }
+
+  /** A new run with the same definition snapshot and initial state (queued). */
+  rerunExecution(id: string): Promise<IExecution> {
+    return this.request('POST', `executions/${encodeURIComponent(id)}/rerun`);
+  }
+
+  getAutomation(id: string): Promise<IAutomation> {
+    return this.request('GET', `automations/${encodeURIComponent(id)}`);
+  }
+
+  createAutomation(body: IAutomationInput): Promise<IAutomation> {
+    return this.request('POST', 'automations', { body });
+  }
+
+  updateAutomation(id: string, body: IAutomationInput): Promise<IAutomation> {
+    return this.request('PUT', `automations/${encodeURIComponent(id)}`, {
+      body
+    });
+  }
+
+  deleteAutomation(id: string): Promise<void> {
+    return this.request('DELETE', `automations/${encodeURIComponent(id)}`);
+  }
+
+  /** Run an automation now (a manual fire). */
+  executeAutomation(id: string): Promise<IExecution> {
+    return this.request(
+      'POST',
+      `automations/${encodeURIComponent(id)}/execute`
+    );
+  }
+
+  /** A new webhook token: the answer, and only it, carries `webhookToken`/`webhookPath`. */
+  rotateWebhook(id: string): Promise<IAutomation> {
+    return this.request(
+      'POST',
+      `automations/${encodeURIComponent(id)}/webhook/rotate`
+    );
+  }
+
+  listFires(
+    id: string,
+    options: { limit?: number; cursor?: string | null } = {}
+  ): Promise<IPage<IFire>> {
+    return this.request('GET', `automations/${encodeURIComponent(id)}/fires`, {
+      query: options
+    });
+  }
+
+  listAutomationExecutions(
+    id: string,
+    options: { limit?: number; cursor?: string | null } = {}
+  ): Promise<IPage<IExecutionSummary>> {
+    return this.request(
+      'GET',
+      `automations/${encodeURIComponent(id)}/executions`,
+      { query: options }
+    );
   }
 
   toggleAutomation(id: string, enabled?: boolean): Promise<IAutomation> {
@@ -293,7 +447,7 @@ export class WorkscriptClient {
   private async request<T>(
     method: string,
     path: string,
-    options: { query?: Query; body?: unknown } = {}
+    options: { query?: Query; body?: unknown; text?: boolean } = {}
   ): Promise<T> {
     const init: RequestInit = { method };
     if (options.body !== undefined) {
@@ -320,6 +474,9 @@ export class WorkscriptClient {
     const text = await response.text();
     if (!response.ok) {
       throw errorFromResponse(response, text, method, path);
+    }
+    if (options.text) {
+      return text as T;
     }
     if (!text) {
       return undefined as T;
