@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -45,3 +46,18 @@ def test_the_wheel_ships_the_migration_scripts(wheel: zipfile.ZipFile) -> None:
         scripts + "versions/0001_initial.py",
         scripts + "versions/0003_run_list_indexes.py",
     } <= names
+
+
+def test_the_wheel_ships_the_prebuilt_lab_extension(wheel: zipfile.ZipFile) -> None:
+    # a pip install needs no Node: the built extension is data of the wheel, where Jupyter looks
+    names = set(wheel.namelist())
+    (data,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".data")}
+    ext = f"{data}/data/share/jupyter/labextensions/workscript-jupyter-labextension/"
+    assert {ext + "package.json", ext + "static/style.js", ext + "install.json"} <= names
+    assert any(n.startswith(ext + "static/remoteEntry.") for n in names)
+    shipped = json.loads(wheel.read(ext + "package.json"))
+    assert shipped["name"] == "workscript-jupyter-labextension"
+    # the name Jupyter is told in _jupyter_labextension_paths() is the one the wheel ships
+    from workscript_jupyter import _jupyter_labextension_paths
+
+    assert _jupyter_labextension_paths()[0]["dest"] == shipped["name"]

@@ -30,6 +30,11 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "workscript_jupyter.server.app", "app": WorkscriptApp}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    # the npm name, identical in labextension/package.json and pyproject.toml's shared-data
+    return [{"src": "labextension", "dest": "workscript-jupyter-labextension"}]
+
+
 def load_ipython_extension(shell: Any) -> None:
     """``%load_ext workscript_jupyter``: the %%workflow and %workscript magics."""
     from .kernel import load_ipython_extension as load
