@@ -244,6 +244,11 @@ export class WorkscriptClient {
     private readonly makeRequest: MakeRequest = ServerConnection.makeRequest
   ) {}
 
+  /** Who the caller is (`GET /workscript/auth/me`): its id, name and role. */
+  me(): Promise<{ id: string; username: string; role: string }> {
+    return this.request('GET', 'auth/me');
+  }
+
   listWorkflows(
     options: { name?: string; limit?: number; cursor?: string | null } = {}
   ): Promise<IPage<IWorkflow>> {

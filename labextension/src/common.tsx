@@ -6,11 +6,34 @@
 
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import type { CommandRegistry } from '@lumino/commands';
 import { IPage, WorkscriptClient, WorkscriptError } from './api';
 
 export interface ISectionProps {
   client: WorkscriptClient;
   trans: TranslationBundle;
+  /** The app's commands: rows open their tab through them (context.ts's CommandIds). */
+  commands: CommandRegistry;
+}
+
+/** Enter or Space on a focused row acts as a click (rows are keyboard reachable). */
+export function onActivate(
+  action: () => void
+): Pick<
+  React.HTMLAttributes<HTMLElement>,
+  'onClick' | 'onKeyDown' | 'role' | 'tabIndex'
+> {
+  return {
+    role: 'button',
+    tabIndex: 0,
+    onClick: action,
+    onKeyDown: e => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        action();
+      }
+    }
+  };
 }
 
 /** What went wrong, in words a user can act on. */

@@ -7,6 +7,7 @@
 import * as React from 'react';
 import { LabIcon, ReactWidget } from '@jupyterlab/ui-components';
 import { nullTranslator, type ITranslator } from '@jupyterlab/translation';
+import type { CommandRegistry } from '@lumino/commands';
 import type { Message } from '@lumino/messaging';
 import { WorkscriptClient } from './api';
 import { AutomationsSection, RunsSection, WorkflowsSection } from './sections';
@@ -26,6 +27,7 @@ export const workscriptIcon = new LabIcon({
 
 export interface IPanelOptions {
   client: WorkscriptClient;
+  commands: CommandRegistry;
   socket: WorkscriptSocket;
   translator?: ITranslator;
 }
@@ -34,6 +36,7 @@ export class WorkscriptPanel extends ReactWidget {
   constructor(options: IPanelOptions) {
     super();
     this._client = options.client;
+    this._commands = options.commands;
     this._socket = options.socket;
     const trans = (options.translator ?? nullTranslator).load(
       'workscript_jupyter'
@@ -55,6 +58,12 @@ export class WorkscriptPanel extends ReactWidget {
     }
   }
 
+  /** Bring the Runs section into view (the status bar item's click). */
+  showRuns(): void {
+    const runs = this.node.querySelector('[data-testid="workscript-runs"]');
+    runs?.scrollIntoView({ block: 'start' });
+  }
+
   dispose(): void {
     this._socket.dispose();
     super.dispose();
@@ -64,7 +73,11 @@ export class WorkscriptPanel extends ReactWidget {
     if (!this._shown) {
       return null;
     }
-    const props = { client: this._client, trans: this._trans };
+    const props = {
+      client: this._client,
+      commands: this._commands,
+      trans: this._trans
+    };
     return (
       <div className="jp-Workscript-sections">
         <WorkflowsSection {...props} />
@@ -75,6 +88,7 @@ export class WorkscriptPanel extends ReactWidget {
   }
 
   private readonly _client: WorkscriptClient;
+  private readonly _commands: CommandRegistry;
   private readonly _socket: WorkscriptSocket;
   private readonly _trans: ReturnType<ITranslator['load']>;
   private _shown = false;

@@ -120,6 +120,26 @@ export function applyRunEvent(
   return { runs: updated, fetch: null };
 }
 
+/** The Runs list's filters; an absent one lets every run through. */
+export interface IRunFilter {
+  status?: ExecutionStatus;
+  trigger?: string;
+  workflowId?: string;
+}
+
+/** Whether `run` belongs in a list filtered by `filter`. A run read after a live event is
+ * checked here, since the server's filter only applied to the first page. */
+export function matchesFilter(
+  run: IExecutionSummary,
+  filter: IRunFilter
+): boolean {
+  return (
+    (!filter.status || run.status === filter.status) &&
+    (!filter.trigger || run.trigger === filter.trigger) &&
+    (!filter.workflowId || run.workflowId === filter.workflowId)
+  );
+}
+
 /** How many runs of the list are not finished (the status bar's figure). */
 export function activeCount(runs: IExecutionSummary[]): number {
   return runs.filter(r => r.status === 'queued' || r.status === 'running')

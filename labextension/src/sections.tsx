@@ -6,23 +6,31 @@
  */
 
 import * as React from 'react';
-import type { IAutomation, IExecutionSummary, IWorkflow } from './api';
+import type {
+  ExecutionStatus,
+  IAutomation,
+  IExecutionSummary,
+  IWorkflow,
+  WorkscriptClient
+} from './api';
 import {
   formatDuration,
   formatTime,
   ISectionProps,
   MoreButton,
+  onActivate,
   SectionState,
   usePaged,
   useWorkflowNames
 } from './common';
-import { applyRunEvent, upsertRun } from './runs';
+import { CommandIds } from './context';
+import { applyRunEvent, IRunFilter, matchesFilter, upsertRun } from './runs';
 import type { SocketStatus, WorkscriptSocket } from './socket';
 
 export type { ISectionProps } from './common';
 
 export function WorkflowsSection(props: ISectionProps): JSX.Element {
-  const { client, trans } = props;
+  const { client, commands, trans } = props;
   const [search, setSearch] = React.useState('');
   const [query, setQuery] = React.useState('');
   React.useEffect(() => {
@@ -40,8 +48,16 @@ export function WorkflowsSection(props: ISectionProps): JSX.Element {
     <section
       className="jp-Workscript-section"
       aria-label={trans.__('Workflows')}
+      data-testid="workscript-workflows"
     >
-      <h3 className="jp-Workscript-sectionTitle">{trans.__('Workflows')}</h3>
+      <h3 className="jp-Workscript-sectionTitle">
+        {trans.__('Workflows')}
+        <NewButton
+          label={trans.__('New workflow')}
+          testId="workscript-new-workflow"
+          onClick={() => void commands.execute(CommandIds.newWorkflow)}
+        />
+      </h3>
       <input
         className="jp-Workscript-search"
         type="search"
@@ -67,8 +83,12 @@ export function WorkflowsSection(props: ISectionProps): JSX.Element {
           <li
             key={w.id}
             className="jp-Workscript-item"
-            tabIndex={0}
             title={w.description}
+            data-workflow-id={w.id}
+            aria-label={trans.__('Open workflow %1', w.name)}
+            {...onActivate(
+              () => void commands.execute(CommandIds.openWorkflow, { id: w.id })
+            )}
           >
             <span className="jp-Workscript-name">{w.name}</span>
             <span className="jp-Workscript-meta">
@@ -91,15 +111,38 @@ export interface IRunsSectionProps extends ISectionProps {
   socket: WorkscriptSocket;
 }
 
+const STATUSES: ExecutionStatus[] = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'interrupted'
+];
+const TRIGGERS = ['api', 'manual', 'cron', 'webhook', 'rerun', 'retry'];
+
 export function RunsSection(props: IRunsSectionProps): JSX.Element {
-  const { client, socket, trans } = props;
+  const { client, commands, socket, trans } = props;
+  const [filter, setFilter] = React.useState<IRunFilter>({});
+  // the live handlers read the filter of now without subscribing again on each change
+  const filterRef = React.useRef(filter);
+  filterRef.current = filter;
   const load = React.useCallback(
-    (cursor: string | null) => client.listExecutions({ cursor, limit: 50 }),
-    [client]
+    (cursor: string | null) =>
+      client.listExecutions({
+        cursor,
+        limit: 50,
+        status: filter.status ? [filter.status] : undefined,
+        trigger: filter.trigger,
+        workflowId: filter.workflowId
+      }),
+    [client, filter]
   );
   const list = usePaged<IExecutionSummary>(load);
   const [live, setLive] = React.useState<SocketStatus>(socket.status);
   const { setItems } = list;
+  const workflows = useWorkflowChoices(client);
   const names = useWorkflowNames(
     client,
     list.items.map(r => r.workflowId)
@@ -113,12 +156,31 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
       timer = null;
       const ids = [...pending];
       pending.clear();
+      const wanted = filterRef.current;
       try {
         const runs =
           ids.length > 10
-            ? (await client.listExecutions({ limit: 50 })).items
+            ? (
+                await client.listExecutions({
+                  limit: 50,
+                  status: wanted.status ? [wanted.status] : undefined,
+                  trigger: wanted.trigger,
+                  workflowId: wanted.workflowId
+                })
+              ).items
             : await Promise.all(ids.map(id => client.getExecution(id)));
-        setItems(old => runs.reduce((acc, run) => upsertRun(acc, run), old));
+        if (filterRef.current !== wanted) {
+          return; // the filter changed meanwhile: the new first page is being read
+        }
+        setItems(old =>
+          runs.reduce(
+            (acc, run) =>
+              matchesFilter(run, wanted)
+                ? upsertRun(acc, run)
+                : acc.filter(r => r.id !== run.id),
+            old
+          )
+        );
       } catch {
         // a run that vanished (deleted, or not ours) is simply not shown
       }
@@ -146,8 +208,16 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
     };
   }, [client, socket, setItems]);
 
+  const choose =
+    (key: keyof IRunFilter) => (e: { target: { value: string } }) =>
+      setFilter(old => ({ ...old, [key]: e.target.value || undefined }));
+
   return (
-    <section className="jp-Workscript-section" aria-label={trans.__('Runs')}>
+    <section
+      className="jp-Workscript-section"
+      aria-label={trans.__('Runs')}
+      data-testid="workscript-runs"
+    >
       <h3 className="jp-Workscript-sectionTitle">
         {trans.__('Runs')}
         <span
@@ -159,11 +229,59 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
           title={live === 'open' ? trans.__('Live') : trans.__('Reconnecting')}
         />
       </h3>
+      <div className="jp-Workscript-filters">
+        <select
+          className="jp-Workscript-select"
+          value={filter.status ?? ''}
+          onChange={choose('status')}
+          aria-label={trans.__('Filter runs by status')}
+          data-testid="workscript-runs-filter-status"
+        >
+          <option value="">{trans.__('Any status')}</option>
+          {STATUSES.map(s => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        <select
+          className="jp-Workscript-select"
+          value={filter.trigger ?? ''}
+          onChange={choose('trigger')}
+          aria-label={trans.__('Filter runs by trigger')}
+          data-testid="workscript-runs-filter-trigger"
+        >
+          <option value="">{trans.__('Any trigger')}</option>
+          {TRIGGERS.map(t => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <select
+          className="jp-Workscript-select"
+          value={filter.workflowId ?? ''}
+          onChange={choose('workflowId')}
+          aria-label={trans.__('Filter runs by workflow')}
+          data-testid="workscript-runs-filter-workflow"
+        >
+          <option value="">{trans.__('Any workflow')}</option>
+          {workflows.map(w => (
+            <option key={w.id} value={w.id}>
+              {w.name}
+            </option>
+          ))}
+        </select>
+      </div>
       <SectionState
         loading={list.loading}
         error={list.error}
         empty={list.items.length === 0}
-        emptyText={trans.__('No runs yet.')}
+        emptyText={
+          filter.status || filter.trigger || filter.workflowId
+            ? trans.__('No run matches.')
+            : trans.__('No runs yet.')
+        }
         onRetry={list.reload}
         trans={trans}
       />
@@ -176,8 +294,12 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
           <li
             key={r.id}
             className="jp-Workscript-item"
-            tabIndex={0}
             data-run-id={r.id}
+            data-status={r.status}
+            aria-label={trans.__('Open run %1', r.id)}
+            {...onActivate(
+              () => void commands.execute(CommandIds.openRun, { id: r.id })
+            )}
           >
             <span
               className={`jp-Workscript-status jp-Workscript-status-${r.status}`}
@@ -216,14 +338,80 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
   );
 }
 
+/** The status of the newest run of each automation of `ids` (read once each). */
+function useLastOutcomes(
+  client: WorkscriptClient,
+  ids: string[]
+): Record<string, string> {
+  const [outcomes, setOutcomes] = React.useState<Record<string, string>>({});
+  const asked = React.useRef(new Set<string>());
+  const key = ids.join('\n');
+  React.useEffect(() => {
+    for (const id of key ? key.split('\n') : []) {
+      if (asked.current.has(id)) {
+        continue;
+      }
+      asked.current.add(id);
+      client
+        .listAutomationExecutions(id, { limit: 1 })
+        .then(page => {
+          const last = page.items[0];
+          if (last) {
+            setOutcomes(old => ({ ...old, [id]: last.status }));
+          }
+        })
+        .catch(() => undefined);
+    }
+  }, [client, key]);
+  return outcomes;
+}
+
+/** The workflows offered by the Runs filter (the first 100, by name). */
+function useWorkflowChoices(client: WorkscriptClient): IWorkflow[] {
+  const [workflows, setWorkflows] = React.useState<IWorkflow[]>([]);
+  React.useEffect(() => {
+    client
+      .listWorkflows({ limit: 100 })
+      .then(page =>
+        setWorkflows(
+          [...page.items].sort((a, b) => a.name.localeCompare(b.name))
+        )
+      )
+      .catch(() => undefined);
+  }, [client]);
+  return workflows;
+}
+
+function NewButton(props: {
+  label: string;
+  testId: string;
+  onClick: () => void;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-Workscript-button jp-Workscript-new"
+      onClick={props.onClick}
+      aria-label={props.label}
+      title={props.label}
+      data-testid={props.testId}
+    >
+      +
+    </button>
+  );
+}
+
 export function AutomationsSection(props: ISectionProps): JSX.Element {
-  const { client, trans } = props;
+  const { client, commands, trans } = props;
   const load = React.useCallback(
     (cursor: string | null) => client.listAutomations({ cursor, limit: 100 }),
     [client]
   );
   const list = usePaged<IAutomation>(load);
   const [toggleError, setToggleError] = React.useState<unknown>(null);
+  const outcomes = useLastOutcomes(
+    client,
+    list.items.filter(a => a.lastRunAt !== null).map(a => a.id)
+  );
   const { setItems } = list;
   const toggle = async (automation: IAutomation) => {
     setToggleError(null);
@@ -241,8 +429,16 @@ export function AutomationsSection(props: ISectionProps): JSX.Element {
     <section
       className="jp-Workscript-section"
       aria-label={trans.__('Automations')}
+      data-testid="workscript-automations"
     >
-      <h3 className="jp-Workscript-sectionTitle">{trans.__('Automations')}</h3>
+      <h3 className="jp-Workscript-sectionTitle">
+        {trans.__('Automations')}
+        <NewButton
+          label={trans.__('New automation')}
+          testId="workscript-new-automation"
+          onClick={() => void commands.execute(CommandIds.newAutomation)}
+        />
+      </h3>
       <SectionState
         loading={list.loading}
         error={list.error ?? toggleError}
@@ -253,16 +449,28 @@ export function AutomationsSection(props: ISectionProps): JSX.Element {
       />
       <ul className="jp-Workscript-list" aria-label={trans.__('Automations')}>
         {list.items.map(a => (
-          <li key={a.id} className="jp-Workscript-item" tabIndex={0}>
-            <label className="jp-Workscript-toggle">
-              <input
-                type="checkbox"
-                checked={a.enabled}
-                onChange={() => void toggle(a)}
-                aria-label={trans.__('Enable %1', a.name)}
-              />
-              <span className="jp-Workscript-name">{a.name}</span>
-            </label>
+          <li
+            key={a.id}
+            className="jp-Workscript-item"
+            data-automation-id={a.id}
+            data-enabled={String(a.enabled)}
+          >
+            <input
+              type="checkbox"
+              checked={a.enabled}
+              onChange={() => void toggle(a)}
+              aria-label={trans.__('Enable %1', a.name)}
+            />
+            <span
+              className="jp-Workscript-name jp-Workscript-link"
+              aria-label={trans.__('Open automation %1', a.name)}
+              {...onActivate(
+                () =>
+                  void commands.execute(CommandIds.openAutomation, { id: a.id })
+              )}
+            >
+              {a.name}
+            </span>
             <span className="jp-Workscript-meta">
               {a.triggerType === 'cron'
                 ? trans.__(
@@ -272,6 +480,9 @@ export function AutomationsSection(props: ISectionProps): JSX.Element {
                     formatTime(a.nextRunAt)
                   )
                 : a.triggerType}
+              {outcomes[a.id]
+                ? ` · ${trans.__('last: %1', outcomes[a.id])}`
+                : ''}
             </span>
           </li>
         ))}

@@ -165,16 +165,25 @@ export class WorkscriptSocket {
     };
   }
 
-  /** Receive a channel's events (`executions`, `execution:<id>`, `workflow:<id>`). */
+  /** Receive a channel's events (`executions`, `execution:<id>`, `workflow:<id>`). Counted:
+   * several parts (the Runs list, the status bar) may hold the same channel, and it is left
+   * only when the last of them unsubscribes. */
   subscribe(channel: string): void {
-    if (this._channels.has(channel)) {
-      return;
+    const holders = this._holders.get(channel) ?? 0;
+    this._holders.set(channel, holders + 1);
+    if (holders === 0) {
+      this._channels.add(channel);
+      this._send({ type: 'subscribe', channel });
     }
-    this._channels.add(channel);
-    this._send({ type: 'subscribe', channel });
   }
 
   unsubscribe(channel: string): void {
+    const holders = this._holders.get(channel) ?? 0;
+    if (holders > 1) {
+      this._holders.set(channel, holders - 1);
+      return;
+    }
+    this._holders.delete(channel);
     if (!this._channels.delete(channel)) {
       return;
     }
@@ -297,6 +306,7 @@ export class WorkscriptSocket {
   private _retry: ReturnType<typeof setTimeout> | null = null;
   private _ping: ReturnType<typeof setInterval> | null = null;
   private readonly _channels = new Set<string>();
+  private readonly _holders = new Map<string, number>();
   private readonly _listeners = new Set<{
     listener: Listener;
     pattern: string;

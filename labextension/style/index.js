@@ -1,1 +1,4 @@
 import './base.css';
+import './editor.css';
+import './runview.css';
+import './automations.css';

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { IExecutionSummary } from '../src/api';
-import { activeCount, applyRunEvent, summaryOf, upsertRun } from '../src/runs';
+import {
+  activeCount,
+  applyRunEvent,
+  matchesFilter,
+  summaryOf,
+  upsertRun
+} from '../src/runs';
 
 function run(
   id: string,
@@ -137,5 +143,22 @@ describe('upsertRun', () => {
     ).toEqual(['d', 'c']);
     expect(activeCount(runs)).toBe(2);
     expect(summaryOf(full)).not.toHaveProperty('timeline');
+  });
+});
+
+describe('matchesFilter', () => {
+  const r = run('a', '2026-12-01T00:00:00Z', {
+    status: 'failed',
+    trigger: 'cron',
+    workflowId: 'w9'
+  });
+  it('lets every run through without filters', () => {
+    expect(matchesFilter(r, {})).toBe(true);
+  });
+  it('checks each filter given', () => {
+    expect(matchesFilter(r, { status: 'failed', trigger: 'cron' })).toBe(true);
+    expect(matchesFilter(r, { status: 'completed' })).toBe(false);
+    expect(matchesFilter(r, { trigger: 'api' })).toBe(false);
+    expect(matchesFilter(r, { workflowId: 'w1' })).toBe(false);
   });
 });

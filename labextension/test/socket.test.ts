@@ -80,6 +80,8 @@ describe('WorkscriptSocket', () => {
       { type: 'subscribe', channel: 'executions' },
       { type: 'subscribe', channel: 'execution:e1' }
     ]);
+    socket.unsubscribe('execution:e1'); // one holder left: still subscribed
+    expect(first.sent).toHaveLength(2);
     socket.unsubscribe('execution:e1');
     expect(first.sent[2]).toEqual({
       type: 'unsubscribe',
