@@ -201,6 +201,17 @@ export interface IWorkflowInput {
   version?: string;
 }
 
+/** The palettes the server draws workflow graphs in. */
+export type GraphTheme = 'light' | 'dark';
+
+/** The palette matching Lab's current theme (light unless the theme says it is dark). */
+export function currentGraphTheme(): GraphTheme {
+  return typeof document !== 'undefined' &&
+    document.body?.dataset.jpThemeLight === 'false'
+    ? 'dark'
+    : 'light';
+}
+
 /** Filters of the runs list. */
 export interface IExecutionQuery {
   workflowId?: string;
@@ -274,16 +285,21 @@ export class WorkscriptClient {
     return this.request('DELETE', `workflows/${encodeURIComponent(id)}`);
   }
 
-  /** The SVG drawing of a stored workflow (the RunMonitor's own). */
-  workflowGraph(id: string): Promise<string> {
+  /** The SVG drawing of a stored workflow (the RunMonitor's own), in the palette of `theme`. */
+  workflowGraph(id: string, theme: GraphTheme = 'light'): Promise<string> {
     return this.request('GET', `workflows/${encodeURIComponent(id)}/graph`, {
+      query: { theme },
       text: true
     });
   }
 
   /** The SVG drawing of a definition not stored (the editor's); a 400 when it is invalid. */
-  definitionGraph(definition: IDefinition): Promise<string> {
+  definitionGraph(
+    definition: IDefinition,
+    theme: GraphTheme = 'light'
+  ): Promise<string> {
     return this.request('POST', 'workflows/graph', {
+      query: { theme },
       body: { definition },
       text: true
     });

@@ -9,7 +9,12 @@
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { IDefinition, IValidationIssue, WorkscriptClient } from '../api';
+import {
+  currentGraphTheme,
+  type IDefinition,
+  type IValidationIssue,
+  type WorkscriptClient
+} from '../api';
 import { canonical, parseText } from './document';
 import { locate, sourceTree, TextFormat } from './pointers';
 
@@ -233,7 +238,10 @@ export class LiveCheck {
       return;
     }
     try {
-      const svg = await this._client.definitionGraph(definition);
+      const svg = await this._client.definitionGraph(
+        definition,
+        currentGraphTheme()
+      );
       if (generation !== this._generation || this._disposed) {
         return;
       }
