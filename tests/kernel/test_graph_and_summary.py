@@ -112,7 +112,7 @@ def test_the_running_node_is_highlighted(make_workflow: Any) -> None:
         if "running" in attrs
     }
     assert top == {"/workflow/2/$.last"}
-    assert "class='running'" not in workflow_svg(workflow, "")
+    assert "ws-running" not in workflow_svg(workflow, "")
     assert workflow_svg(workflow, "").count("#e3f0ff") == 0
     assert workflow_svg(workflow, MATH).count("fill='#e3f0ff'") == 2
 
@@ -136,7 +136,9 @@ def test_graph_text_is_escaped(evil_registry: NodeRegistry) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
     assert "&lt;b&gt;?" in svg
     assert "<title>&lt;b&gt;? jumps to log</title>" in svg
-    assert "data-path='/workflow/0/&lt;script&gt;alert(1)&lt;~1script&gt;' class='running'" in svg
+    path = "/workflow/0/&lt;script&gt;alert(1)&lt;~1script&gt;"
+    running = f"data-path='{path}' class='ws-node ws-step ws-running'"
+    assert running in svg
 
 
 # -- the summary ------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_after_a_completed_run(watched: Any) -> None:
     assert monitor.error_box.value == ""
     assert monitor.error is None
     assert "&quot;total&quot;: 55" in monitor.state_view.value, "the state is shown at the end"
-    assert "class='running'" not in monitor.graph.value
+    assert "ws-running" not in monitor.graph.value
 
 
 def test_after_a_failed_run(watched: Any) -> None:
@@ -154,7 +154,7 @@ def test_the_picture_is_fresh_while_a_node_runs(watched: Any) -> None:
     header, counter, graph = asyncio.run(scenario())
     assert "⋯ running" in header
     assert "1 node runs" in counter
-    assert "<g data-path='/workflow/1/wait' class='running'>" in graph
+    assert "<g data-path='/workflow/1/wait' class='ws-node ws-step ws-running'>" in graph
 
 
 def test_state_panel_renders_when_opened(watched: Any) -> None:

@@ -1,7 +1,7 @@
 """The one route table of the extension (the server prefixes ``base_url``).
 
-Ids are 32 hex characters, so ``/workflows/validate``, ``/create`` and ``/run`` can never be
-taken for ``/workflows/{id}``; they are listed first all the same. Anything else under
+Ids are 32 hex characters, so ``/workflows/validate``, ``/create``, ``/run`` and ``/graph``
+can never be taken for ``/workflows/{id}``; they are listed first all the same. Anything else under
 ``/workscript/`` gets a JSON 404. The WebSocket comes from ``server/websocket.py`` when that
 module is there.
 """
@@ -50,6 +50,7 @@ from .handlers import (
     WorkflowRunHandler,
     WorkflowsHandler,
 )
+from .handlers.graph import DefinitionGraphHandler, WorkflowGraphHandler
 from .openapi import OpenApiHandler
 
 __all__ = ["ID", "WORKFLOW_ID", "optional_module", "routes"]
@@ -79,9 +80,11 @@ def routes() -> list[tuple[str, Any]]:
         (r"/workscript/workflows/validate", ValidateHandler),
         (r"/workscript/workflows/create", CreateAliasHandler),
         (r"/workscript/workflows/run", RunAliasHandler),
-        # after validate|create|run: those names stay the original's routes
+        (r"/workscript/workflows/graph", DefinitionGraphHandler),
+        # after validate|create|run|graph: those names stay the routes above
         (rf"/workscript/workflows/{WORKFLOW_ID}", WorkflowHandler),
         (rf"/workscript/workflows/{WORKFLOW_ID}/run", WorkflowRunHandler),
+        (rf"/workscript/workflows/{WORKFLOW_ID}/graph", WorkflowGraphHandler),
         (r"/workscript/executions", ExecutionsHandler),
         (rf"/workscript/executions/{ID}", ExecutionHandler),
         (rf"/workscript/executions/{ID}/timeline", ExecutionTimelineHandler),
