@@ -82,7 +82,7 @@ export class WorkscriptPanel extends ReactWidget {
       <div className="jp-Workscript-sections">
         <WorkflowsSection {...props} />
         <RunsSection {...props} socket={this._socket} />
-        <AutomationsSection {...props} />
+        <AutomationsSection {...props} socket={this._socket} />
       </div>
     );
   }

@@ -341,17 +341,22 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
 /** The status of the newest run of each automation of `ids` (read once each). */
 function useLastOutcomes(
   client: WorkscriptClient,
-  ids: string[]
+  automations: IAutomation[]
 ): Record<string, string> {
   const [outcomes, setOutcomes] = React.useState<Record<string, string>>({});
   const asked = React.useRef(new Set<string>());
-  const key = ids.join('\n');
+  // read again when an automation's last run changes (a fire): its id with that time
+  const key = automations
+    .filter(a => a.lastRunAt !== null)
+    .map(a => `${a.id} ${a.lastRunAt}`)
+    .join('\n');
   React.useEffect(() => {
-    for (const id of key ? key.split('\n') : []) {
-      if (asked.current.has(id)) {
+    for (const entry of key ? key.split('\n') : []) {
+      if (asked.current.has(entry)) {
         continue;
       }
-      asked.current.add(id);
+      asked.current.add(entry);
+      const id = entry.split(' ')[0];
       client
         .listAutomationExecutions(id, { limit: 1 })
         .then(page => {
@@ -400,19 +405,50 @@ function NewButton(props: {
   );
 }
 
-export function AutomationsSection(props: ISectionProps): JSX.Element {
-  const { client, commands, trans } = props;
+export function AutomationsSection(props: IRunsSectionProps): JSX.Element {
+  const { client, commands, socket, trans } = props;
   const load = React.useCallback(
     (cursor: string | null) => client.listAutomations({ cursor, limit: 100 }),
     [client]
   );
   const list = usePaged<IAutomation>(load);
   const [toggleError, setToggleError] = React.useState<unknown>(null);
-  const outcomes = useLastOutcomes(
-    client,
-    list.items.filter(a => a.lastRunAt !== null).map(a => a.id)
-  );
+  const outcomes = useLastOutcomes(client, list.items);
   const { setItems } = list;
+
+  React.useEffect(() => {
+    // a fire moves an automation's next and last run: its record is read again (coalesced)
+    const pending = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = async () => {
+      timer = null;
+      const ids = [...pending];
+      pending.clear();
+      const read = await Promise.all(
+        ids.map(id => client.getAutomation(id).catch(() => null))
+      );
+      const fresh = new Map(
+        read.filter((a): a is IAutomation => a !== null).map(a => [a.id, a])
+      );
+      setItems(old => old.map(a => fresh.get(a.id) ?? a));
+    };
+    const remove = socket.onEvent(event => {
+      const id = event.payload.automationId;
+      if (typeof id === 'string') {
+        pending.add(id);
+        timer ??= setTimeout(() => void flush(), 250);
+      }
+    }, 'automation:*');
+    socket.subscribe('automations');
+    socket.connect();
+    return () => {
+      remove();
+      socket.unsubscribe('automations');
+      if (timer !== null) {
+        clearTimeout(timer);
+      }
+    };
+  }, [client, socket, setItems]);
   const toggle = async (automation: IAutomation) => {
     setToggleError(null);
     try {
