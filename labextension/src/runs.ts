@@ -30,7 +30,8 @@ const STATUS_OF_EVENT: Record<string, ExecutionStatus> = {
   'workflow:cancelled': 'cancelled'
 };
 
-const KNOWN_STATUSES: ReadonlySet<string> = new Set([
+/** Every status of a run, in the order of its life. */
+export const STATUSES: readonly ExecutionStatus[] = [
   'queued',
   'running',
   'completed',
@@ -38,7 +39,9 @@ const KNOWN_STATUSES: ReadonlySet<string> = new Set([
   'timed_out',
   'cancelled',
   'interrupted'
-]);
+];
+
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(STATUSES);
 
 /** What a list row keeps of a full run (the states and the timeline are heavy). */
 export function summaryOf(

@@ -7,7 +7,6 @@
 
 import * as React from 'react';
 import type {
-  ExecutionStatus,
   IAutomation,
   IExecutionSummary,
   IWorkflow,
@@ -24,7 +23,13 @@ import {
   useWorkflowNames
 } from './common';
 import { CommandIds } from './context';
-import { applyRunEvent, IRunFilter, matchesFilter, upsertRun } from './runs';
+import {
+  applyRunEvent,
+  IRunFilter,
+  matchesFilter,
+  STATUSES,
+  upsertRun
+} from './runs';
 import type { SocketStatus, WorkscriptSocket } from './socket';
 
 export type { ISectionProps } from './common';
@@ -111,15 +116,6 @@ export interface IRunsSectionProps extends ISectionProps {
   socket: WorkscriptSocket;
 }
 
-const STATUSES: ExecutionStatus[] = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'interrupted'
-];
 const TRIGGERS = ['api', 'manual', 'cron', 'webhook', 'rerun', 'retry'];
 
 export function RunsSection(props: IRunsSectionProps): JSX.Element {
@@ -230,48 +226,30 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
         />
       </h3>
       <div className="jp-Workscript-filters">
-        <select
-          className="jp-Workscript-select"
-          value={filter.status ?? ''}
+        <FilterSelect
+          value={filter.status}
           onChange={choose('status')}
-          aria-label={trans.__('Filter runs by status')}
-          data-testid="workscript-runs-filter-status"
-        >
-          <option value="">{trans.__('Any status')}</option>
-          {STATUSES.map(s => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-        <select
-          className="jp-Workscript-select"
-          value={filter.trigger ?? ''}
+          label={trans.__('Filter runs by status')}
+          anyText={trans.__('Any status')}
+          testId="workscript-runs-filter-status"
+          options={STATUSES.map(s => ({ value: s, text: s }))}
+        />
+        <FilterSelect
+          value={filter.trigger}
           onChange={choose('trigger')}
-          aria-label={trans.__('Filter runs by trigger')}
-          data-testid="workscript-runs-filter-trigger"
-        >
-          <option value="">{trans.__('Any trigger')}</option>
-          {TRIGGERS.map(t => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <select
-          className="jp-Workscript-select"
-          value={filter.workflowId ?? ''}
+          label={trans.__('Filter runs by trigger')}
+          anyText={trans.__('Any trigger')}
+          testId="workscript-runs-filter-trigger"
+          options={TRIGGERS.map(t => ({ value: t, text: t }))}
+        />
+        <FilterSelect
+          value={filter.workflowId}
           onChange={choose('workflowId')}
-          aria-label={trans.__('Filter runs by workflow')}
-          data-testid="workscript-runs-filter-workflow"
-        >
-          <option value="">{trans.__('Any workflow')}</option>
-          {workflows.map(w => (
-            <option key={w.id} value={w.id}>
-              {w.name}
-            </option>
-          ))}
-        </select>
+          label={trans.__('Filter runs by workflow')}
+          anyText={trans.__('Any workflow')}
+          testId="workscript-runs-filter-workflow"
+          options={workflows.map(w => ({ value: w.id, text: w.name }))}
+        />
       </div>
       <SectionState
         loading={list.loading}
@@ -385,6 +363,33 @@ function useWorkflowChoices(client: WorkscriptClient): IWorkflow[] {
       .catch(() => undefined);
   }, [client]);
   return workflows;
+}
+
+/** One filter of the Runs list: "any" (the empty value) or one of `options`. */
+function FilterSelect(props: {
+  value: string | undefined;
+  onChange: (e: { target: { value: string } }) => void;
+  label: string;
+  anyText: string;
+  testId: string;
+  options: { value: string; text: string }[];
+}): JSX.Element {
+  return (
+    <select
+      className="jp-Workscript-select"
+      value={props.value ?? ''}
+      onChange={props.onChange}
+      aria-label={props.label}
+      data-testid={props.testId}
+    >
+      <option value="">{props.anyText}</option>
+      {props.options.map(o => (
+        <option key={o.value} value={o.value}>
+          {o.text}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 function NewButton(props: {
