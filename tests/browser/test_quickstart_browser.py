@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from ..ci import require
+from ..lab.harness import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,17 +41,6 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 NOTEBOOK = "01-quickstart.ipynb"
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT = 60.0  # seconds until /api/status answers
 KERNEL_TIMEOUT_MS = 60_000  # page load + kernel start + idle
 RUN_TIMEOUT_MS = 90_000  # the two cells run and the widget shows the end (2 slow cores)

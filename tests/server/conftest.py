@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from .identity import TwoUsersIdentityProvider, auth
+
 
 @pytest.fixture
 def workscript_db_url(tmp_path) -> str:
@@ -167,3 +169,21 @@ def document(*steps: Any, name: str = "Test flow", **extra: Any) -> dict[str, An
 
 
 WAIT_30 = {"wait": {"seconds": 30}}
+
+
+class TwoUsers:
+    """A base for test classes on a shared server with two users, alice and bob, neither an
+    admin: its fixtures configure the server and give each an ``Api``."""
+
+    @pytest.fixture
+    def jp_server_config(self, workscript_db_url):
+        two_users = {"identity_provider_class": TwoUsersIdentityProvider}
+        return server_config(workscript_db_url, server=two_users, single_user=False, admin_users=[])
+
+    @pytest.fixture
+    def alice(self, jp_fetch, workscript) -> Api:
+        return Api(jp_fetch, auth("alice"))
+
+    @pytest.fixture
+    def bob(self, jp_fetch, workscript) -> Api:
+        return Api(jp_fetch, auth("bob"))

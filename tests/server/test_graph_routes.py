@@ -15,8 +15,7 @@ import pytest
 from workscript_jupyter.engine import Edge, Node, NodeMetadata, load_workflow
 from workscript_jupyter.engine.graph_svg import DARK, LIGHT, MAX_STEPS, workflow_svg
 
-from .conftest import Api, Reply, document, server_config
-from .identity import TwoUsersIdentityProvider, auth
+from .conftest import Api, Reply, TwoUsers, document, server_config
 
 MISSING = "0" * 32
 EVIL = "<script>alert(1)</script>"
@@ -234,20 +233,7 @@ class TestBodyLimit:
 # -- who may see what -----------------------------------------------------------------------
 
 
-class TestTwoUsers:
-    @pytest.fixture
-    def jp_server_config(self, workscript_db_url):
-        two_users = {"identity_provider_class": TwoUsersIdentityProvider}
-        return server_config(workscript_db_url, server=two_users, single_user=False, admin_users=[])
-
-    @pytest.fixture
-    def alice(self, jp_fetch, workscript) -> Api:
-        return Api(jp_fetch, auth("alice"))
-
-    @pytest.fixture
-    def bob(self, jp_fetch, workscript) -> Api:
-        return Api(jp_fetch, auth("bob"))
-
+class TestTwoUsers(TwoUsers):
     async def test_somebody_elses_workflow_is_404(self, alice, bob):
         record = await save(alice, LOOP)
         assert svg_of(await alice.unchecked().get("workflows", record["id"], "graph"))

@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import Api, document, server_config
-from .identity import TwoUsersIdentityProvider, auth
+from .conftest import Api, TwoUsers, document
 from .openapi_check import validate_schema
 
 MISSING = "0" * 32
@@ -737,20 +736,7 @@ async def test_a_cron_run_names_its_tick_as_the_fire_does(api):
 # -- two users --------------------------------------------------------------------------------
 
 
-class TestScoping:
-    @pytest.fixture
-    def jp_server_config(self, workscript_db_url):
-        two_users = {"identity_provider_class": TwoUsersIdentityProvider}
-        return server_config(workscript_db_url, server=two_users, single_user=False, admin_users=[])
-
-    @pytest.fixture
-    def alice(self, jp_fetch, workscript) -> Api:
-        return Api(jp_fetch, auth("alice"))
-
-    @pytest.fixture
-    def bob(self, jp_fetch, workscript) -> Api:
-        return Api(jp_fetch, auth("bob"))
-
+class TestScoping(TwoUsers):
     async def test_somebody_elses_automation_is_404(self, alice, bob):
         wid = await _workflow(alice)
         automation = await _automation(alice, wid, triggerType="cron", cron=YEARLY)
