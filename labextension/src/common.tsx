@@ -7,13 +7,38 @@
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
+import type { ISignal } from '@lumino/signaling';
 import { IPage, WorkscriptClient, WorkscriptError } from './api';
+import type { RecordKind } from './context';
 
 export interface ISectionProps {
   client: WorkscriptClient;
   trans: TranslationBundle;
   /** The app's commands: rows open their tab through them (context.ts's CommandIds). */
   commands: CommandRegistry;
+  /** Emits the kind of records a tab has just stored or deleted. */
+  changes: ISignal<unknown, RecordKind>;
+}
+
+/** Calls `reload` whenever `changes` says records of `kind` changed. */
+export function useReloadOn(
+  changes: ISignal<unknown, RecordKind>,
+  kind: RecordKind,
+  reload: () => void
+): void {
+  const latest = React.useRef(reload);
+  latest.current = reload;
+  React.useEffect(() => {
+    const slot = (_: unknown, changed: RecordKind) => {
+      if (changed === kind) {
+        latest.current();
+      }
+    };
+    changes.connect(slot);
+    return () => {
+      changes.disconnect(slot);
+    };
+  }, [changes, kind]);
 }
 
 /** Enter or Space on a focused row acts as a click (rows are keyboard reachable). */

@@ -40,8 +40,14 @@ export const CommandIds = {
   /** `{workflowId?, notebookPath?, parameters?}`: the form of a new automation, prefilled. */
   newAutomation: 'workscript:new-automation',
   /** The form of a new automation for the current notebook (its path, its parameters cell). */
-  scheduleNotebook: 'workscript:schedule-notebook'
+  scheduleNotebook: 'workscript:schedule-notebook',
+  /** `{kind: 'workflows' | 'automations'}`: a tab stored, changed or deleted records of this
+   * kind; the sidebar reads that list again. */
+  recordsChanged: 'workscript:records-changed'
 } as const;
+
+/** The lists the sidebar reads again on `CommandIds.recordsChanged`. */
+export type RecordKind = 'workflows' | 'automations';
 
 /** Arguments of `CommandIds.newAutomation`. */
 export interface INewAutomationArgs {

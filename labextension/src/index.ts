@@ -134,6 +134,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         requestAnimationFrame(() => panel.showRuns());
       }
     });
+    commands.addCommand(CommandIds.recordsChanged, {
+      label: trans.__('Workscript: read the lists again'),
+      execute: args => {
+        const kind = args.kind;
+        if (kind === 'workflows' || kind === 'automations') {
+          panel.recordsChanged(kind);
+        }
+      }
+    });
     commands.addCommand(CommandIds.newWorkflow, {
       label: args =>
         args.isLauncher

@@ -9,6 +9,8 @@ import { LabIcon, ReactWidget } from '@jupyterlab/ui-components';
 import { nullTranslator, type ITranslator } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import type { Message } from '@lumino/messaging';
+import { Signal } from '@lumino/signaling';
+import type { RecordKind } from './context';
 import { WorkscriptClient } from './api';
 import { AutomationsSection, RunsSection, WorkflowsSection } from './sections';
 import { WorkscriptSocket } from './socket';
@@ -58,6 +60,11 @@ export class WorkscriptPanel extends ReactWidget {
     }
   }
 
+  /** Read the list of `kind` again (a tab stored or deleted such a record). */
+  recordsChanged(kind: RecordKind): void {
+    this._changes.emit(kind);
+  }
+
   /** Bring the Runs section into view (the status bar item's click). */
   showRuns(): void {
     const runs = this.node.querySelector('[data-testid="workscript-runs"]');
@@ -76,6 +83,7 @@ export class WorkscriptPanel extends ReactWidget {
     const props = {
       client: this._client,
       commands: this._commands,
+      changes: this._changes,
       trans: this._trans
     };
     return (
@@ -89,6 +97,7 @@ export class WorkscriptPanel extends ReactWidget {
 
   private readonly _client: WorkscriptClient;
   private readonly _commands: CommandRegistry;
+  private readonly _changes = new Signal<this, RecordKind>(this);
   private readonly _socket: WorkscriptSocket;
   private readonly _trans: ReturnType<ITranslator['load']>;
   private _shown = false;

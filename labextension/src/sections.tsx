@@ -20,6 +20,7 @@ import {
   onActivate,
   SectionState,
   usePaged,
+  useReloadOn,
   useWorkflowNames
 } from './common';
 import { CommandIds } from './context';
@@ -49,6 +50,7 @@ export function WorkflowsSection(props: ISectionProps): JSX.Element {
     [client, query]
   );
   const list = usePaged<IWorkflow>(load);
+  useReloadOn(props.changes, 'workflows', list.reload);
   return (
     <section
       className="jp-Workscript-section"
@@ -417,6 +419,12 @@ export function AutomationsSection(props: IRunsSectionProps): JSX.Element {
     [client]
   );
   const list = usePaged<IAutomation>(load);
+  useReloadOn(props.changes, 'automations', list.reload);
+  // a fire of an automation the list does not hold (made since it was read) reads it again
+  const known = React.useRef(new Set<string>());
+  known.current = new Set(list.items.map(a => a.id));
+  const reloadRef = React.useRef(list.reload);
+  reloadRef.current = list.reload;
   const [toggleError, setToggleError] = React.useState<unknown>(null);
   const outcomes = useLastOutcomes(client, list.items);
   const { setItems } = list;
@@ -439,7 +447,10 @@ export function AutomationsSection(props: IRunsSectionProps): JSX.Element {
     };
     const remove = socket.onEvent(event => {
       const id = event.payload.automationId;
-      if (typeof id === 'string') {
+      if (typeof id === 'string' && !known.current.has(id)) {
+        known.current.add(id); // one reload for a burst of its fires
+        reloadRef.current();
+      } else if (typeof id === 'string') {
         pending.add(id);
         timer ??= setTimeout(() => void flush(), 250);
       }
