@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { nullTranslator } from '@jupyterlab/translation';
-import type { IAutomation } from '../src/api';
 import {
   appendPage,
   browserZone,
@@ -17,34 +16,9 @@ import {
   timeZones,
   webhookUrl
 } from '../src/automations/model';
+import { automation } from './automation-fixtures';
 
 const trans = nullTranslator.load('workscript_jupyter');
-
-export function automation(extra: Partial<IAutomation> = {}): IAutomation {
-  return {
-    id: 'a1',
-    name: 'Nightly',
-    ownerId: 'u1',
-    workflowId: 'w1',
-    notebookPath: null,
-    parameters: {},
-    triggerType: 'cron',
-    cron: '0 2 * * *',
-    timezone: 'Europe/Paris',
-    enabled: true,
-    misfirePolicy: 'run_once',
-    misfireGraceSeconds: 3600,
-    overlapPolicy: 'skip',
-    timeoutSeconds: null,
-    hasWebhookToken: false,
-    retries: { count: 0, delaySeconds: 60, backoff: 2 },
-    nextRunAt: '2026-12-04T01:00:00Z',
-    lastRunAt: null,
-    createdAt: '2026-12-01T00:00:00Z',
-    updatedAt: '2026-12-01T00:00:00Z',
-    ...extra
-  };
-}
 
 describe('newForm', () => {
   it('starts a workflow automation on the default cron in the given zone', () => {

@@ -5,45 +5,35 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as React from 'react';
 import { act } from 'react';
 import { CommandRegistry } from '@lumino/commands';
-import { nullTranslator } from '@jupyterlab/translation';
 import { WorkscriptClient, type IAutomation, type IFire } from '../src/api';
 import { CommandIds } from '../src/context';
 import {
   AutomationView,
   type IAutomationViewProps
 } from '../src/automations/view';
+import {
+  createRoot,
+  type IRoot,
+  automation as storedAutomation
+} from './automation-fixtures';
+import {
+  errorBody,
+  type Handler,
+  type IServerAnswer,
+  type IServerRequest,
+  scriptedFetch,
+  trans
+} from './editor-server';
 import { settingsWith } from './fakes';
-
-const trans = nullTranslator.load('workscript_jupyter');
-
-// react-dom ships no types here (it is Lab's own copy): its client API, as used
-interface IRoot {
-  render(element: React.ReactElement): void;
-  unmount(): void;
-}
-const reactDomClient = 'react-dom/client';
-async function createRoot(container: Element): Promise<IRoot> {
-  const client = (await import(/* @vite-ignore */ reactDomClient)) as {
-    createRoot(container: Element): IRoot;
-  };
-  return client.createRoot(container);
-}
-
-interface IRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: any;
-}
-type Reply = { status: number; body?: unknown } | Error;
-type Handler = (request: IRequest) => Reply | Promise<Reply>;
 
 /** A scripted Workscript server: `on('GET automations/a1', handler)`; every request logged. */
 class FakeServer {
-  requests: IRequest[] = [];
   handlers = new Map<string, Handler>();
+  private readonly scripted = scriptedFetch(request => this.answer(request));
+  requests = this.scripted.requests;
+  fetch = this.scripted.fetch;
 
-  on(route: string, handler: Handler | Reply): this {
+  on(route: string, handler: Handler | IServerAnswer | Error): this {
     this.handlers.set(
       route,
       typeof handler === 'function' ? handler : () => handler
@@ -51,68 +41,28 @@ class FakeServer {
     return this;
   }
 
-  calls(route: string): IRequest[] {
+  calls(route: string): IServerRequest[] {
     return this.requests.filter(r => `${r.method} ${r.path}` === route);
   }
 
-  fetch = async (input: Request): Promise<Response> => {
-    const url = new URL(input.url);
-    const text = await input.text();
-    const request: IRequest = {
-      method: input.method,
-      path: url.pathname.replace(/^\/user\/ana\/workscript\//, ''),
-      query: url.searchParams,
-      body: text ? JSON.parse(text) : undefined
-    };
-    this.requests.push(request);
+  private answer(request: IServerRequest) {
     const handler = this.handlers.get(`${request.method} ${request.path}`);
-    const reply: Reply = handler
-      ? await handler(request)
+    return handler
+      ? handler(request)
       : {
           status: 404,
-          body: {
-            error: {
-              code: 'NOT_FOUND',
-              message: `no route ${request.path}`,
-              details: null
-            }
-          }
+          body: errorBody('NOT_FOUND', `no route ${request.path}`)
         };
-    if (reply instanceof Error) {
-      throw reply;
-    }
-    return new Response(
-      reply.body === undefined ? null : JSON.stringify(reply.body),
-      { status: reply.status }
-    );
-  };
+  }
 }
 
-function automation(extra: Partial<IAutomation> = {}): IAutomation {
-  return {
-    id: 'a1',
-    name: 'Nightly',
-    ownerId: 'u1',
-    workflowId: 'w1',
-    notebookPath: null,
-    parameters: {},
-    triggerType: 'cron',
-    cron: '0 2 * * *',
+/** A stored automation, in UTC. */
+const automation = (extra: Partial<IAutomation> = {}): IAutomation =>
+  storedAutomation({
     timezone: 'UTC',
-    enabled: true,
-    misfirePolicy: 'run_once',
-    misfireGraceSeconds: 3600,
-    overlapPolicy: 'skip',
-    timeoutSeconds: null,
-    hasWebhookToken: false,
-    retries: { count: 0, delaySeconds: 60, backoff: 2 },
     nextRunAt: '2026-12-04T02:00:00Z',
-    lastRunAt: null,
-    createdAt: '2026-12-01T00:00:00Z',
-    updatedAt: '2026-12-01T00:00:00Z',
     ...extra
-  };
-}
+  });
 
 const fire = (id: string, extra: Partial<IFire> = {}): IFire => ({
   id,
@@ -208,6 +158,7 @@ let commands: CommandRegistry;
 let opened: string[];
 let stored: IAutomation[];
 let deleted: number;
+let changed: number;
 let dirty: boolean[];
 let copied: string[];
 let confirmAnswer: boolean;
@@ -237,6 +188,7 @@ beforeEach(() => {
   });
   stored = [];
   deleted = 0;
+  changed = 0;
   dirty = [];
   copied = [];
   confirmAnswer = true;
@@ -271,6 +223,7 @@ async function render(extra: Partial<IAutomationViewProps> = {}) {
     },
     onStored: a => stored.push(a),
     onDeleted: () => deleted++,
+    onChanged: () => changed++,
     onDirty: d => dirty.push(d),
     pollMs: 60,
     ...extra
@@ -535,6 +488,8 @@ describe('a stored automation', () => {
       'the 404'
     );
     expect(missing.textContent).toMatch(/does not exist, or is not yours/);
+    // nothing to retry: it will not come back
+    expect(missing.querySelector('button')).toBeNull();
     await act(async () => root!.unmount());
     root = null;
 
@@ -619,6 +574,7 @@ describe('a stored automation', () => {
       .on('DELETE automations/a1', { status: 204 });
     await render({ automationId: 'a1' });
     await waitFor(() => $('workscript-automation-run'), 'the toolbar');
+    expect(changed).toBe(0); // reading it changes nothing
 
     await click($('workscript-automation-run'));
     await waitFor(() => opened.length === 1, 'the run opened');
@@ -634,6 +590,7 @@ describe('a stored automation', () => {
     expect(server.calls('PATCH automations/a1/toggle')[0].body).toEqual({
       enabled: false
     });
+    expect(changed).toBe(1); // the sidebar is told of the toggle
 
     confirmAnswer = false;
     await click($('workscript-automation-delete'));
@@ -644,6 +601,7 @@ describe('a stored automation', () => {
     await click($('workscript-automation-delete'));
     await waitFor(() => deleted === 1, 'the delete');
     expect(server.calls('DELETE automations/a1')).toHaveLength(1);
+    expect(changed).toBe(2); // and of the delete
   });
 
   it('shows a refused action in words', async () => {

@@ -9,25 +9,13 @@ import {
   recordFields,
   serialize
 } from '../src/editor/document';
-import { trans } from './editor-server';
+import { COUNT_TO_FIVE, trans } from './editor-server';
 
+/** The docs' example, plus steps and strings YAML could misread. */
 const DOC = {
-  id: 'count',
-  name: 'Count to five',
-  version: '1.0.0',
-  initialState: { i: 0 },
+  ...COUNT_TO_FIVE,
   workflow: [
-    {
-      'logic...': {
-        operation: 'less',
-        values: ['$.i', 5],
-        'true?': [
-          { math: { operation: 'add', values: ['$.i', 1] } },
-          { '$.i': '$.mathResult' }
-        ]
-      }
-    },
-    { log: { message: 'done {{$.i}}' } },
+    ...COUNT_TO_FIVE.workflow,
     'log',
     { '$.flag': true },
     { '$.none': null }
@@ -92,6 +80,23 @@ describe('parseText', () => {
       expect(parsed.problem.message).toContain('","');
       expect(text[parsed.problem.from]).toBe('"');
     }
+  });
+
+  it('marks one character at a JSON fault, none past the end of the text', () => {
+    const cut = parseText('{\n  "id": "x",', 'json', trans);
+    expect(!cut.ok && cut.problem).toMatchObject({ line: 2, from: 14, to: 14 });
+    const stray = parseText('{}\n]', 'json', trans);
+    expect(!stray.ok && stray.problem).toMatchObject({
+      line: 2,
+      from: 3,
+      to: 4
+    });
+    const array = parseText('\n [1]', 'json', trans);
+    expect(!array.ok && array.problem).toMatchObject({
+      line: 2,
+      from: 2,
+      to: 3
+    });
   });
 
   it('refuses what JSON.parse refuses even when YAML would take it', () => {

@@ -7,26 +7,12 @@ import {
   parsePointer,
   pointerToRange
 } from '../src/editor/pointers';
+import { COUNT_TO_FIVE } from './editor-server';
 
-/** The docs' example (docs/workflow-language.md §1), plus keys that need escaping. */
+/** The docs' example, plus keys that need escaping. */
 const DOC = {
-  id: 'count',
-  name: 'Count to five',
-  version: '1.0.0',
-  initialState: { i: 0, 'a/b': 1, 't~x': 2 },
-  workflow: [
-    {
-      'logic...': {
-        operation: 'less',
-        values: ['$.i', 5],
-        'true?': [
-          { math: { operation: 'add', values: ['$.i', 1] } },
-          { '$.i': '$.mathResult' }
-        ]
-      }
-    },
-    { log: { message: 'done {{$.i}}' } }
-  ]
+  ...COUNT_TO_FIVE,
+  initialState: { i: 0, 'a/b': 1, 't~x': 2 }
 };
 
 /** The 1-based line of the first line of `text` containing `needle` (after line `after`). */

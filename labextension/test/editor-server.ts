@@ -1,8 +1,9 @@
 /**
- * A scripted Workscript server for the editor's tests: a fetch that records each request and
- * answers through a handler, which may hold an answer back (a promise the test resolves) to
- * make answers arrive out of order. The real `WorkscriptClient` and Jupyter's
- * `ServerConnection` sit in front of it, so the requests are the real ones.
+ * A scripted Workscript server for the tabs' tests (editor, automation form): a fetch that
+ * records each request and answers through a handler, which may hold an answer back (a
+ * promise the test resolves) to make answers arrive out of order. The real `WorkscriptClient`
+ * and Jupyter's `ServerConnection` sit in front of it, so the requests are the real ones.
+ * Also the editor tests' shared fixtures.
  */
 import { nullTranslator } from '@jupyterlab/translation';
 import { WorkscriptClient } from '../src/api';
@@ -26,7 +27,8 @@ export type Handler = (
   request: IServerRequest
 ) => IServerAnswer | Error | Promise<IServerAnswer | Error>;
 
-export function scriptedServer(handler: Handler) {
+/** The fetch of the scripted server, and the requests it saw. */
+export function scriptedFetch(handler: Handler) {
   const requests: IServerRequest[] = [];
   const fetch = async (input: Request): Promise<Response> => {
     const url = new URL(input.url);
@@ -55,6 +57,12 @@ export function scriptedServer(handler: Handler) {
       }
     });
   };
+  return { fetch, requests };
+}
+
+/** The client of a scripted server, and the requests it saw. */
+export function scriptedServer(handler: Handler) {
+  const { fetch, requests } = scriptedFetch(handler);
   const client = new WorkscriptClient(settingsWith(fetch));
   return { client, requests };
 }
@@ -81,3 +89,24 @@ export function errorBody(
 ) {
   return { error: { code, message, details } };
 }
+
+/** The docs' example workflow (docs/workflow-language.md §1): a loop that counts to five. */
+export const COUNT_TO_FIVE = {
+  id: 'count',
+  name: 'Count to five',
+  version: '1.0.0',
+  initialState: { i: 0 },
+  workflow: [
+    {
+      'logic...': {
+        operation: 'less',
+        values: ['$.i', 5],
+        'true?': [
+          { math: { operation: 'add', values: ['$.i', 1] } },
+          { '$.i': '$.mathResult' }
+        ]
+      }
+    },
+    { log: { message: 'done {{$.i}}' } }
+  ]
+};

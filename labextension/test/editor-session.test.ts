@@ -109,17 +109,19 @@ function make(workflowId: string | null, handler: Handler = workflowServer()) {
     WebSocket: FakeSocket,
     pingIntervalMs: 0
   });
+  const saved: string[] = [];
   const session = new WorkflowSession({
     client,
     socket,
     trans,
     workflowId,
-    templateSuffix: 'test'
+    templateSuffix: 'test',
+    onSaved: record => saved.push(record.id)
   });
   const replaced: string[] = [];
   session.onTextReplaced(text => replaced.push(text));
   const sent = (r: IServerRequest) => `${r.method} ${r.path}`;
-  return { session, socket, requests, replaced, sent };
+  return { session, socket, requests, replaced, sent, saved };
 }
 
 /** Type in the editor and let the live check run. */
@@ -160,7 +162,7 @@ describe('a new workflow', () => {
   });
 
   it('is created on its first save, then watched and updated', async () => {
-    const { session, socket, requests, sent } = make(null);
+    const { session, socket, requests, sent, saved } = make(null);
     await session.start();
     const text = serialize({ ...DEFINITION, id: 'mine' }, 'json');
     await type(session, text);
@@ -186,10 +188,12 @@ describe('a new workflow', () => {
     expect(
       requests.filter(r => sent(r) === 'PUT workflows/rec-new')
     ).toHaveLength(1);
+    // the sidebar was told of both saves
+    expect(saved).toEqual(['rec-new', 'rec-new']);
   });
 
   it('explains a 409 (the definition id is taken)', async () => {
-    const { session } = make(
+    const { session, saved } = make(
       null,
       workflowServer({
         'POST workflows': () => ({
@@ -204,6 +208,7 @@ describe('a new workflow', () => {
     );
     await session.start();
     expect(await session.save()).toBe(false);
+    expect(saved).toEqual([]); // the sidebar is told only of a stored record
     expect(session.state.workflowId).toBeNull();
     expect(session.state.notice?.kind).toBe('error');
     expect(session.state.notice?.message).toContain(

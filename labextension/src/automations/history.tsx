@@ -10,10 +10,10 @@ import type { CommandRegistry } from '@lumino/commands';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IExecutionSummary, IFire, IPage, WorkscriptClient } from '../api';
 import {
-  describeError,
   formatDuration,
   formatTime,
-  MoreButton
+  MoreButton,
+  SectionState
 } from '../common';
 import { CommandIds } from '../context';
 import { appendPage, mergeFirstPage } from './model';
@@ -30,6 +30,11 @@ interface IListState<T> {
   loaded: boolean;
 }
 
+/** A list not read yet. */
+function unread<T>(): IListState<T> {
+  return { items: [], cursor: null, loading: true, error: null, loaded: false };
+}
+
 /**
  * A keyset-paged list kept fresh: its first page read again every `pollMs` while `live`,
  * merged into what is shown (so "Load more" pages stay), and read at once when it comes
@@ -40,48 +45,16 @@ export function useLiveList<T extends { id: string }>(
   live: boolean,
   pollMs = HISTORY_POLL_MS
 ): IListState<T> & { refresh: () => void; more: () => void } {
-  const [state, setState] = React.useState<IListState<T>>({
-    items: [],
-    cursor: null,
-    loading: true,
-    error: null,
-    loaded: false
-  });
+  const [state, setState] = React.useState<IListState<T>>(unread);
   const generation = React.useRef(0);
   const inFlight = React.useRef(false);
 
-  const refresh = React.useCallback(async () => {
-    if (inFlight.current) {
-      return;
-    }
-    inFlight.current = true;
-    const mine = generation.current;
-    setState(s => ({ ...s, loading: true }));
-    try {
-      const page = await load(null);
-      if (mine === generation.current) {
-        setState(s => ({
-          ...s,
-          ...mergeFirstPage(s.items, s.cursor, page),
-          loading: false,
-          error: null,
-          loaded: true
-        }));
-      }
-    } catch (error) {
-      if (mine === generation.current) {
-        setState(s => ({ ...s, loading: false, error }));
-      }
-    } finally {
-      inFlight.current = false;
-    }
-  }, [load]);
-
-  const more = React.useCallback(
-    async (cursor: string | null) => {
-      if (cursor === null) {
-        return;
-      }
+  /** Read the page at `cursor` and fold it into the list (an answer to an older list dropped). */
+  const read = React.useCallback(
+    async (
+      cursor: string | null,
+      fold: (s: IListState<T>, page: IPage<T>) => Partial<IListState<T>>
+    ) => {
       const mine = generation.current;
       setState(s => ({ ...s, loading: true }));
       try {
@@ -89,7 +62,7 @@ export function useLiveList<T extends { id: string }>(
         if (mine === generation.current) {
           setState(s => ({
             ...s,
-            ...appendPage(s.items, page),
+            ...fold(s, page),
             loading: false,
             error: null
           }));
@@ -103,17 +76,35 @@ export function useLiveList<T extends { id: string }>(
     [load]
   );
 
+  const refresh = React.useCallback(async () => {
+    if (inFlight.current) {
+      return;
+    }
+    inFlight.current = true;
+    try {
+      await read(null, (s, page) => ({
+        ...mergeFirstPage(s.items, s.cursor, page),
+        loaded: true
+      }));
+    } finally {
+      inFlight.current = false;
+    }
+  }, [read]);
+
+  const more = React.useCallback(
+    async (cursor: string | null) => {
+      if (cursor !== null) {
+        await read(cursor, (s, page) => appendPage(s.items, page));
+      }
+    },
+    [read]
+  );
+
   // a new query: forget the old list
   React.useEffect(() => {
     generation.current++;
     inFlight.current = false;
-    setState({
-      items: [],
-      cursor: null,
-      loading: true,
-      error: null,
-      loaded: false
-    });
+    setState(unread<T>());
   }, [load]);
 
   React.useEffect(() => {
@@ -146,40 +137,56 @@ interface IHistoryProps {
   pollMs?: number;
 }
 
-function ListState(props: {
-  loaded: boolean;
-  error: unknown;
-  empty: boolean;
+/** A titled part of the history, with its loading, error and empty states. */
+function HistorySection(props: {
+  title: string;
   emptyText: string;
-  onRetry: () => void;
+  list: {
+    loaded: boolean;
+    error: unknown;
+    items: unknown[];
+    refresh: () => void;
+  };
   trans: TranslationBundle;
-}): JSX.Element | null {
+  children: React.ReactNode;
+}): JSX.Element {
+  const { title, list } = props;
+  return (
+    <section className="jp-Workscript-automationSection" aria-label={title}>
+      <h3 className="jp-Workscript-automationHeading">{title}</h3>
+      <SectionState
+        loading={!list.loaded}
+        error={list.error}
+        empty={list.items.length === 0}
+        emptyText={props.emptyText}
+        onRetry={list.refresh}
+        trans={props.trans}
+      />
+      {props.children}
+    </section>
+  );
+}
+
+/** Opens the tab of run `id`, started `when`. */
+function OpenRunButton(props: {
+  id: string;
+  when: string;
+  commands: IHistoryProps['commands'];
+  trans: TranslationBundle;
+}): JSX.Element {
   const { trans } = props;
-  if (props.error) {
-    return (
-      <div className="jp-Workscript-state jp-Workscript-error" role="alert">
-        <span>{describeError(props.error, trans)}</span>
-        <button
-          type="button"
-          className="jp-Workscript-button"
-          onClick={props.onRetry}
-        >
-          {trans.__('Retry')}
-        </button>
-      </div>
-    );
-  }
-  if (!props.loaded) {
-    return (
-      <div className="jp-Workscript-state" role="status">
-        {trans.__('Loading…')}
-      </div>
-    );
-  }
-  if (props.empty) {
-    return <div className="jp-Workscript-state">{props.emptyText}</div>;
-  }
-  return null;
+  return (
+    <button
+      type="button"
+      className="jp-Workscript-button jp-Workscript-link"
+      aria-label={trans.__('Open the run of %1', props.when)}
+      onClick={() =>
+        void props.commands.execute(CommandIds.openRun, { id: props.id })
+      }
+    >
+      {trans.__('Open run')}
+    </button>
+  );
 }
 
 export function outcomeLabel(
@@ -207,19 +214,12 @@ export function FiresHistory(props: IHistoryProps): JSX.Element {
   );
   const list = useLiveList<IFire>(load, props.visible, props.pollMs);
   return (
-    <section
-      className="jp-Workscript-automationSection"
-      aria-label={trans.__('Fires')}
+    <HistorySection
+      title={trans.__('Fires')}
+      emptyText={trans.__('No fires yet.')}
+      list={list}
+      trans={trans}
     >
-      <h3 className="jp-Workscript-automationHeading">{trans.__('Fires')}</h3>
-      <ListState
-        loaded={list.loaded}
-        error={list.error}
-        empty={list.items.length === 0}
-        emptyText={trans.__('No fires yet.')}
-        onRetry={list.refresh}
-        trans={trans}
-      />
       <ul
         className="jp-Workscript-fires"
         data-testid="workscript-fires"
@@ -243,21 +243,12 @@ export function FiresHistory(props: IHistoryProps): JSX.Element {
               <span className="jp-Workscript-fireReason">{fire.reason}</span>
             ) : null}
             {fire.executionId ? (
-              <button
-                type="button"
-                className="jp-Workscript-button jp-Workscript-link"
-                aria-label={trans.__(
-                  'Open the run of %1',
-                  formatTime(fire.scheduledFor)
-                )}
-                onClick={() =>
-                  void commands.execute(CommandIds.openRun, {
-                    id: fire.executionId!
-                  })
-                }
-              >
-                {trans.__('Open run')}
-              </button>
+              <OpenRunButton
+                id={fire.executionId}
+                when={formatTime(fire.scheduledFor)}
+                commands={commands}
+                trans={trans}
+              />
             ) : null}
           </li>
         ))}
@@ -268,7 +259,7 @@ export function FiresHistory(props: IHistoryProps): JSX.Element {
         onMore={list.more}
         trans={trans}
       />
-    </section>
+    </HistorySection>
   );
 }
 
@@ -290,21 +281,12 @@ export function LastRuns(props: IHistoryProps): JSX.Element {
     props.pollMs
   );
   return (
-    <section
-      className="jp-Workscript-automationSection"
-      aria-label={trans.__('Last runs')}
+    <HistorySection
+      title={trans.__('Last runs')}
+      emptyText={trans.__('No runs yet.')}
+      list={list}
+      trans={trans}
     >
-      <h3 className="jp-Workscript-automationHeading">
-        {trans.__('Last runs')}
-      </h3>
-      <ListState
-        loaded={list.loaded}
-        error={list.error}
-        empty={list.items.length === 0}
-        emptyText={trans.__('No runs yet.')}
-        onRetry={list.refresh}
-        trans={trans}
-      />
       <ul
         className="jp-Workscript-list"
         data-testid="workscript-automation-runs"
@@ -326,22 +308,15 @@ export function LastRuns(props: IHistoryProps): JSX.Element {
                 .filter(Boolean)
                 .join(' · ')}
             </span>
-            <button
-              type="button"
-              className="jp-Workscript-button jp-Workscript-link"
-              aria-label={trans.__(
-                'Open the run of %1',
-                formatTime(run.startedAt ?? run.createdAt)
-              )}
-              onClick={() =>
-                void commands.execute(CommandIds.openRun, { id: run.id })
-              }
-            >
-              {trans.__('Open run')}
-            </button>
+            <OpenRunButton
+              id={run.id}
+              when={formatTime(run.startedAt ?? run.createdAt)}
+              commands={commands}
+              trans={trans}
+            />
           </li>
         ))}
       </ul>
-    </section>
+    </HistorySection>
   );
 }

@@ -17,6 +17,7 @@ import {
 } from '../api';
 import { describeError } from '../common';
 import { CommandIds, type INewAutomationArgs } from '../context';
+import { ErrorState } from '../runview/states';
 import {
   ariaOf,
   CronPreview,
@@ -44,6 +45,14 @@ import {
   webhookUrl
 } from './model';
 
+/** The fields typed as free text (inputs and text areas). */
+type TextField = {
+  [K in FormField]: string extends IAutomationForm[K] ? K : never;
+}[FormField];
+
+/** The fields chosen from a list of words. */
+type ChoiceField = 'triggerType' | 'misfirePolicy' | 'overlapPolicy';
+
 export interface IConfirmOptions {
   title: string;
   body: string;
@@ -67,6 +76,8 @@ export interface IAutomationViewProps {
   copy: (text: string) => Promise<void>;
   /** The automation as read, created or saved. */
   onStored?: (automation: IAutomation) => void;
+  /** The stored record changed here (created, saved, toggled or deleted). */
+  onChanged?: () => void;
   onDeleted?: () => void;
   onDirty?: (dirty: boolean) => void;
   /** Polling period of the history (tests shorten it). */
@@ -204,28 +215,18 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
         loadError instanceof WorkscriptError && loadError.status === 404;
       return (
         <div className="jp-Workscript-automation">
-          <div
-            className="jp-Workscript-state jp-Workscript-error"
-            role="alert"
-            data-testid="workscript-automation-error"
-          >
-            <span>
-              {missing
+          <ErrorState
+            message={
+              missing
                 ? trans.__(
                     'This automation does not exist, or is not yours (it may have been deleted).'
                   )
-                : describeError(loadError, trans)}
-            </span>
-            {missing ? null : (
-              <button
-                type="button"
-                className="jp-Workscript-button"
-                onClick={() => setAttempt(n => n + 1)}
-              >
-                {trans.__('Retry')}
-              </button>
-            )}
-          </div>
+                : describeError(loadError, trans)
+            }
+            trans={trans}
+            onRetry={missing ? undefined : () => setAttempt(n => n + 1)}
+            testId="workscript-automation-error"
+          />
         </div>
       );
     }
@@ -255,12 +256,67 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
     'data-testid': `workscript-automation-${field}`,
     ...ariaOf(`${uid}-${field}`, errors[field], hint)
   });
+  /** The label, hint and error around the control of `field`. */
+  const fieldOf = (field: FormField, label: string, hint?: string) => ({
+    id: `${uid}-${field}`,
+    label,
+    error: errors[field],
+    hint
+  });
+  /** The control of a text field, bound to the form. */
+  const bind = (field: TextField, hint = false) => ({
+    ...control(field, hint),
+    value: form[field],
+    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
+      set(field, e.target.value)
+  });
+  /** A labelled input of a text field; `input` adds to (or overrides) its attributes. */
+  const textField = (
+    field: TextField,
+    label: string,
+    input: React.InputHTMLAttributes<HTMLInputElement> = {},
+    hint?: string
+  ) => (
+    <Field {...fieldOf(field, label, hint)}>
+      <input
+        {...bind(field, hint !== undefined)}
+        className="jp-Workscript-input"
+        {...input}
+      />
+    </Field>
+  );
+  /** A labelled list of the `choices` of a field, each in `words`. */
+  const choiceField = <K extends ChoiceField>(
+    field: K,
+    label: string,
+    choices: readonly IAutomationForm[K][],
+    words: Record<IAutomationForm[K], string>
+  ) => (
+    <Field {...fieldOf(field, label)}>
+      <select
+        {...control(field)}
+        className="jp-Workscript-input"
+        value={form[field]}
+        onChange={e => set(field, e.target.value as IAutomationForm[K])}
+      >
+        {choices.map(choice => (
+          <option key={choice} value={choice}>
+            {words[choice]}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
   const focusFirstError = () =>
     setTimeout(() => {
       formRef.current
         ?.querySelector<HTMLElement>('[aria-invalid="true"]')
         ?.focus();
     }, 0);
+
+  /** Show the webhook URL of token path `path` (once: the server keeps only its hash). */
+  const reveal = (path: string) =>
+    setRevealed(webhookUrl(props.origin, client.settings.baseUrl, path));
 
   const save = async () => {
     if (built === null || saving) {
@@ -289,9 +345,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
       setForm(formOf(answer));
       setErrors({});
       if (answer.webhookPath) {
-        setRevealed(
-          webhookUrl(props.origin, client.settings.baseUrl, answer.webhookPath)
-        );
+        reveal(answer.webhookPath);
       } else if (answer.triggerType !== 'webhook') {
         setRevealed(null);
       }
@@ -301,6 +355,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
           : trans.__('Automation saved.')
       );
       onStored(answer);
+      latest.current.onChanged?.();
     } catch (error) {
       const details =
         error instanceof WorkscriptError && error.status === 400
@@ -345,44 +400,49 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
       setStored(answer);
       setForm(f => (f === null ? f : { ...f, enabled: answer.enabled }));
       onStored(answer);
+      latest.current.onChanged?.();
+    });
+  /** `work`, once the user agrees to `question`. */
+  const actIfSure = (question: IConfirmOptions, work: () => Promise<void>) =>
+    act(async () => {
+      if (await props.confirm(question)) {
+        await work();
+      }
     });
   const remove = () =>
-    act(async () => {
-      const sure = await props.confirm({
+    actIfSure(
+      {
         title: trans.__('Delete automation'),
         body: trans.__(
           'Delete "%1" and its fire log? Its past runs stay.',
           stored!.name
         ),
         accept: trans.__('Delete')
-      });
-      if (!sure) {
-        return;
+      },
+      async () => {
+        await client.deleteAutomation(stored!.id);
+        latest.current.onChanged?.();
+        latest.current.onDeleted?.();
       }
-      await client.deleteAutomation(stored!.id);
-      latest.current.onDeleted?.();
-    });
+    );
   const rotate = () =>
-    act(async () => {
-      const sure = await props.confirm({
+    actIfSure(
+      {
         title: trans.__('Rotate webhook token'),
         body: trans.__(
           'Make a new webhook URL for "%1"? The current URL stops working at once.',
           stored!.name
         ),
         accept: trans.__('Rotate')
-      });
-      if (!sure) {
-        return;
+      },
+      async () => {
+        const answer = await client.rotateWebhook(stored!.id);
+        setStored(answer);
+        if (answer.webhookPath) {
+          reveal(answer.webhookPath);
+        }
       }
-      const answer = await client.rotateWebhook(stored!.id);
-      setStored(answer);
-      if (answer.webhookPath) {
-        setRevealed(
-          webhookUrl(props.origin, client.settings.baseUrl, answer.webhookPath)
-        );
-      }
-    });
+    );
 
   const liveParameters =
     form.target === 'notebook' ? parseParameters(form.parameters, trans) : {};
@@ -394,6 +454,14 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
     workflows.items.some(w => w.id === form.workflowId);
   const storedWebhook = stored !== null && stored.triggerType === 'webhook';
   const cronErrorId = `${uid}-cron-preview`;
+  // why the last save failed: the server's words, else the fields marked
+  const notSaved = saveError
+    ? trans.__('Not saved: %1', describeError(saveError, trans))
+    : otherErrors.length > 0
+      ? trans.__('Not saved: %1', otherErrors.join('; '))
+      : Object.keys(errors).length > 0
+        ? trans.__('Not saved: correct the fields marked.')
+        : null;
 
   return (
     <div className="jp-Workscript-automation" data-automation-id={id ?? ''}>
@@ -465,14 +533,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
           void save();
         }}
       >
-        <Field id={`${uid}-name`} label={trans.__('Name')} error={errors.name}>
-          <input
-            {...control('name')}
-            className="jp-Workscript-input"
-            value={form.name}
-            onChange={e => set('name', e.target.value)}
-          />
-        </Field>
+        {textField('name', trans.__('Name'))}
 
         <fieldset
           className="jp-Workscript-fieldset"
@@ -496,11 +557,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
             ))}
           </div>
           {form.target === 'workflow' ? (
-            <Field
-              id={`${uid}-workflowId`}
-              label={trans.__('Workflow')}
-              error={errors.workflowId}
-            >
+            <Field {...fieldOf('workflowId', trans.__('Workflow'))}>
               <select
                 {...control('workflowId')}
                 className="jp-Workscript-input"
@@ -543,35 +600,25 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
             </Field>
           ) : (
             <>
-              <Field
-                id={`${uid}-notebookPath`}
-                label={trans.__('Notebook path')}
-                error={errors.notebookPath}
-                hint={trans.__(
+              {textField(
+                'notebookPath',
+                trans.__('Notebook path'),
+                { placeholder: 'reports/daily.ipynb' },
+                trans.__(
                   'Relative to the server root, e.g. reports/daily.ipynb'
-                )}
-              >
-                <input
-                  {...control('notebookPath', true)}
-                  className="jp-Workscript-input"
-                  value={form.notebookPath}
-                  placeholder="reports/daily.ipynb"
-                  onChange={e => set('notebookPath', e.target.value)}
-                />
-              </Field>
+                )
+              )}
               <Field
                 id={`${uid}-parameters`}
                 label={trans.__('Parameters (JSON object)')}
                 error={parametersError}
               >
                 <textarea
-                  {...control('parameters')}
+                  {...bind('parameters')}
                   {...ariaOf(`${uid}-parameters`, parametersError)}
                   className="jp-Workscript-input jp-Workscript-code"
                   rows={6}
                   spellCheck={false}
-                  value={form.parameters}
-                  onChange={e => set('parameters', e.target.value)}
                 />
               </Field>
             </>
@@ -580,63 +627,37 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
 
         <fieldset className="jp-Workscript-fieldset">
           <legend>{trans.__('When it runs')}</legend>
-          <Field
-            id={`${uid}-triggerType`}
-            label={trans.__('Trigger')}
-            error={errors.triggerType}
-          >
-            <select
-              {...control('triggerType')}
-              className="jp-Workscript-input"
-              value={form.triggerType}
-              onChange={e =>
-                set(
-                  'triggerType',
-                  e.target.value as IAutomationForm['triggerType']
-                )
-              }
-            >
-              {TRIGGER_TYPES.map(t => (
-                <option key={t} value={t}>
-                  {names.trigger[t]}
-                </option>
-              ))}
-            </select>
-          </Field>
+          {choiceField(
+            'triggerType',
+            trans.__('Trigger'),
+            TRIGGER_TYPES,
+            names.trigger
+          )}
           {form.triggerType === 'cron' ? (
             <>
               <div className="jp-Workscript-fieldRow">
-                <Field
-                  id={`${uid}-cron`}
-                  label={trans.__('Cron expression')}
-                  error={errors.cron}
-                  hint={trans.__(
-                    'minute hour day-of-month month day-of-week (or 6 fields, seconds first; or @daily, @hourly…)'
-                  )}
-                >
-                  <input
-                    {...control('cron', true)}
-                    {...(fault === 'cron' && !errors.cron
+                {textField(
+                  'cron',
+                  trans.__('Cron expression'),
+                  {
+                    ...(fault === 'cron' && !errors.cron
                       ? {
                           'aria-invalid': true,
                           'aria-describedby': `${uid}-cron-hint ${cronErrorId}`
                         }
-                      : {})}
-                    className="jp-Workscript-input jp-Workscript-code"
-                    value={form.cron}
-                    spellCheck={false}
-                    autoComplete="off"
-                    placeholder="0 9 * * 1-5"
-                    onChange={e => set('cron', e.target.value)}
-                  />
-                </Field>
-                <Field
-                  id={`${uid}-timezone`}
-                  label={trans.__('Time zone')}
-                  error={errors.timezone}
-                >
+                      : {}),
+                    className: 'jp-Workscript-input jp-Workscript-code',
+                    spellCheck: false,
+                    autoComplete: 'off',
+                    placeholder: '0 9 * * 1-5'
+                  },
+                  trans.__(
+                    'minute hour day-of-month month day-of-week (or 6 fields, seconds first; or @daily, @hourly…)'
+                  )
+                )}
+                <Field {...fieldOf('timezone', trans.__('Time zone'))}>
                   <input
-                    {...control('timezone')}
+                    {...bind('timezone')}
                     {...(fault === 'timezone' && !errors.timezone
                       ? {
                           'aria-invalid': true,
@@ -645,9 +666,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
                       : {})}
                     className="jp-Workscript-input"
                     list={`${uid}-zones`}
-                    value={form.timezone}
                     autoComplete="off"
-                    onChange={e => set('timezone', e.target.value)}
                   />
                   <datalist id={`${uid}-zones`}>
                     {zones.map(z => (
@@ -660,45 +679,18 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
                 <CronPreview state={preview} trans={trans} />
               </div>
               <div className="jp-Workscript-fieldRow">
-                <Field
-                  id={`${uid}-misfirePolicy`}
-                  label={trans.__('Runs missed while no server ran')}
-                  error={errors.misfirePolicy}
-                >
-                  <select
-                    {...control('misfirePolicy')}
-                    className="jp-Workscript-input"
-                    value={form.misfirePolicy}
-                    onChange={e =>
-                      set(
-                        'misfirePolicy',
-                        e.target.value as IAutomationForm['misfirePolicy']
-                      )
-                    }
-                  >
-                    {MISFIRE_POLICIES.map(p => (
-                      <option key={p} value={p}>
-                        {names.misfire[p]}
-                      </option>
-                    ))}
-                  </select>
-                </Field>
-                <Field
-                  id={`${uid}-misfireGraceSeconds`}
-                  label={trans.__('Grace (seconds)')}
-                  error={errors.misfireGraceSeconds}
-                  hint={trans.__('Runs missed by longer are skipped.')}
-                >
-                  <input
-                    {...control('misfireGraceSeconds', true)}
-                    className="jp-Workscript-input"
-                    type="number"
-                    min={0}
-                    step={1}
-                    value={form.misfireGraceSeconds}
-                    onChange={e => set('misfireGraceSeconds', e.target.value)}
-                  />
-                </Field>
+                {choiceField(
+                  'misfirePolicy',
+                  trans.__('Runs missed while no server ran'),
+                  MISFIRE_POLICIES,
+                  names.misfire
+                )}
+                {textField(
+                  'misfireGraceSeconds',
+                  trans.__('Grace (seconds)'),
+                  { type: 'number', min: 0, step: 1 },
+                  trans.__('Runs missed by longer are skipped.')
+                )}
               </div>
             </>
           ) : form.triggerType === 'webhook' ? (
@@ -731,93 +723,36 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
 
         <fieldset className="jp-Workscript-fieldset">
           <legend>{trans.__('When runs overlap or fail')}</legend>
-          <Field
-            id={`${uid}-overlapPolicy`}
-            label={trans.__('A run due while the previous one still runs')}
-            error={errors.overlapPolicy}
-          >
-            <select
-              {...control('overlapPolicy')}
-              className="jp-Workscript-input"
-              value={form.overlapPolicy}
-              onChange={e =>
-                set(
-                  'overlapPolicy',
-                  e.target.value as IAutomationForm['overlapPolicy']
-                )
-              }
-            >
-              {OVERLAP_POLICIES.map(p => (
-                <option key={p} value={p}>
-                  {names.overlap[p]}
-                </option>
-              ))}
-            </select>
-          </Field>
+          {choiceField(
+            'overlapPolicy',
+            trans.__('A run due while the previous one still runs'),
+            OVERLAP_POLICIES,
+            names.overlap
+          )}
           <div className="jp-Workscript-fieldRow">
-            <Field
-              id={`${uid}-retryCount`}
-              label={trans.__('Retries')}
-              error={errors.retryCount}
-            >
-              <input
-                {...control('retryCount')}
-                className="jp-Workscript-input"
-                type="number"
-                min={0}
-                max={10}
-                step={1}
-                value={form.retryCount}
-                onChange={e => set('retryCount', e.target.value)}
-              />
-            </Field>
-            <Field
-              id={`${uid}-retryDelaySeconds`}
-              label={trans.__('Delay (seconds)')}
-              error={errors.retryDelaySeconds}
-            >
-              <input
-                {...control('retryDelaySeconds')}
-                className="jp-Workscript-input"
-                type="number"
-                min={0}
-                value={form.retryDelaySeconds}
-                onChange={e => set('retryDelaySeconds', e.target.value)}
-              />
-            </Field>
-            <Field
-              id={`${uid}-retryBackoff`}
-              label={trans.__('Backoff factor')}
-              error={errors.retryBackoff}
-            >
-              <input
-                {...control('retryBackoff')}
-                className="jp-Workscript-input"
-                type="number"
-                min={1}
-                max={10}
-                step="any"
-                value={form.retryBackoff}
-                onChange={e => set('retryBackoff', e.target.value)}
-              />
-            </Field>
+            {textField('retryCount', trans.__('Retries'), {
+              type: 'number',
+              min: 0,
+              max: 10,
+              step: 1
+            })}
+            {textField('retryDelaySeconds', trans.__('Delay (seconds)'), {
+              type: 'number',
+              min: 0
+            })}
+            {textField('retryBackoff', trans.__('Backoff factor'), {
+              type: 'number',
+              min: 1,
+              max: 10,
+              step: 'any'
+            })}
           </div>
-          <Field
-            id={`${uid}-timeoutSeconds`}
-            label={trans.__('Timeout (seconds)')}
-            error={errors.timeoutSeconds}
-            hint={trans.__('Empty: no timeout.')}
-          >
-            <input
-              {...control('timeoutSeconds', true)}
-              className="jp-Workscript-input"
-              type="number"
-              min={0}
-              step="any"
-              value={form.timeoutSeconds}
-              onChange={e => set('timeoutSeconds', e.target.value)}
-            />
-          </Field>
+          {textField(
+            'timeoutSeconds',
+            trans.__('Timeout (seconds)'),
+            { type: 'number', min: 0, step: 'any' },
+            trans.__('Empty: no timeout.')
+          )}
         </fieldset>
 
         <div className="jp-Workscript-formActions">
@@ -841,23 +776,13 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
             {notice}
           </span>
         </div>
-        {saveError || otherErrors.length > 0 ? (
+        {notSaved !== null ? (
           <div
             className="jp-Workscript-state jp-Workscript-error"
             role="alert"
             data-testid="workscript-automation-save-error"
           >
-            {saveError
-              ? trans.__('Not saved: %1', describeError(saveError, trans))
-              : trans.__('Not saved: %1', otherErrors.join('; '))}
-          </div>
-        ) : Object.keys(errors).length > 0 ? (
-          <div
-            className="jp-Workscript-state jp-Workscript-error"
-            role="alert"
-            data-testid="workscript-automation-save-error"
-          >
-            {trans.__('Not saved: correct the fields marked.')}
+            {notSaved}
           </div>
         ) : null}
       </form>

@@ -16,7 +16,11 @@ import {
 import { ReactWidget } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import type { IAutomation } from '../api';
-import type { INewAutomationArgs, IWorkscriptContext } from '../context';
+import {
+  CommandIds,
+  type INewAutomationArgs,
+  type IWorkscriptContext
+} from '../context';
 import { workscriptIcon } from '../panel';
 import { AutomationView, type IConfirmOptions } from './view';
 
@@ -34,6 +38,7 @@ class AutomationContent extends ReactWidget {
       id?: string;
       prefill?: INewAutomationArgs;
       onStored: (automation: IAutomation) => void;
+      onChanged: () => void;
       onDeleted: () => void;
       onDirty: (dirty: boolean) => void;
     }
@@ -71,6 +76,7 @@ class AutomationContent extends ReactWidget {
         confirm={this._confirm}
         copy={copyText}
         onStored={this._options.onStored}
+        onChanged={this._options.onChanged}
         onDeleted={this._options.onDeleted}
         onDirty={this._options.onDirty}
       />
@@ -117,6 +123,10 @@ export class AutomationEditorWidget extends MainAreaWidget<ReactWidget> {
       id: options.id,
       prefill: options.prefill,
       onStored: automation => this._stored(automation),
+      onChanged: () =>
+        void ctx.app.commands.execute(CommandIds.recordsChanged, {
+          kind: 'automations'
+        }),
       onDeleted: () => this.dispose(),
       onDirty: dirty => (this.title.className = dirty ? 'jp-mod-dirty' : '')
     });

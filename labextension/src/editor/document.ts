@@ -43,19 +43,14 @@ export function parseText(
     return read;
   }
   if (!isPlainObject(read.value)) {
-    const start = /\S/.exec(text)?.index ?? 0;
-    return {
-      ok: false,
-      problem: {
-        line: lineOfOffset(text, start),
-        from: start,
-        to: Math.min(text.length, start + 1),
-        message: trans.__(
-          'A workflow is an object with id, name, version and workflow, not %1.',
-          kindOf(read.value, trans)
-        )
-      }
-    };
+    return refusedAt(
+      text,
+      /\S/.exec(text)?.index ?? 0,
+      trans.__(
+        'A workflow is an object with id, name, version and workflow, not %1.',
+        kindOf(read.value, trans)
+      )
+    );
   }
   return { ok: true, definition: read.value as IDefinition };
 }
@@ -166,8 +161,21 @@ export function isPlainObject(
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-type Read =
-  { ok: true; value: unknown } | { ok: false; problem: ISyntaxProblem };
+type Refused = { ok: false; problem: ISyntaxProblem };
+type Read = { ok: true; value: unknown } | Refused;
+
+/** `message` about `text` from `from` to `to` (on `from`'s line; the text's start by default). */
+function refused(text: string, message: string, from = 0, to = from): Refused {
+  return {
+    ok: false,
+    problem: { line: lineOfOffset(text, from), from, to, message }
+  };
+}
+
+/** `message` about the character of `text` at `offset` (none past the end). */
+function refusedAt(text: string, offset: number, message: string): Refused {
+  return refused(text, message, offset, Math.min(text.length, offset + 1));
+}
 
 function readJson(text: string, trans: TranslationBundle): Read {
   try {
@@ -175,27 +183,14 @@ function readJson(text: string, trans: TranslationBundle): Read {
   } catch (native) {
     const scan = scanJson(text);
     if (!scan.ok) {
-      const { offset } = scan.error;
-      return {
-        ok: false,
-        problem: {
-          line: lineOfOffset(text, offset),
-          from: offset,
-          to: Math.min(text.length, offset + 1),
-          message: jsonErrorMessage(scan.error, trans)
-        }
-      };
+      return refusedAt(
+        text,
+        scan.error.offset,
+        jsonErrorMessage(scan.error, trans)
+      );
     }
     // the scanner found no fault JSON.parse did: say what the browser says, at line 1
-    return {
-      ok: false,
-      problem: {
-        line: 1,
-        from: 0,
-        to: 0,
-        message: String((native as Error)?.message ?? native)
-      }
-    };
+    return refused(text, String((native as Error)?.message ?? native));
   }
 }
 
@@ -204,29 +199,21 @@ function readYaml(text: string, trans: TranslationBundle): Read {
   const error = doc.errors[0];
   if (error) {
     const [from, to] = error.pos;
-    return {
-      ok: false,
-      problem: {
-        line: lineOfOffset(text, from),
-        from,
-        to: Math.max(from, to),
-        message: trans.__('YAML: %1', error.message)
-      }
-    };
+    return refused(
+      text,
+      trans.__('YAML: %1', error.message),
+      from,
+      Math.max(from, to)
+    );
   }
   try {
     // a document of aliases upon aliases (a "billion laughs") is refused, not expanded
     return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
   } catch (e) {
-    return {
-      ok: false,
-      problem: {
-        line: 1,
-        from: 0,
-        to: 0,
-        message: trans.__('YAML: %1', String((e as Error)?.message ?? e))
-      }
-    };
+    return refused(
+      text,
+      trans.__('YAML: %1', String((e as Error)?.message ?? e))
+    );
   }
 }
 

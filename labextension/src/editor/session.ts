@@ -69,6 +69,8 @@ export interface ISessionOptions {
   /** The pause that gathers a burst of run events into one history read. */
   historyDelayMs?: number;
   historyLimit?: number;
+  /** Called after each successful save (the sidebar reads its list again). */
+  onSaved?: (record: IWorkflow) => void;
 }
 
 type Listener = (state: ISessionState) => void;
@@ -77,6 +79,7 @@ type TextListener = (text: string, format: TextFormat) => void;
 export class WorkflowSession {
   constructor(options: ISessionOptions) {
     this._client = options.client;
+    this._onSaved = options.onSaved;
     this._socket = options.socket;
     this._trans = options.trans;
     this._templateSuffix = options.templateSuffix ?? Date.now().toString(36);
@@ -267,6 +270,7 @@ export class WorkflowSession {
     if (id === null) {
       this._watchHistory(record.id);
     }
+    this._onSaved?.(record);
     return true;
   }
 
@@ -478,6 +482,7 @@ export class WorkflowSession {
   }
 
   private readonly _client: WorkscriptClient;
+  private readonly _onSaved: ((record: IWorkflow) => void) | undefined;
   private readonly _socket: WorkscriptSocket;
   private readonly _trans: TranslationBundle;
   private readonly _templateSuffix: string;

@@ -19,9 +19,15 @@ import {
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import type { IExecutionSummary } from '../api';
-import { describeError, formatDuration, formatTime } from '../common';
+import {
+  describeError,
+  formatDuration,
+  formatTime,
+  onActivate
+} from '../common';
 import { CommandIds, IWorkscriptContext } from '../context';
 import { workscriptIcon } from '../panel';
+import { ErrorState } from '../runview/states';
 import {
   initialStateText,
   MIME_TYPES,
@@ -50,7 +56,11 @@ export class WorkflowEditorWidget extends MainAreaWidget<EditorContent> {
       client: ctx.client,
       socket: ctx.socket,
       trans: ctx.trans,
-      workflowId
+      workflowId,
+      onSaved: () =>
+        void ctx.app.commands.execute(CommandIds.recordsChanged, {
+          kind: 'workflows'
+        })
     });
     const content = new EditorContent(ctx, session);
     super({ content });
@@ -211,7 +221,8 @@ function EditorActions(props: {
   const { ctx, session, widget } = props;
   const trans = ctx.trans;
   const state = useSessionState(session);
-  const ready = state.load === 'ready';
+  // the toolbar acts only on a read workflow, and one thing at a time
+  const enabled = state.load === 'ready' && state.busy === null;
   const other: TextFormat = state.format === 'json' ? 'yaml' : 'json';
   return (
     <div className="jp-Workscript-editorActions">
@@ -219,7 +230,7 @@ function EditorActions(props: {
         icon={saveIcon}
         label={trans.__('Save')}
         tooltip={trans.__('Save the workflow (Accel S)')}
-        enabled={ready && state.busy === null}
+        enabled={enabled}
         onClick={() => void widget.save()}
         dataset={{ testid: 'workscript-editor-save' }}
       />
@@ -227,7 +238,7 @@ function EditorActions(props: {
         icon={runIcon}
         label={trans.__('Run')}
         tooltip={trans.__('Run the workflow with an initial state')}
-        enabled={ready && state.busy === null}
+        enabled={enabled}
         onClick={() => void widget.run(ctx)}
         dataset={{ testid: 'workscript-editor-run' }}
       />
@@ -241,7 +252,7 @@ function EditorActions(props: {
             ? trans.__('Show the workflow as YAML')
             : trans.__('Show the workflow as JSON')
         }
-        enabled={ready && state.busy === null}
+        enabled={enabled}
         onClick={() => session.setFormat(other)}
         dataset={{ testid: 'workscript-editor-format', format: state.format }}
       />
@@ -297,11 +308,14 @@ function CheckStatus(props: {
   );
 }
 
-function EditorBody(props: {
+/** What the parts of the tab's body draw from. */
+interface IPaneProps {
   ctx: IWorkscriptContext;
   session: WorkflowSession;
   content: EditorContent;
-}): JSX.Element {
+}
+
+function EditorBody(props: IPaneProps): JSX.Element {
   const { ctx, session, content } = props;
   const trans = ctx.trans;
   const state = useSessionState(session);
@@ -316,29 +330,21 @@ function EditorBody(props: {
     const gone =
       (state.loadError as { status?: number } | null)?.status === 404;
     return (
-      <div
-        className="jp-Workscript-state jp-Workscript-error"
-        role="alert"
-        data-testid="workscript-editor-load-error"
-      >
-        <span>
-          {gone
+      <ErrorState
+        message={
+          gone
             ? trans.__(
                 'This workflow does not exist: it may have been deleted.'
               )
             : trans.__(
                 'The workflow could not be read: %1',
                 describeError(state.loadError, trans)
-              )}
-        </span>
-        <button
-          className="jp-Workscript-button"
-          onClick={() => void session.reload()}
-          aria-label={trans.__('Retry')}
-        >
-          {trans.__('Retry')}
-        </button>
-      </div>
+              )
+        }
+        trans={trans}
+        onRetry={() => void session.reload()}
+        testId="workscript-editor-load-error"
+      />
     );
   }
   return (
@@ -389,11 +395,7 @@ function Notice(props: {
 }
 
 /** Lab's CodeMirror editor, bound to the session's text (a textarea without the plugin). */
-function CodePane(props: {
-  ctx: IWorkscriptContext;
-  session: WorkflowSession;
-  content: EditorContent;
-}): JSX.Element {
+function CodePane(props: IPaneProps): JSX.Element {
   const { ctx, session, content } = props;
   const trans = ctx.trans;
   const host = React.useRef<HTMLDivElement>(null);
@@ -535,16 +537,8 @@ function IssueList(props: {
           className="jp-Workscript-editorError"
           data-line={issue.line}
           data-code={issue.code}
-          role="button"
-          tabIndex={0}
           title={issue.path ?? undefined}
-          onClick={() => props.onPick(issue)}
-          onKeyDown={e => {
-            if (e.key === 'Enter' || e.key === ' ') {
-              e.preventDefault();
-              props.onPick(issue);
-            }
-          }}
+          {...onActivate(() => props.onPick(issue))}
         >
           {trans.__('Line %1: %2', issue.line, issue.message)}
         </li>
@@ -640,16 +634,11 @@ function History(props: {
     );
   } else if (error) {
     body = (
-      <div className="jp-Workscript-state jp-Workscript-error" role="alert">
-        <span>{describeError(error, trans)}</span>
-        <button
-          className="jp-Workscript-button"
-          onClick={() => void session.refreshHistory()}
-          aria-label={trans.__('Retry')}
-        >
-          {trans.__('Retry')}
-        </button>
-      </div>
+      <ErrorState
+        message={describeError(error, trans)}
+        trans={trans}
+        onRetry={() => void session.refreshHistory()}
+      />
     );
   } else if (items.length === 0) {
     body = (
@@ -676,8 +665,6 @@ function History(props: {
             <li
               key={run.id}
               className="jp-Workscript-item"
-              role="button"
-              tabIndex={0}
               data-run-id={run.id}
               data-status={run.status}
               aria-label={trans.__(
@@ -686,13 +673,7 @@ function History(props: {
                 run.status,
                 formatTime(run.startedAt ?? run.createdAt)
               )}
-              onClick={() => open(run)}
-              onKeyDown={e => {
-                if (e.key === 'Enter' || e.key === ' ') {
-                  e.preventDefault();
-                  open(run);
-                }
-              }}
+              {...onActivate(() => open(run))}
             >
               <span
                 className={`jp-Workscript-status jp-Workscript-status-${run.status}`}

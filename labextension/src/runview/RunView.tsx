@@ -13,6 +13,7 @@ import { CommandIds, IWorkscriptContext } from '../context';
 import { findNotebookFailure, INotebookFailure } from './failure';
 import { Gantt } from './GanttChart';
 import { JsonTree } from './JsonTreeView';
+import { ErrorState } from './states';
 import {
   isFinal,
   isNotFound,
@@ -78,13 +79,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
       <NotebookReport run={run} {...props} />
       <Warnings run={run} trans={trans} />
       <Timeline state={state} run={run} now={now} model={model} trans={trans} />
-      <section
-        className="jp-Workscript-runSection"
-        aria-label={trans.__('Final state')}
-      >
-        <h3 className="jp-Workscript-runSectionTitle">
-          {trans.__('Final state')}
-        </h3>
+      <RunSection label={trans.__('Final state')}>
         {run.finalState === null || run.finalState === undefined ? (
           <div
             className="jp-Workscript-state"
@@ -103,14 +98,8 @@ export function RunView(props: IRunViewProps): JSX.Element {
             testId="workscript-run-state"
           />
         )}
-      </section>
-      <section
-        className="jp-Workscript-runSection"
-        aria-label={trans.__('Initial state')}
-      >
-        <h3 className="jp-Workscript-runSectionTitle">
-          {trans.__('Initial state')}
-        </h3>
+      </RunSection>
+      <RunSection label={trans.__('Initial state')}>
         <JsonTree
           value={run.initialState ?? {}}
           label="initialState"
@@ -118,7 +107,64 @@ export function RunView(props: IRunViewProps): JSX.Element {
           trans={trans}
           testId="workscript-run-initial-state"
         />
-      </section>
+      </RunSection>
+    </div>
+  );
+}
+
+/** One section of the view: its name (also its heading, unless `title` is given) and body. */
+function RunSection(props: {
+  label: string;
+  title?: React.ReactNode;
+  className?: string;
+  testId?: string;
+  role?: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section
+      className={`jp-Workscript-runSection ${props.className ?? ''}`.trim()}
+      aria-label={props.label}
+      data-testid={props.testId}
+      role={props.role}
+    >
+      <h3 className="jp-Workscript-runSectionTitle">
+        {props.title ?? props.label}
+      </h3>
+      {props.children}
+    </section>
+  );
+}
+
+/** Name and value pairs (the values in code type when `code`). */
+function Facts(props: {
+  rows: [string, React.ReactNode][];
+  code?: boolean;
+}): JSX.Element {
+  return (
+    <dl className="jp-Workscript-runFacts">
+      {props.rows.map(([name, value]) => (
+        <div key={name} className="jp-Workscript-runFact">
+          <dt>{name}</dt>
+          <dd>{props.code ? <code>{value}</code> : value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A failed action or refresh, under the header's buttons. */
+function ActionError(props: {
+  testId: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <div
+      className="jp-Workscript-error jp-Workscript-runActionError"
+      role="alert"
+      data-testid={props.testId}
+    >
+      {props.children}
     </div>
   );
 }
@@ -142,17 +188,6 @@ function LoadState(props: {
       </div>
     );
   }
-  const retry = (
-    <button
-      type="button"
-      className="jp-Workscript-button"
-      onClick={() => void model.load()}
-      disabled={state.loading}
-      data-testid="workscript-run-retry"
-    >
-      {trans.__('Retry')}
-    </button>
-  );
   if (isNotFound(state.loadError)) {
     return (
       <div
@@ -170,13 +205,9 @@ function LoadState(props: {
     );
   }
   return (
-    <div
-      className="jp-Workscript-state jp-Workscript-error"
-      role="alert"
-      data-testid="workscript-run-load-error"
-    >
-      <span>
-        {isServerDown(state.loadError)
+    <ErrorState
+      message={
+        isServerDown(state.loadError)
           ? trans.__(
               'The run could not be read: %1 It is tried again every few seconds.',
               describeError(state.loadError, trans)
@@ -184,10 +215,14 @@ function LoadState(props: {
           : trans.__(
               'The run could not be read: %1',
               describeError(state.loadError, trans)
-            )}
-      </span>
-      {retry}
-    </div>
+            )
+      }
+      trans={trans}
+      onRetry={() => void model.load()}
+      retryDisabled={state.loading}
+      testId="workscript-run-load-error"
+      retryTestId="workscript-run-retry"
+    />
   );
 }
 
@@ -272,14 +307,7 @@ function Header(
           />
         )}
       </h2>
-      <dl className="jp-Workscript-runFacts">
-        {facts.map(([name, value]) => (
-          <div key={name} className="jp-Workscript-runFact">
-            <dt>{name}</dt>
-            <dd>{value}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts rows={facts} />
       <div className="jp-Workscript-runActions">
         {!final && (
           <button
@@ -316,11 +344,7 @@ function Header(
         </button>
       </div>
       {state.actionError !== null && state.actionError !== undefined && (
-        <div
-          className="jp-Workscript-error jp-Workscript-runActionError"
-          role="alert"
-          data-testid="workscript-run-action-error"
-        >
+        <ActionError testId="workscript-run-action-error">
           {state.rerunId
             ? trans.__(
                 'Run %1 was started, but its tab could not be opened: %2',
@@ -328,19 +352,15 @@ function Header(
                 describeError(state.actionError, trans)
               )
             : describeError(state.actionError, trans)}
-        </div>
+        </ActionError>
       )}
       {state.refreshError !== null && state.refreshError !== undefined && (
-        <div
-          className="jp-Workscript-error jp-Workscript-runActionError"
-          role="alert"
-          data-testid="workscript-run-refresh-error"
-        >
+        <ActionError testId="workscript-run-refresh-error">
           {trans.__(
             'Showing the run as last read: %1',
             describeError(state.refreshError, trans)
           )}
-        </div>
+        </ActionError>
       )}
     </header>
   );
@@ -361,29 +381,17 @@ function RunError(props: {
     [trans.__('Node type'), String(error.nodeType ?? '')]
   ];
   return (
-    <section
-      className="jp-Workscript-runSection jp-Workscript-runError"
-      aria-label={trans.__('Error')}
-      data-testid="workscript-run-error"
+    <RunSection
+      label={trans.__('Error')}
+      className="jp-Workscript-runError"
+      testId="workscript-run-error"
       role="alert"
     >
-      <h3 className="jp-Workscript-runSectionTitle">{trans.__('Error')}</h3>
       <p className="jp-Workscript-runErrorMessage">
         {String(error.message ?? '')}
       </p>
-      <dl className="jp-Workscript-runFacts">
-        {rows
-          .filter(([, value]) => value !== '')
-          .map(([name, value]) => (
-            <div key={name} className="jp-Workscript-runFact">
-              <dt>{name}</dt>
-              <dd>
-                <code>{value}</code>
-              </dd>
-            </div>
-          ))}
-      </dl>
-    </section>
+      <Facts rows={rows.filter(([, value]) => value !== '')} code />
+    </RunSection>
   );
 }
 
@@ -429,31 +437,20 @@ function NotebookReport(
     [trans.__('Executed copy'), failure.executedPath]
   ];
   return (
-    <section
-      className="jp-Workscript-runSection jp-Workscript-runNotebook"
-      aria-label={trans.__('Notebook')}
-      data-testid="workscript-run-notebook"
-    >
-      <h3 className="jp-Workscript-runSectionTitle">
-        {failure.failed
+    <RunSection
+      label={trans.__('Notebook')}
+      title={
+        failure.failed
           ? trans.__('Notebook failure')
-          : trans.__('Executed notebook')}
-      </h3>
+          : trans.__('Executed notebook')
+      }
+      className="jp-Workscript-runNotebook"
+      testId="workscript-run-notebook"
+    >
       {failure.failed && failure.message && (
         <p className="jp-Workscript-runErrorMessage">{failure.message}</p>
       )}
-      <dl className="jp-Workscript-runFacts">
-        {facts
-          .filter((f): f is [string, string] => f[1] !== null)
-          .map(([name, value]) => (
-            <div key={name} className="jp-Workscript-runFact">
-              <dt>{name}</dt>
-              <dd>
-                <code>{value}</code>
-              </dd>
-            </div>
-          ))}
-      </dl>
+      <Facts rows={facts.filter(([, value]) => value !== null)} code />
       {failure.executedPath !== null &&
         (failure.openable ? (
           <button
@@ -506,7 +503,7 @@ function NotebookReport(
           </pre>
         </>
       )}
-    </section>
+    </RunSection>
   );
 }
 
@@ -541,12 +538,7 @@ function Warnings(props: {
     return null;
   }
   return (
-    <section
-      className="jp-Workscript-runSection"
-      aria-label={trans.__('Warnings')}
-      data-testid="workscript-run-warnings"
-    >
-      <h3 className="jp-Workscript-runSectionTitle">{trans.__('Warnings')}</h3>
+    <RunSection label={trans.__('Warnings')} testId="workscript-run-warnings">
       <ul className="jp-Workscript-runWarnings">
         {warnings.map((w, i) => (
           <li key={i}>
@@ -555,7 +547,7 @@ function Warnings(props: {
           </li>
         ))}
       </ul>
-    </section>
+    </RunSection>
   );
 }
 
@@ -572,21 +564,14 @@ function Timeline(props: {
   let body: JSX.Element;
   if (state.timelineError && shown.entries.length === 0) {
     body = (
-      <div className="jp-Workscript-state jp-Workscript-error" role="alert">
-        <span>
-          {trans.__(
-            'The timeline could not be read: %1',
-            describeError(state.timelineError, trans)
-          )}
-        </span>
-        <button
-          type="button"
-          className="jp-Workscript-button"
-          onClick={() => void model.refresh()}
-        >
-          {trans.__('Retry')}
-        </button>
-      </div>
+      <ErrorState
+        message={trans.__(
+          'The timeline could not be read: %1',
+          describeError(state.timelineError, trans)
+        )}
+        trans={trans}
+        onRetry={() => void model.refresh()}
+      />
     );
   } else if (state.timeline === null && shown.entries.length === 0) {
     body = (
@@ -616,25 +601,26 @@ function Timeline(props: {
     );
   }
   return (
-    <section
-      className="jp-Workscript-runSection"
-      aria-label={trans.__('Timeline')}
-      data-testid="workscript-run-timeline"
+    <RunSection
+      label={trans.__('Timeline')}
+      title={
+        <>
+          {trans.__('Timeline')}
+          {shown.live && (
+            <span
+              className="jp-Workscript-meta jp-Workscript-runLiveNote"
+              title={trans.__(
+                'Drawn from the live events; the stored timeline replaces it when the run ends.'
+              )}
+            >
+              {trans.__('live, approximate')}
+            </span>
+          )}
+        </>
+      }
+      testId="workscript-run-timeline"
     >
-      <h3 className="jp-Workscript-runSectionTitle">
-        {trans.__('Timeline')}
-        {shown.live && (
-          <span
-            className="jp-Workscript-meta jp-Workscript-runLiveNote"
-            title={trans.__(
-              'Drawn from the live events; the stored timeline replaces it when the run ends.'
-            )}
-          >
-            {trans.__('live, approximate')}
-          </span>
-        )}
-      </h3>
       {body}
-    </section>
+    </RunSection>
   );
 }
