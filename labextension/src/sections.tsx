@@ -118,7 +118,8 @@ export interface IRunsSectionProps extends ISectionProps {
   socket: WorkscriptSocket;
 }
 
-const TRIGGERS = ['api', 'manual', 'cron', 'webhook', 'rerun', 'retry'];
+// what the server records: api (REST, magics), manual (run now, rerun), cron, webhook
+const TRIGGERS = ['api', 'manual', 'cron', 'webhook'];
 
 export function RunsSection(props: IRunsSectionProps): JSX.Element {
   const { client, commands, socket, trans } = props;

@@ -702,3 +702,51 @@ class Sel:
     @staticmethod
     def automation(automation_id: str) -> str:
         return f'{Sel.AUTOMATIONS} [data-automation-id="{automation_id}"]'
+
+    # -- the tabs: editor, run view, automation form, notebook toolbar ------------------------
+
+    OPEN_RUN = "workscript:open-run"
+    NEW_WORKFLOW = '[data-testid="workscript-new-workflow"]'
+    NEW_AUTOMATION = '[data-testid="workscript-new-automation"]'
+    EDITOR = ".jp-Workscript-editor"
+    EDITOR_TEXT = '[data-testid="workscript-editor-text"]'
+    EDITOR_CONTENT = f"{EDITOR_TEXT} .cm-content"
+    EDITOR_LINES = f"{EDITOR_CONTENT} .cm-line"
+    EDITOR_ERROR_LINE = "jp-Workscript-errorLine"  # a class of an editor line (.cm-line)
+    EDITOR_ERRORS = '[data-testid="workscript-editor-errors"]'
+    EDITOR_STATUS = '[data-testid="workscript-editor-status"]'
+    EDITOR_GRAPH = '[data-testid="workscript-editor-graph"]'
+    EDITOR_SAVE = '[data-testid="workscript-editor-save"]'
+    EDITOR_RUN = '[data-testid="workscript-editor-run"]'
+    EDITOR_RUN_STATE = '[data-testid="workscript-editor-run-state"]'  # the Run dialog's text
+    DIALOG = ".jp-Dialog"
+    DIALOG_ACCEPT = ".jp-Dialog .jp-Dialog-button.jp-mod-accept"
+    RUN_VIEW = ".jp-Workscript-runView[data-execution-id]"
+    RUN_STATUS = '[data-testid="workscript-run-status"]'
+    RUN_TIMELINE = '[data-testid="workscript-run-timeline"]'
+    RUN_STATE = '[data-testid="workscript-run-state"]'
+    RUN_ERROR = '[data-testid="workscript-run-error"]'
+    RUN_CANCEL = '[data-testid="workscript-run-cancel"]'
+    RUN_RERUN = '[data-testid="workscript-run-rerun"]'
+    GANTT_BAR = ".jp-Workscript-ganttBar"
+    JSON_TOGGLE = ".jp-Workscript-jsonToggle"
+    AUTOMATION_FORM = ".jp-Workscript-automation"
+    AUTOMATION_SAVE = '[data-testid="workscript-automation-save"]'
+    AUTOMATION_NOTICE = '[data-testid="workscript-automation-notice"]'
+    AUTOMATION_ENABLED = '[data-testid="workscript-automation-enabled"]'
+    CRON_ERROR = '[data-testid="workscript-cron-error"]'
+    CRON_WORDS = '[data-testid="workscript-cron-words"]'
+    CRON_PREVIEW = '[data-testid="workscript-cron-preview"]'
+    FIRES = '[data-testid="workscript-fires"]'
+    FIRED = f'{FIRES} .jp-Workscript-fire[data-outcome="fired"]'
+    SCHEDULE_NOTEBOOK = '[data-testid="workscript-schedule-notebook"]'
+    TOAST = ".Toastify__toast"
+
+    @staticmethod
+    def run_view(execution_id: str) -> str:
+        return f'.jp-Workscript-runView[data-execution-id="{execution_id}"]'
+
+    @staticmethod
+    def field(name: str) -> str:
+        """A control of the automation form (``workscript-automation-<name>``)."""
+        return f'[data-testid="workscript-automation-{name}"]'
