@@ -1,9 +1,12 @@
 """The browser tests of the JupyterLab extension, against a wheel installed in a fresh venv.
 
-Once per session: the wheel is built from the repository (``python -m hatchling build``; the
-build hook runs npm only when ``workscript_jupyter/labextension`` holds no build), installed
-with its ``lab`` extra into a new venv, and ``jupyter lab`` of that venv is started with its own
-folders and a SQLite store in a temporary folder (``harness.start_lab``); its log is kept as
+Once for this package (package-scoped fixtures: set up at its first test, torn down after its
+last, so that Playwright's sync API stops its event loop before the worker runs other tests,
+which need the thread's loop free): the wheel is built from the repository
+(``python -m hatchling build``; the build hook runs npm only when
+``workscript_jupyter/labextension`` holds no build), installed with its ``lab`` extra into a
+new venv, and ``jupyter lab`` of that venv is started with its own folders and a SQLite store
+in a temporary folder (``harness.start_lab``); its log is kept as
 ``tests/artifacts/lab/jupyterlab.log``. ``WORKSCRIPT_LAB_VENV=<path>`` keeps the venv at
 ``<path>`` between sessions (only the package itself is reinstalled: seconds instead of ~25).
 
@@ -14,7 +17,7 @@ fails the test at teardown; ``shot(page, name)`` saves numbered screenshots into
 every console line.
 
 Every test here is ``slow``, those with a browser ``browser``, and all of them run in one
-pytest-xdist group, ``lab`` (one worker: one wheel, one venv, one Lab per session). Chromium or
+pytest-xdist group, ``lab`` (one worker: one wheel, one venv, one Lab per run). Chromium or
 Playwright missing: the browser tests skip, and fail in CI (``tests/ci.py``).
 """
 
@@ -112,7 +115,7 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def jp_asyncio_loop() -> None:
     """pytest-jupyter's autouse loop (tests/conftest.py loads its plugin) would be the loop
-    that Playwright's sync API keeps running in this thread for the whole session, and closing
+    that Playwright's sync API keeps running in this thread while these tests run, and closing
     it fails the teardown: no test here uses pytest-jupyter's in-process server."""
     return None
 
@@ -123,7 +126,7 @@ def jp_server_cleanup() -> None:
     return None
 
 
-# -- the session: wheel, venv, Lab -------------------------------------------------------------
+# -- the package: wheel, venv, Lab -------------------------------------------------------------
 
 
 def _harness(action: Any, *args: Any, **kwargs: Any) -> Any:
@@ -134,14 +137,14 @@ def _harness(action: Any, *args: Any, **kwargs: Any) -> Any:
         pytest.fail(str(exc), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this checkout."""
     require(importlib.util.find_spec("hatchling") is not None, "hatchling is not installed")
     return Path(_harness(build_wheel, tmp_path_factory.mktemp("lab-wheel")))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_venv(lab_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with ``pip install "<wheel>[lab]"``: new, or WORKSCRIPT_LAB_VENV's."""
     kept = os.environ.get("WORKSCRIPT_LAB_VENV", "").strip()
@@ -150,14 +153,14 @@ def lab_venv(lab_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_listing(lab_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """``jupyter labextension list`` of the venv (colours removed), with private folders."""
     env = venv_env(lab_venv, tmp_path_factory.mktemp("lab-listing-home"))
     return str(_harness(labextension_list, lab_venv, env))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(
     lab_venv: Path, lab_listing: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LabServer]:
@@ -179,7 +182,7 @@ def lab(
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def rest(lab: LabServer) -> Iterator[Rest]:
     client = Rest(lab.url, lab.token)
     try:
@@ -191,7 +194,7 @@ def rest(lab: LabServer) -> Iterator[Rest]:
 # -- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium, driven by Playwright (never a downloaded browser)."""
     require(
