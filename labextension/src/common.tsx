@@ -78,6 +78,41 @@ export function describeError(
   return String((error as Error)?.message ?? error);
 }
 
+/** What went wrong, in words, with a Retry button (the sections' and the tabs' error state). */
+export function ErrorState(props: {
+  /** What went wrong, in words (describeError's, or a sentence around it). */
+  message: React.ReactNode;
+  trans: TranslationBundle;
+  /** Read again; no Retry button without it. */
+  onRetry?: () => void;
+  retryDisabled?: boolean;
+  testId?: string;
+  retryTestId?: string;
+}): JSX.Element {
+  const { trans } = props;
+  return (
+    <div
+      className="jp-Workscript-state jp-Workscript-error"
+      role="alert"
+      data-testid={props.testId}
+    >
+      <span>{props.message}</span>
+      {props.onRetry ? (
+        <button
+          type="button"
+          className="jp-Workscript-button"
+          onClick={props.onRetry}
+          disabled={props.retryDisabled}
+          aria-label={trans.__('Retry')}
+          data-testid={props.retryTestId}
+        >
+          {trans.__('Retry')}
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 /** Loading, error (with a retry) or empty; null when there is something to show. */
 export function SectionState(props: {
   loading: boolean;
@@ -90,16 +125,11 @@ export function SectionState(props: {
   const { trans } = props;
   if (props.error) {
     return (
-      <div className="jp-Workscript-state jp-Workscript-error" role="alert">
-        <span>{describeError(props.error, props.trans)}</span>
-        <button
-          className="jp-Workscript-button"
-          onClick={props.onRetry}
-          aria-label={trans.__('Retry')}
-        >
-          {trans.__('Retry')}
-        </button>
-      </div>
+      <ErrorState
+        message={describeError(props.error, trans)}
+        trans={trans}
+        onRetry={props.onRetry}
+      />
     );
   }
   if (props.loading && props.empty) {

@@ -15,9 +15,8 @@ import {
   WorkscriptClient,
   WorkscriptError
 } from '../api';
-import { describeError } from '../common';
+import { describeError, ErrorState } from '../common';
 import { CommandIds, type INewAutomationArgs } from '../context';
-import { ErrorState } from '../runview/states';
 import {
   ariaOf,
   CronPreview,

@@ -21,13 +21,13 @@ import { Widget } from '@lumino/widgets';
 import type { IExecutionSummary } from '../api';
 import {
   describeError,
+  ErrorState,
   formatDuration,
   formatTime,
   onActivate
 } from '../common';
 import { CommandIds, IWorkscriptContext } from '../context';
 import { workscriptIcon } from '../panel';
-import { ErrorState } from '../runview/states';
 import {
   initialStateText,
   MIME_TYPES,

@@ -8,12 +8,16 @@
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IExecution } from '../api';
-import { describeError, formatDuration, formatTime } from '../common';
+import {
+  describeError,
+  ErrorState,
+  formatDuration,
+  formatTime
+} from '../common';
 import { CommandIds, IWorkscriptContext } from '../context';
 import { findNotebookFailure, INotebookFailure } from './failure';
 import { Gantt } from './GanttChart';
 import { JsonTree } from './JsonTreeView';
-import { ErrorState } from './states';
 import {
   isFinal,
   isNotFound,
