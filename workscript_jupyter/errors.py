@@ -37,13 +37,21 @@
     │   ├── UnknownTableError (LookupError)
     │   ├── UnknownColumnError (LookupError)
     │   └── DatabaseQueryError (ValueError)         the database refused the statement
-    └── NotebookError                           a headless notebook run cannot start
-        ├── NotebookPathError (ValueError)          a path outside the run root (.., symlink...)
-        ├── NotebookNotFoundError (FileNotFoundError)  no notebook at that path
-        ├── NotebookFormatError (ValueError)        the file is not a readable notebook
-        ├── NotebookParameterError (ValueError)     a parameter that is not a JSON-like value
-        ├── KernelNotFoundError (LookupError)       no kernelspec of that name
-        └── PythonCodeError                         code of a ``python`` step raised; .traceback
+    ├── NotebookError                           a headless notebook run cannot start
+    │   ├── NotebookPathError (ValueError)          a path outside the run root (.., symlink...)
+    │   ├── NotebookNotFoundError (FileNotFoundError)  no notebook at that path
+    │   ├── NotebookFormatError (ValueError)        the file is not a readable notebook
+    │   ├── NotebookParameterError (ValueError)     a parameter that is not a JSON-like value
+    │   ├── KernelNotFoundError (LookupError)       no kernelspec of that name
+    │   └── PythonCodeError                         code of a ``python`` step raised; .traceback
+    └── AIError                                 the AI provider (OpenRouter) failed a call; .code
+        ├── AIMissingKeyError (ServiceUnavailableError)  MISSING_API_KEY: no key configured (503)
+        ├── AIAuthError (ServiceUnavailableError)   AUTH_FAILED: the provider refused our key (503)
+        ├── AIModelNotFoundError (BadRequestError)  MODEL_NOT_FOUND: no such model (400)
+        ├── AIInvalidRequestError (BadRequestError) INVALID_REQUEST: the provider refused it (400)
+        ├── AIRateLimitedError (TooManyRequestsError)  RATE_LIMITED after the retries (429)
+        ├── AITimeoutError (ServiceUnavailableError, TimeoutError)  TIMEOUT (503)
+        └── AIProviderError (ServiceUnavailableError)  PROVIDER_ERROR: 5xx, unreadable (503)
 
 Errors whose meaning matches a builtin also derive from it, so callers can catch either.
 Each error has a stable ``code`` used in run results, CLI output and API responses, a ``message``,
@@ -58,6 +66,14 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AIAuthError",
+    "AIError",
+    "AIInvalidRequestError",
+    "AIMissingKeyError",
+    "AIModelNotFoundError",
+    "AIProviderError",
+    "AIRateLimitedError",
+    "AITimeoutError",
     "AccountLockedError",
     "AuthenticationError",
     "BadRequestError",
@@ -447,3 +463,63 @@ class PythonCodeError(NotebookError):
         self.ename = ename
         self.evalue = evalue
         self.traceback = traceback
+
+
+class AIError(WorkscriptError):
+    """A call to the AI provider (OpenRouter or an OpenAI-compatible gateway) failed. Catch this
+    one class; ``code`` says why. Messages and details never carry the API key. Each subclass
+    also derives from the error whose HTTP status it answers with (see ``http_status``)."""
+
+    code = "AI_ERROR"
+    http_status = 500
+
+
+class AIMissingKeyError(AIError, ServiceUnavailableError):
+    """No API key is configured (``OPENROUTER_API_KEY``); raised before any request (503)."""
+
+    code = "MISSING_API_KEY"
+    http_status = 503
+
+
+class AIAuthError(AIError, ServiceUnavailableError):
+    """The provider refused the server's key (its 401/403). Not a 401 of ours: the caller's own
+    credential is fine, the server's configuration is not (503)."""
+
+    code = "AUTH_FAILED"
+    http_status = 503
+
+
+class AIModelNotFoundError(AIError, BadRequestError):
+    """The provider knows no model of that name (its 404, or a 400 saying so) (400)."""
+
+    code = "MODEL_NOT_FOUND"
+    http_status = 400
+
+
+class AIInvalidRequestError(AIError, BadRequestError):
+    """The provider refused the request (another 4xx); the message is the provider's (400)."""
+
+    code = "INVALID_REQUEST"
+    http_status = 400
+
+
+class AIRateLimitedError(AIError, TooManyRequestsError):
+    """The provider kept answering 429 after the retries; ``retry_after`` seconds (429)."""
+
+    code = "RATE_LIMITED"
+    http_status = 429
+
+
+class AITimeoutError(AIError, ServiceUnavailableError, TimeoutError):
+    """The provider did not answer within ``AI_REQUEST_TIMEOUT`` (503)."""
+
+    code = "TIMEOUT"
+    http_status = 503
+
+
+class AIProviderError(AIError, ServiceUnavailableError):
+    """The provider failed: 5xx after the retries, unreachable, an unreadable or too large
+    answer (503)."""
+
+    code = "PROVIDER_ERROR"
+    http_status = 503
