@@ -155,6 +155,8 @@ export interface ITimelineEntry {
   startedAt?: string;
   durationMs?: number;
   error?: string | null;
+  /** A node still running (a live timeline only): `durationMs` is its time so far. */
+  running?: boolean;
 }
 
 /** One cron tick of an automation: fired (with its run), skipped or failed (with why). */
@@ -346,9 +348,12 @@ export class WorkscriptClient {
     return this.request('GET', 'automations', { query: options });
   }
 
-  getTimeline(
-    id: string
-  ): Promise<{ executionId: string; timeline: ITimelineEntry[] }> {
+  getTimeline(id: string): Promise<{
+    executionId: string;
+    timeline: ITimelineEntry[];
+    /** Read from the run going on (a running run of the server that answers). */
+    live?: boolean;
+  }> {
     return this.request('GET', `executions/${encodeURIComponent(id)}/timeline`);
   }
 

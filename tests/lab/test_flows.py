@@ -424,8 +424,9 @@ def test_the_run_view_cancels_a_run_and_reruns_it_in_a_new_tab(
         execute(page, Sel.OPEN_RUN, {"id": run["id"]})
         view = page.locator(Sel.run_view(run["id"]))
         expect(view.locator(Sel.RUN_STATUS)).to_have_text("running")
-        # (no bar is asked for yet: the stored timeline is written when the run ends, and a
-        # view opened after its node started has missed that node's start event)
+        # the server's live timeline: the wait node, running, though its start event came
+        # before the view was opened
+        expect(view.locator(f"{Sel.RUN_TIMELINE} {Sel.GANTT_BAR}-running")).to_have_count(1)
         shot(page, "running")
 
         view.locator(Sel.RUN_CANCEL).click()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .conftest import WAIT_30, document
 
 MISSING = "f" * 32
@@ -131,6 +133,7 @@ async def test_rerun_and_timeline(api):
     assert timeline.code == 200
     assert timeline.body["executionId"] == run_id
     assert timeline.body["timeline"] == first.body["timeline"]
+    assert timeline.body["live"] is False  # ended: the stored timeline
 
     rerun = await api.post("executions", run_id, "rerun")
     assert rerun.code == 202, rerun.raw
@@ -139,6 +142,30 @@ async def test_rerun_and_timeline(api):
     done = await api.wait_for_status(rerun.body["id"], FINISHED)
     assert done["status"] == "completed"
     assert done["finalState"]["greeting"] == "hello x"  # same initial state
+
+
+async def test_a_running_run_has_a_live_timeline_with_its_node_going_on(api):
+    workflow_id = await save(api, {"log": {"message": "first"}}, WAIT_30)
+    run_id = (await api.post("workflows", workflow_id, "run")).body["id"]
+    try:
+        running: list[dict] = []
+        for _ in range(100):  # until the wait node has started (the log node has ended)
+            reply = await api.get("executions", run_id, "timeline")
+            assert reply.code == 200, reply.raw
+            running = [e for e in reply.body["timeline"] if e.get("running")]
+            if running:
+                break
+            await asyncio.sleep(0.05)
+        assert reply.body["live"] is True
+        ended = [e for e in reply.body["timeline"] if not e.get("running")]
+        assert [e["type"] for e in ended] == ["log"]
+        assert [(e["type"], e["edge"]) for e in running] == [("wait", None)]
+        assert running[0]["durationMs"] >= 0 and running[0]["startedAt"].endswith("Z")
+    finally:
+        await api.post("executions", run_id, "cancel")
+    stored = await api.get("executions", run_id, "timeline")
+    assert stored.body["live"] is False
+    assert not any(e.get("running") for e in stored.body["timeline"])
 
 
 async def test_list_filters_and_pages(api):

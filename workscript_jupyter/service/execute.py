@@ -125,9 +125,17 @@ class RunExecutor:
         held: list[Event] = []
         owner_id, workflow_id, publish = job.owner_id, job.workflow_id, self.bus.publish
 
+        running_nodes = job.running_nodes
+
         def on_event(event: Event) -> None:
             event.workflow_id = workflow_id
-            event.payload["ownerId"] = owner_id
+            payload = event.payload
+            kind = event.type
+            if kind == "node:started":
+                running_nodes[payload["nodePath"]] = (payload["nodeType"], event.timestamp)
+            elif kind == "node:completed" or kind == "node:failed":
+                running_nodes.pop(payload.get("nodePath", ""), None)
+            payload["ownerId"] = owner_id
             if event.type in FINAL_EVENTS:
                 held.append(event)  # published once the final record is written
             else:

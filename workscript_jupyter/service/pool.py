@@ -51,6 +51,9 @@ class Job:
     done: asyncio.Future[None] = field(init=False)
     cancel_requested: bool = False
     execution: Execution | None = None
+    # the nodes running now (path -> (type, epoch seconds at start)), from the run's events:
+    # the live timeline of a running run adds them to the node runs that ended
+    running_nodes: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     task: asyncio.Task[None] | None = None
     queued_seq: int = field(default=0, init=False)  # its place in the pool's arrival order
     # set by the pool while the run holds a slot: frees it before the task ends (a run whose

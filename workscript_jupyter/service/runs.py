@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..engine import EngineLimits, NodeRegistry, Workflow, copy_json
+from ..engine.result import iso_time
 from ..errors import (
     BadRequestError,
     RecordNotFoundError,
@@ -155,6 +156,33 @@ class Runs:
         if not isinstance(execution_id, str) or not execution_id:
             raise BadRequestError(f"an id must be a non-empty string, not {execution_id!r}")
         return await store_call(self.store.executions.get, caller.scope, execution_id)
+
+    async def get_timeline(
+        self, caller: Caller, execution_id: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The run's node timeline, and whether it is live. A run going on in this process is
+        read from its engine: the node runs that ended, then the nodes running now (``running``,
+        their duration so far); any other run gives its stored timeline (written at its end)."""
+        record = await self.get_execution(caller, execution_id)
+        job = self._pool.job(execution_id) if record.status == "running" else None
+        execution = job.execution if job is not None else None
+        if job is None or execution is None:
+            return list(record.timeline), False
+        entries = [entry.to_dict() for entry in execution.timeline]
+        now = time.time()
+        for path, (node_type, started) in list(job.running_nodes.items()):
+            entries.append(
+                {
+                    "path": path,
+                    "type": node_type,
+                    "edge": None,
+                    "startedAt": iso_time(started),
+                    "durationMs": round(max(0.0, now - started) * 1000, 3),
+                    "error": None,
+                    "running": True,
+                }
+            )
+        return entries, True
 
     async def cancel_execution(self, caller: Caller, execution_id: str) -> ExecutionRecord:
         """Queued: cancelled at once. Running: the engine stops it; returns once recorded.

@@ -112,8 +112,8 @@ class ExecutionTimelineHandler(WorkscriptHandler):
     @web.authenticated
     @authorized
     async def get(self, execution_id: str) -> None:
-        record = await self.runs.get_execution(await self.caller(), execution_id)
-        self.write_json({"executionId": record.id, "timeline": record.timeline})
+        timeline, live = await self.runs.get_timeline(await self.caller(), execution_id)
+        self.write_json({"executionId": execution_id, "timeline": timeline, "live": live})
 
 
 class ExecutionCancelHandler(WorkscriptHandler):
