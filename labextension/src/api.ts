@@ -85,6 +85,8 @@ export interface IExecutionSummary {
   durationMs: number | null;
   scheduledFor?: string | null;
   hasWarnings?: boolean;
+  /** The run whose `runWorkflow` node started this one. */
+  parentExecutionId?: string | null;
 }
 
 /** One run, complete. */

@@ -25,6 +25,7 @@ SUMMARY_KEYS = {
     "durationMs",
     "warnings",  # what went wrong without failing the run (issue 13, item 14)
     "hasWarnings",
+    "parentExecutionId",  # a child run of runWorkflow (issue 17, item 6)
 }
 
 

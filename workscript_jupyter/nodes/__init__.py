@@ -56,6 +56,7 @@ BUILTIN_INDEX: Final[dict[str, str]] = {
     "database": "database:DatabaseNode",
     "notebook": "notebook:NotebookNode",
     "python": "notebook:PythonNode",
+    "runWorkflow": "workflows:RunWorkflowNode",
 }
 
 

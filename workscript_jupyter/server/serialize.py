@@ -79,9 +79,15 @@ def execution_summary_json(record: ExecutionRecord) -> dict[str, Any]:
         "endedAt": iso(record.ended_at),
         "durationMs": record.duration_ms,
         "scheduledFor": _stored_time(record.trigger_data.get("scheduledFor")),
+        "parentExecutionId": _parent_id(record.trigger_data.get("parentExecutionId")),
         "warnings": record.warnings,
         "hasWarnings": record.has_warnings,
     }
+
+
+def _parent_id(value: Any) -> str | None:
+    """The run that started this one (runWorkflow), from its trigger data."""
+    return value if isinstance(value, str) and value else None
 
 
 def execution_json(record: ExecutionRecord) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
 from .automation_history import AutomationHistory
 from .automations import Automations
 from .cache import ReadCache
+from .child_runs import ChildRuns
 from .execute import RunExecutor
 from .identity import Identities
 from .owners import OwnerCallers
@@ -98,7 +99,11 @@ class WorkscriptService:
             owner_username=owner_username,
         )
         # -- the parts the use cases share
-        executor = RunExecutor(store, registry, self.bus, services_factory, self.server_id)
+        # runWorkflow's child runs: each run's Services gains ``workflows`` (child_runs.py)
+        self.child_runs = ChildRuns(self.limits, self.server_id)
+        executor = RunExecutor(
+            store, registry, self.bus, self.child_runs.wrap(services_factory), self.server_id
+        )
         executor.engine_limits = engine_limits
         self.executor = executor
         self.pool = RunPool(self.limits, executor.execute, executor.drop)
@@ -117,6 +122,7 @@ class WorkscriptService:
             executor=executor,
             parsed=parsed,
         )
+        self.child_runs.bind(self.runs, executor, parsed)
         self.automations = Automations(
             store,
             registry,
