@@ -68,7 +68,7 @@ def test_a_fresh_process_imports_no_node_module_until_a_node_is_used() -> None:
         "import sys\n"
         "from workscript_jupyter.nodes import builtin_registry\n"
         "r = builtin_registry(plugins=False)\n"
-        "assert 'math' in r and 'fetchApi' in r and len(r) == 37\n"
+        "assert 'math' in r and 'fetchApi' in r and len(r) == 38\n"
         "def families():\n"
         "    prefix = 'workscript_jupyter.nodes.'\n"
         "    return sorted(m[len(prefix):] for m in sys.modules if m.startswith(prefix))\n"
@@ -195,7 +195,7 @@ def test_a_builtin_only_workflow_never_scans_for_plugins(scans: list[str]) -> No
         lambda r: "extra" in r,
         lambda r: r.get("extra") is not None,
         lambda r: "extra" in list(r),
-        lambda r: len(r) == 38,
+        lambda r: len(r) == 39,
         lambda r: "extra" in [m.id for m in r.metadata()],
         lambda r: validate_workflow(doc("extra"), r) == [],
     ],
