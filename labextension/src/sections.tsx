@@ -52,19 +52,17 @@ export function WorkflowsSection(props: ISectionProps): JSX.Element {
   const list = usePaged<IWorkflow>(load);
   useReloadOn(props.changes, 'workflows', list.reload);
   return (
-    <section
-      className="jp-Workscript-section"
-      aria-label={trans.__('Workflows')}
-      data-testid="workscript-workflows"
-    >
-      <h3 className="jp-Workscript-sectionTitle">
-        {trans.__('Workflows')}
+    <SidebarSection
+      title={trans.__('Workflows')}
+      testId="workscript-workflows"
+      extra={
         <NewButton
           label={trans.__('New workflow')}
           testId="workscript-new-workflow"
           onClick={() => void commands.execute(CommandIds.newWorkflow)}
         />
-      </h3>
+      }
+    >
       <input
         className="jp-Workscript-search"
         type="search"
@@ -110,7 +108,7 @@ export function WorkflowsSection(props: ISectionProps): JSX.Element {
         onMore={list.more}
         trans={trans}
       />
-    </section>
+    </SidebarSection>
   );
 }
 
@@ -212,13 +210,10 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
       setFilter(old => ({ ...old, [key]: e.target.value || undefined }));
 
   return (
-    <section
-      className="jp-Workscript-section"
-      aria-label={trans.__('Runs')}
-      data-testid="workscript-runs"
-    >
-      <h3 className="jp-Workscript-sectionTitle">
-        {trans.__('Runs')}
+    <SidebarSection
+      title={trans.__('Runs')}
+      testId="workscript-runs"
+      extra={
         <span
           className={`jp-Workscript-live jp-Workscript-live-${live}`}
           role="status"
@@ -227,7 +222,8 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
           }
           title={live === 'open' ? trans.__('Live') : trans.__('Reconnecting')}
         />
-      </h3>
+      }
+    >
       <div className="jp-Workscript-filters">
         <FilterSelect
           value={filter.status}
@@ -315,7 +311,7 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
         onMore={list.more}
         trans={trans}
       />
-    </section>
+    </SidebarSection>
   );
 }
 
@@ -392,6 +388,28 @@ function FilterSelect(props: {
         </option>
       ))}
     </select>
+  );
+}
+
+/** A section of the sidebar: its title (with `extra` beside it) and its content. */
+function SidebarSection(props: {
+  title: string;
+  testId: string;
+  extra?: React.ReactNode;
+  children?: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section
+      className="jp-Workscript-section"
+      aria-label={props.title}
+      data-testid={props.testId}
+    >
+      <h3 className="jp-Workscript-sectionTitle">
+        {props.title}
+        {props.extra}
+      </h3>
+      {props.children}
+    </section>
   );
 }
 
@@ -479,19 +497,17 @@ export function AutomationsSection(props: IRunsSectionProps): JSX.Element {
     }
   };
   return (
-    <section
-      className="jp-Workscript-section"
-      aria-label={trans.__('Automations')}
-      data-testid="workscript-automations"
-    >
-      <h3 className="jp-Workscript-sectionTitle">
-        {trans.__('Automations')}
+    <SidebarSection
+      title={trans.__('Automations')}
+      testId="workscript-automations"
+      extra={
         <NewButton
           label={trans.__('New automation')}
           testId="workscript-new-automation"
           onClick={() => void commands.execute(CommandIds.newAutomation)}
         />
-      </h3>
+      }
+    >
       <SectionState
         loading={list.loading}
         error={list.error ?? toggleError}
@@ -546,6 +562,6 @@ export function AutomationsSection(props: IRunsSectionProps): JSX.Element {
         onMore={list.more}
         trans={trans}
       />
-    </section>
+    </SidebarSection>
   );
 }
