@@ -14,15 +14,11 @@ Bodies are read while streaming and refused past ``max_response_bytes`` (10 MB b
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import math
 import random
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import httpx
@@ -38,6 +34,17 @@ from ..errors import (
     AITimeoutError,
     ConfigurationError,
 )
+from .openrouter_retry import _retry_after, _Retryable, _TooLarge
+from .openrouter_stream import CompletionStream
+from .openrouter_types import (
+    DEFAULT_BASE_URL,
+    MAX_BACKOFF,
+    MAX_RESPONSE_BYTES,
+    MAX_RETRY_AFTER,
+    AIConfig,
+    Completion,
+    Usage,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -52,10 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-MAX_RETRY_AFTER = 60.0
-MAX_BACKOFF = 30.0
 _MESSAGE_LIMIT = 500
 _RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
 _MODEL_MISSING = re.compile(
@@ -65,156 +68,7 @@ _MODEL_MISSING = re.compile(
 )
 
 
-# -- configuration ----------------------------------------------------------------------------
-
-
-def _positive_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
-    return number
-
-
-@dataclass(frozen=True, slots=True)
-class AIConfig:
-    """How to reach the provider. ``api_key`` is left out of repr/str; ``None`` or empty means
-    not configured (every call then raises MISSING_API_KEY before any request)."""
-
-    api_key: str | None = field(default=None, repr=False)
-    base_url: str = DEFAULT_BASE_URL
-    timeout: float = 30.0
-    site_url: str | None = None
-    site_name: str | None = None
-    max_retries: int = 3
-    backoff_base: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.api_key is not None and not isinstance(self.api_key, str):
-            raise ConfigurationError("the OpenRouter API key must be text")
-        if not isinstance(self.base_url, str) or not re.match(r"^https?://[^/\s]+", self.base_url):
-            raise ConfigurationError(
-                f"the AI base URL must be an http(s) URL, got {self.base_url!r}"
-            )
-        object.__setattr__(self, "timeout", _positive_number("AI_REQUEST_TIMEOUT", self.timeout))
-        if (
-            isinstance(self.max_retries, bool)
-            or not isinstance(self.max_retries, int)
-            or not 0 <= self.max_retries <= 10
-        ):
-            raise ConfigurationError(
-                f"max_retries must be a whole number from 0 to 10, got {self.max_retries!r}"
-            )
-        if isinstance(self.backoff_base, bool) or not isinstance(self.backoff_base, int | float):
-            raise ConfigurationError(f"backoff_base must be a number, got {self.backoff_base!r}")
-        if not 0 <= self.backoff_base <= MAX_BACKOFF:
-            raise ConfigurationError(
-                f"backoff_base must be from 0 to {MAX_BACKOFF} seconds, got {self.backoff_base!r}"
-            )
-        for name in ("site_url", "site_name"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or "\n" in value or "\r" in value):
-                raise ConfigurationError(f"{name} must be one line of text, got {value!r}")
-
-    @property
-    def has_key(self) -> bool:
-        return bool(self.api_key and self.api_key.strip())
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> AIConfig:
-        """From OPENROUTER_API_KEY, OPENROUTER_BASE_URL, AI_REQUEST_TIMEOUT (seconds),
-        OPENROUTER_SITE_URL and OPENROUTER_SITE_NAME; unset or empty means the default."""
-
-        def text(name: str) -> str | None:
-            value = environ.get(name)
-            return value.strip() if value and value.strip() else None
-
-        raw_timeout = text("AI_REQUEST_TIMEOUT")
-        timeout = 30.0
-        if raw_timeout is not None:
-            try:
-                timeout = float(raw_timeout)
-            except ValueError:
-                raise ConfigurationError(
-                    f"AI_REQUEST_TIMEOUT must be a positive number of seconds, got {raw_timeout!r}"
-                ) from None
-        return cls(
-            api_key=text("OPENROUTER_API_KEY"),
-            base_url=(text("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            timeout=timeout,
-            site_url=text("OPENROUTER_SITE_URL"),
-            site_name=text("OPENROUTER_SITE_NAME"),
-        )
-
-
-# -- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-    @classmethod
-    def from_payload(cls, payload: Any) -> Usage | None:
-        if not isinstance(payload, dict):
-            return None
-
-        def count(key: str) -> int:
-            value = payload.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-        prompt, completion = count("prompt_tokens"), count("completion_tokens")
-        return cls(prompt, completion, count("total_tokens") or prompt + completion)
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    text: str
-    model: str
-    finish_reason: str | None
-    usage: Usage | None
-    id: str | None
-    raw: dict[str, Any] = field(repr=False)
-
-
 # -- the client -------------------------------------------------------------------------------
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Retryable(Exception):
-    """An attempt failed in a way worth another try; ``error`` is what to raise if none is left."""
-
-    def __init__(self, error: AIError, retry_after: float | None = None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry_after = retry_after
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date), capped at ``MAX_RETRY_AFTER``;
-    None when absent or unreadable."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(seconds, MAX_RETRY_AFTER)
 
 
 class OpenRouterClient:
@@ -583,131 +437,3 @@ class OpenRouterClient:
                 retry_after=1.0,
             )
         raise self._error(kind, f"the AI provider reported an error: {text}", details=details)
-
-
-class CompletionStream:
-    """An answer streamed over SSE: iterate for the text pieces. After the end, ``text`` is
-    the whole answer and ``usage`` the provider's final count (None if it sent none)."""
-
-    def __init__(self, client: OpenRouterClient, body: dict[str, Any]) -> None:
-        self._client = client
-        self._body = body
-        self._started = False
-        self._iterator: AsyncGenerator[str, None] | None = None
-        self.text = ""
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.model: str | None = None
-        self.id: str | None = None
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        if self._started:
-            raise RuntimeError("a CompletionStream can be iterated only once")
-        self._started = True
-        self._iterator = self._pieces()
-        return self._iterator
-
-    async def aclose(self) -> None:
-        """Stop early and release the connection (also done by ``async with``)."""
-        if self._iterator is not None:
-            await self._iterator.aclose()
-
-    async def __aenter__(self) -> CompletionStream:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
-
-    async def _open(self) -> httpx.Response:
-        client = self._client
-
-        async def once() -> httpx.Response:
-            response = await client._send("POST", "/chat/completions", self._body)
-            if response.is_success:
-                return response
-            try:
-                raw = await client._read_capped(response)
-            except _TooLarge:
-                raise client._too_large() from None
-            except httpx.HTTPError as problem:
-                raise client._error(
-                    AIProviderError, f"the AI provider call failed: {problem}"
-                ) from None
-            finally:
-                await response.aclose()
-            raise client._status_error(response, raw)
-
-        return await client._with_retries(once)  # type: ignore[no-any-return]
-
-    async def _pieces(self) -> AsyncGenerator[str, None]:
-        client = self._client
-        response = await self._open()
-        size = 0
-        buffer = b""
-        try:
-            try:
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > client.max_response_bytes:
-                        raise client._too_large()
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        piece = self._line(line)
-                        if piece is _DONE:
-                            return
-                        if isinstance(piece, str) and piece:
-                            self.text += piece
-                            yield piece
-                if buffer.strip():
-                    piece = self._line(buffer)
-                    if isinstance(piece, str) and piece:
-                        self.text += piece
-                        yield piece
-            except httpx.TimeoutException:
-                raise client._error(
-                    AITimeoutError,
-                    f"the AI provider's stream stalled for {client.config.timeout:g} s",
-                ) from None
-            except httpx.HTTPError as problem:
-                raise client._error(AIProviderError, f"the AI stream broke: {problem}") from None
-        finally:
-            await response.aclose()
-
-    def _line(self, raw: bytes) -> str | object | None:
-        """The text of one SSE line; ``_DONE`` at ``[DONE]``; None for comments and others."""
-        line = raw.decode("utf-8", "replace").rstrip("\r")
-        if not line.startswith("data:"):
-            return None  # ": OPENROUTER PROCESSING", event:, id:, blank lines
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return _DONE
-        try:
-            event = json.loads(data)
-        except ValueError:
-            raise self._client._error(
-                AIProviderError, "the AI provider sent an unreadable stream event"
-            ) from None
-        if not isinstance(event, dict):
-            return None
-        if "error" in event:
-            self._client._raise_in_band(event)
-        if isinstance(event.get("model"), str):
-            self.model = event["model"]
-        if isinstance(event.get("id"), str):
-            self.id = event["id"]
-        usage = Usage.from_payload(event.get("usage"))
-        if usage is not None:
-            self.usage = usage
-        choices = event.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            return None
-        choice = choices[0]
-        if isinstance(choice.get("finish_reason"), str):
-            self.finish_reason = choice["finish_reason"]
-        delta = choice.get("delta")
-        content = delta.get("content") if isinstance(delta, dict) else None
-        return content if isinstance(content, str) else None
-
-
-_DONE = object()
