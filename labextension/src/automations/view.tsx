@@ -9,23 +9,14 @@
 import * as React from 'react';
 import type { CommandRegistry } from '@lumino/commands';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import {
-  IAutomation,
-  IWorkflow,
-  WorkscriptClient,
-  WorkscriptError
-} from '../api';
+import { IAutomation, WorkscriptClient, WorkscriptError } from '../api';
 import { describeError, ErrorState } from '../common';
 import { CommandIds, type INewAutomationArgs } from '../context';
-import {
-  ariaOf,
-  CronPreview,
-  Field,
-  previewFault,
-  useCronPreview,
-  WebhookBlock
-} from './fields';
+import { formControls, labels, useWorkflows } from './binding';
+import { previewFault, useCronPreview } from './fields';
+import { FailureFieldset, TargetFieldset, WhenFieldset } from './formSections';
 import { FiresHistory, LastRuns } from './history';
+import { AutomationToolbar, SaveBar } from './toolbar';
 import {
   browserZone,
   changesOf,
@@ -35,22 +26,11 @@ import {
   formOf,
   IAutomationForm,
   inputOf,
-  MISFIRE_POLICIES,
   newForm,
-  OVERLAP_POLICIES,
   parseParameters,
   timeZones,
-  TRIGGER_TYPES,
   webhookUrl
 } from './model';
-
-/** The fields typed as free text (inputs and text areas). */
-type TextField = {
-  [K in FormField]: string extends IAutomationForm[K] ? K : never;
-}[FormField];
-
-/** The fields chosen from a list of words. */
-type ChoiceField = 'triggerType' | 'misfirePolicy' | 'overlapPolicy';
 
 export interface IConfirmOptions {
   title: string;
@@ -81,50 +61,6 @@ export interface IAutomationViewProps {
   onDirty?: (dirty: boolean) => void;
   /** Polling period of the history (tests shorten it). */
   pollMs?: number;
-}
-
-/** The labels of the choices, in words. */
-function labels(trans: TranslationBundle) {
-  return {
-    trigger: {
-      cron: trans.__('On a schedule (cron)'),
-      webhook: trans.__('By a webhook'),
-      manual: trans.__('By hand only')
-    },
-    misfire: {
-      skip: trans.__('Skip missed runs'),
-      run_once: trans.__('Run once for all missed runs'),
-      run_all: trans.__('Run each missed run')
-    },
-    overlap: {
-      skip: trans.__('Skip the new run'),
-      queue: trans.__('Queue it after the running one'),
-      allow: trans.__('Run both at once')
-    }
-  };
-}
-
-function useWorkflows(client: WorkscriptClient) {
-  const [state, setState] = React.useState<{
-    items: IWorkflow[];
-    loading: boolean;
-    error: unknown;
-  }>({ items: [], loading: true, error: null });
-  const [attempt, setAttempt] = React.useState(0);
-  React.useEffect(() => {
-    let current = true;
-    setState(s => ({ ...s, loading: true, error: null }));
-    client
-      .all(cursor => client.listWorkflows({ cursor, limit: 100 }), 10)
-      .then(
-        items => current && setState({ items, loading: false, error: null }),
-        error => current && setState({ items: [], loading: false, error })
-      );
-    return () => {
-      current = false;
-    };
-  }, [client, attempt]);
-  return { ...state, retry: () => setAttempt(n => n + 1) };
 }
 
 export function AutomationView(props: IAutomationViewProps): JSX.Element {
@@ -250,62 +186,7 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
     });
     setNotice('');
   };
-  const control = (field: FormField, hint = false) => ({
-    id: `${uid}-${field}`,
-    'data-testid': `workscript-automation-${field}`,
-    ...ariaOf(`${uid}-${field}`, errors[field], hint)
-  });
-  /** The label, hint and error around the control of `field`. */
-  const fieldOf = (field: FormField, label: string, hint?: string) => ({
-    id: `${uid}-${field}`,
-    label,
-    error: errors[field],
-    hint
-  });
-  /** The control of a text field, bound to the form. */
-  const bind = (field: TextField, hint = false) => ({
-    ...control(field, hint),
-    value: form[field],
-    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
-      set(field, e.target.value)
-  });
-  /** A labelled input of a text field; `input` adds to (or overrides) its attributes. */
-  const textField = (
-    field: TextField,
-    label: string,
-    input: React.InputHTMLAttributes<HTMLInputElement> = {},
-    hint?: string
-  ) => (
-    <Field {...fieldOf(field, label, hint)}>
-      <input
-        {...bind(field, hint !== undefined)}
-        className="jp-Workscript-input"
-        {...input}
-      />
-    </Field>
-  );
-  /** A labelled list of the `choices` of a field, each in `words`. */
-  const choiceField = <K extends ChoiceField>(
-    field: K,
-    label: string,
-    choices: readonly IAutomationForm[K][],
-    words: Record<IAutomationForm[K], string>
-  ) => (
-    <Field {...fieldOf(field, label)}>
-      <select
-        {...control(field)}
-        className="jp-Workscript-input"
-        value={form[field]}
-        onChange={e => set(field, e.target.value as IAutomationForm[K])}
-      >
-        {choices.map(choice => (
-          <option key={choice} value={choice}>
-            {words[choice]}
-          </option>
-        ))}
-      </select>
-    </Field>
-  );
+  const controls = formControls(uid, form, errors, set);
   const focusFirstError = () =>
     setTimeout(() => {
       formRef.current
@@ -453,70 +334,18 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
     workflows.items.some(w => w.id === form.workflowId);
   const storedWebhook = stored !== null && stored.triggerType === 'webhook';
   const cronErrorId = `${uid}-cron-preview`;
-  // why the last save failed: the server's words, else the fields marked
-  const notSaved = saveError
-    ? trans.__('Not saved: %1', describeError(saveError, trans))
-    : otherErrors.length > 0
-      ? trans.__('Not saved: %1', otherErrors.join('; '))
-      : Object.keys(errors).length > 0
-        ? trans.__('Not saved: correct the fields marked.')
-        : null;
 
   return (
     <div className="jp-Workscript-automation" data-automation-id={id ?? ''}>
-      {stored !== null ? (
-        <div
-          className="jp-Workscript-automationToolbar"
-          role="toolbar"
-          aria-label={trans.__('Automation actions')}
-        >
-          <button
-            type="button"
-            className="jp-Workscript-button"
-            data-testid="workscript-automation-run"
-            disabled={busy}
-            onClick={() => void runNow()}
-          >
-            {trans.__('Run now')}
-          </button>
-          <label className="jp-Workscript-toggle">
-            <input
-              type="checkbox"
-              data-testid="workscript-automation-enabled"
-              checked={stored.enabled}
-              disabled={busy}
-              onChange={() => void toggle()}
-            />
-            {trans.__('Enabled')}
-          </label>
-          <button
-            type="button"
-            className="jp-Workscript-button jp-Workscript-danger"
-            data-testid="workscript-automation-delete"
-            disabled={busy}
-            onClick={() => void remove()}
-          >
-            {trans.__('Delete')}
-          </button>
-          <span className="jp-Workscript-meta">
-            {stored.triggerType === 'cron' && stored.enabled && stored.nextRunAt
-              ? trans.__(
-                  'Next run: %1',
-                  new Date(stored.nextRunAt).toLocaleString()
-                )
-              : ''}
-          </span>
-        </div>
-      ) : null}
-      {actionError ? (
-        <div
-          className="jp-Workscript-state jp-Workscript-error"
-          role="alert"
-          data-testid="workscript-automation-action-error"
-        >
-          {describeError(actionError, trans)}
-        </div>
-      ) : null}
+      <AutomationToolbar
+        trans={trans}
+        stored={stored}
+        busy={busy}
+        actionError={actionError}
+        runNow={() => void runNow()}
+        toggle={() => void toggle()}
+        remove={() => void remove()}
+      />
 
       <form
         ref={formRef}
@@ -532,258 +361,51 @@ export function AutomationView(props: IAutomationViewProps): JSX.Element {
           void save();
         }}
       >
-        {textField('name', trans.__('Name'))}
+        {controls.textField('name', trans.__('Name'))}
 
-        <fieldset
-          className="jp-Workscript-fieldset"
-          data-testid="workscript-automation-target"
-        >
-          <legend>{trans.__('What it runs')}</legend>
-          <div className="jp-Workscript-radios" role="radiogroup">
-            {(['workflow', 'notebook'] as const).map(kind => (
-              <label key={kind}>
-                <input
-                  type="radio"
-                  name={`${uid}-target`}
-                  data-testid={`workscript-automation-target-${kind}`}
-                  checked={form.target === kind}
-                  onChange={() => set('target', kind)}
-                />
-                {kind === 'workflow'
-                  ? trans.__('A workflow')
-                  : trans.__('A notebook')}
-              </label>
-            ))}
-          </div>
-          {form.target === 'workflow' ? (
-            <Field {...fieldOf('workflowId', trans.__('Workflow'))}>
-              <select
-                {...control('workflowId')}
-                className="jp-Workscript-input"
-                value={form.workflowId}
-                onChange={e => set('workflowId', e.target.value)}
-              >
-                <option value="">
-                  {workflows.loading
-                    ? trans.__('Loading workflows…')
-                    : trans.__('Choose a workflow')}
-                </option>
-                {knownWorkflow ? null : (
-                  <option value={form.workflowId}>{form.workflowId}</option>
-                )}
-                {workflows.items.map(w => (
-                  <option key={w.id} value={w.id}>
-                    {w.name}
-                  </option>
-                ))}
-              </select>
-              {workflows.error ? (
-                <div className="jp-Workscript-fieldError" role="alert">
-                  {trans.__(
-                    'The workflows cannot be listed: %1',
-                    describeError(workflows.error, trans)
-                  )}{' '}
-                  <button
-                    type="button"
-                    className="jp-Workscript-button"
-                    onClick={workflows.retry}
-                  >
-                    {trans.__('Retry')}
-                  </button>
-                </div>
-              ) : !workflows.loading && workflows.items.length === 0 ? (
-                <div className="jp-Workscript-hint">
-                  {trans.__('No workflows yet: create one first.')}
-                </div>
-              ) : null}
-            </Field>
-          ) : (
-            <>
-              {textField(
-                'notebookPath',
-                trans.__('Notebook path'),
-                { placeholder: 'reports/daily.ipynb' },
-                trans.__(
-                  'Relative to the server root, e.g. reports/daily.ipynb'
-                )
-              )}
-              <Field
-                id={`${uid}-parameters`}
-                label={trans.__('Parameters (JSON object)')}
-                error={parametersError}
-              >
-                <textarea
-                  {...bind('parameters')}
-                  {...ariaOf(`${uid}-parameters`, parametersError)}
-                  className="jp-Workscript-input jp-Workscript-code"
-                  rows={6}
-                  spellCheck={false}
-                />
-              </Field>
-            </>
-          )}
-        </fieldset>
+        <TargetFieldset
+          trans={trans}
+          uid={uid}
+          form={form}
+          set={set}
+          controls={controls}
+          workflows={workflows}
+          knownWorkflow={knownWorkflow}
+          parametersError={parametersError}
+        />
 
-        <fieldset className="jp-Workscript-fieldset">
-          <legend>{trans.__('When it runs')}</legend>
-          {choiceField(
-            'triggerType',
-            trans.__('Trigger'),
-            TRIGGER_TYPES,
-            names.trigger
-          )}
-          {form.triggerType === 'cron' ? (
-            <>
-              <div className="jp-Workscript-fieldRow">
-                {textField(
-                  'cron',
-                  trans.__('Cron expression'),
-                  {
-                    ...(fault === 'cron' && !errors.cron
-                      ? {
-                          'aria-invalid': true,
-                          'aria-describedby': `${uid}-cron-hint ${cronErrorId}`
-                        }
-                      : {}),
-                    className: 'jp-Workscript-input jp-Workscript-code',
-                    spellCheck: false,
-                    autoComplete: 'off',
-                    placeholder: '0 9 * * 1-5'
-                  },
-                  trans.__(
-                    'minute hour day-of-month month day-of-week (or 6 fields, seconds first; or @daily, @hourly…)'
-                  )
-                )}
-                <Field {...fieldOf('timezone', trans.__('Time zone'))}>
-                  <input
-                    {...bind('timezone')}
-                    {...(fault === 'timezone' && !errors.timezone
-                      ? {
-                          'aria-invalid': true,
-                          'aria-describedby': cronErrorId
-                        }
-                      : {})}
-                    className="jp-Workscript-input"
-                    list={`${uid}-zones`}
-                    autoComplete="off"
-                  />
-                  <datalist id={`${uid}-zones`}>
-                    {zones.map(z => (
-                      <option key={z} value={z} />
-                    ))}
-                  </datalist>
-                </Field>
-              </div>
-              <div id={cronErrorId}>
-                <CronPreview state={preview} trans={trans} />
-              </div>
-              <div className="jp-Workscript-fieldRow">
-                {choiceField(
-                  'misfirePolicy',
-                  trans.__('Runs missed while no server ran'),
-                  MISFIRE_POLICIES,
-                  names.misfire
-                )}
-                {textField(
-                  'misfireGraceSeconds',
-                  trans.__('Grace (seconds)'),
-                  { type: 'number', min: 0, step: 1 },
-                  trans.__('Runs missed by longer are skipped.')
-                )}
-              </div>
-            </>
-          ) : form.triggerType === 'webhook' ? (
-            <WebhookBlock
-              trans={trans}
-              url={revealed}
-              stored={storedWebhook}
-              hasToken={stored?.hasWebhookToken ?? false}
-              busy={busy}
-              onCopy={props.copy}
-              onRotate={() => void rotate()}
-            />
-          ) : (
-            <div className="jp-Workscript-hint">
-              {trans.__('It runs only when you press Run now.')}
-            </div>
-          )}
-          {stored === null ? (
-            <label className="jp-Workscript-toggle">
-              <input
-                {...control('enabled')}
-                type="checkbox"
-                checked={form.enabled}
-                onChange={e => set('enabled', e.target.checked)}
-              />
-              {trans.__('Enabled')}
-            </label>
-          ) : null}
-        </fieldset>
+        <WhenFieldset
+          trans={trans}
+          uid={uid}
+          form={form}
+          set={set}
+          controls={controls}
+          errors={errors}
+          names={names}
+          zones={zones}
+          preview={preview}
+          fault={fault}
+          cronErrorId={cronErrorId}
+          revealed={revealed}
+          stored={stored}
+          storedWebhook={storedWebhook}
+          busy={busy}
+          copy={props.copy}
+          rotate={() => void rotate()}
+        />
 
-        <fieldset className="jp-Workscript-fieldset">
-          <legend>{trans.__('When runs overlap or fail')}</legend>
-          {choiceField(
-            'overlapPolicy',
-            trans.__('A run due while the previous one still runs'),
-            OVERLAP_POLICIES,
-            names.overlap
-          )}
-          <div className="jp-Workscript-fieldRow">
-            {textField('retryCount', trans.__('Retries'), {
-              type: 'number',
-              min: 0,
-              max: 10,
-              step: 1
-            })}
-            {textField('retryDelaySeconds', trans.__('Delay (seconds)'), {
-              type: 'number',
-              min: 0
-            })}
-            {textField('retryBackoff', trans.__('Backoff factor'), {
-              type: 'number',
-              min: 1,
-              max: 10,
-              step: 'any'
-            })}
-          </div>
-          {textField(
-            'timeoutSeconds',
-            trans.__('Timeout (seconds)'),
-            { type: 'number', min: 0, step: 'any' },
-            trans.__('Empty: no timeout.')
-          )}
-        </fieldset>
+        <FailureFieldset trans={trans} controls={controls} names={names} />
 
-        <div className="jp-Workscript-formActions">
-          <button
-            type="submit"
-            className="jp-Workscript-button jp-Workscript-primary"
-            data-testid="workscript-automation-save"
-            disabled={saving || (stored !== null && !dirty)}
-          >
-            {saving
-              ? trans.__('Saving…')
-              : stored === null
-                ? trans.__('Create')
-                : trans.__('Save')}
-          </button>
-          <span
-            className="jp-Workscript-note"
-            role="status"
-            data-testid="workscript-automation-notice"
-          >
-            {notice}
-          </span>
-        </div>
-        {notSaved !== null ? (
-          <div
-            className="jp-Workscript-state jp-Workscript-error"
-            role="alert"
-            data-testid="workscript-automation-save-error"
-          >
-            {notSaved}
-          </div>
-        ) : null}
+        <SaveBar
+          trans={trans}
+          stored={stored}
+          saving={saving}
+          dirty={dirty}
+          notice={notice}
+          saveError={saveError}
+          otherErrors={otherErrors}
+          fieldErrors={Object.keys(errors).length > 0}
+        />
       </form>
 
       {stored !== null ? (
