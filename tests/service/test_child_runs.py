@@ -9,7 +9,8 @@ from typing import Any
 from tests.service.conftest import document
 from workscript_jupyter.engine import Services
 from workscript_jupyter.service import RunLimits, WorkscriptService
-from workscript_jupyter.service.child_runs import MAX_DEPTH, ServerServices
+from workscript_jupyter.service.child_runs import MAX_DEPTH
+from workscript_jupyter.service.run_services import ServerServices
 from workscript_jupyter.store.records import Scope
 
 ADMIN = Scope("test", is_admin=True)

@@ -14,7 +14,14 @@ from typing import Any, Protocol
 
 from .net_policy import NetworkPolicy
 
-__all__ = ["DatabaseGateway", "NetworkPolicy", "NotebookGateway", "Services"]
+__all__ = [
+    "AIGateway",
+    "DatabaseGateway",
+    "NetworkPolicy",
+    "NotebookGateway",
+    "ResourceGateway",
+    "Services",
+]
 
 
 class DatabaseGateway(Protocol):
@@ -86,6 +93,60 @@ class NotebookGateway(Protocol):
     async def close_run(self, run_key: str) -> None: ...
 
 
+class ResourceGateway(Protocol):
+    """The run owner's resources, as the ``resource-*`` nodes see them (on the server:
+    ``service/resources.py``). Metadata travels as JSON dicts in the REST API's shape (``id``,
+    ``name``, ``path``, ``type``, ``mimeType``, ``size``, ``checksum``, ``description``, ``tags``,
+    ``isPublic``, ``createdAt``, ``updatedAt``). A missing resource raises
+    ``RecordNotFoundError``; a refused request a ``WorkscriptError`` whose message is safe to
+    show (the node turns either into an edge)."""
+
+    async def read(
+        self, *, resource_id: str | None = None, path: str | None = None
+    ) -> tuple[dict[str, Any], bytes]:
+        """The resource's metadata and content (the caller's own, or a public one by id)."""
+        ...
+
+    async def write(
+        self,
+        mode: str,
+        *,
+        content: bytes,
+        resource_id: str | None = None,
+        path: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """``mode`` create | update | upsert; returns ("created" | "updated", metadata)."""
+        ...
+
+    async def list(self, **filters: Any) -> dict[str, Any]:
+        """``{"items": [metadata...], "count", "nextCursor"}``; filters as the REST list."""
+        ...
+
+
+class AIGateway(Protocol):
+    """Chat completions billed to the run's owner, as ``ask-ai`` sees them (on the server:
+    ``service/ai.py``; in a kernel or the CLI: the client itself, with no usage rows).
+
+    ``chat`` returns ``{"content", "model", "usage": {"promptTokens", "completionTokens",
+    "totalTokens"}, "cost", "finishReason", "durationMs"}``. With ``on_text`` the answer is
+    streamed and ``on_text`` is called with the text so far as it grows. Failures raise an
+    ``AIError`` (errors.py: its ``code`` is the original's: INVALID_REQUEST, MODEL_NOT_FOUND,
+    RATE_LIMITED, AUTH_FAILED, MISSING_API_KEY, TIMEOUT, BUDGET_EXCEEDED, ...)."""
+
+    async def chat(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any],
+        execution_id: str = "",
+        workflow_id: str = "",
+        node_path: str = "",
+        on_text: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]: ...
+
+
 @dataclass
 class Services:
     """Settings and gateways for one run. Every field has a safe default.
@@ -104,6 +165,9 @@ class Services:
     - ``notebooks``: Jupyter kernels for the ``notebook`` and ``python`` nodes; None turns
       those nodes off (they take their error edge, with ``notebooks_refusal`` as the message
       when it is set: e.g. code nodes disabled for this user on a shared server).
+    - ``resources`` / ``ai``: the owner's resources and AI completions (the server binds them
+      to each run's owner; a kernel or the CLI may give a direct AI client); None: the nodes
+      that need them take their error edge.
     - ``dedupe_history``: ``removeDuplicates`` history, per workflow id, kept across runs of
       this process (the server will keep it in its store).
     """
@@ -119,3 +183,5 @@ class Services:
     dedupe_history: dict[str, Any] = field(default_factory=dict)
     notebooks: NotebookGateway | None = None
     notebooks_refusal: str | None = None
+    resources: ResourceGateway | None = None
+    ai: AIGateway | None = None

@@ -1,7 +1,7 @@
 """Runs started by a run: what the ``runWorkflow`` node reaches through ``ctx.services.workflows``.
 
-``ChildRuns.wrap(factory)`` is the server's ``services_factory``: the factory's ``Services``
-plus ``workflows``, a :class:`WorkflowRunner` bound to the run's caller. The runner starts a
+``ChildRuns.runner(caller)`` is each run's ``services.workflows`` (run_services.py): a
+:class:`WorkflowRunner` bound to the run's caller. The runner starts a
 saved workflow of the caller's *own* (its record id or its definition id; another owner's is
 "not found" even for an admin) as a run of its own, in-process: no HTTP, no token in a state.
 
@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..engine import Services, copy_json
+from ..engine import copy_json
 from ..errors import BadRequestError, RecordNotFoundError, UnprocessableError
 from ..store.records import ExecutionRecord, WorkflowRecord, new_ordered_id, utcnow
 from .common import store_call
@@ -34,20 +34,13 @@ from .execute import RunExecutor
 from .parsed_workflows import ParsedWorkflows
 from .pool import Job
 from .runs import Runs
-from .values import Caller, RunLimits, ServicesFactory
+from .values import Caller, RunLimits
 
-__all__ = ["MAX_DEPTH", "TRIGGER", "ChildRuns", "ServerServices", "WorkflowRunner"]
+__all__ = ["MAX_DEPTH", "TRIGGER", "ChildRuns", "WorkflowRunner"]
 
 MAX_DEPTH: Final = 10
 TRIGGER: Final = "workflow"
 _LIST_PAGE: Final = 200
-
-
-@dataclasses.dataclass
-class ServerServices(Services):
-    """``Services`` of a run on the server: ``workflows`` starts child runs (runWorkflow)."""
-
-    workflows: WorkflowRunner | None = None
 
 
 class ChildRuns:
@@ -63,18 +56,9 @@ class ChildRuns:
     def bind(self, runs: Runs, executor: RunExecutor, parsed: ParsedWorkflows) -> None:
         self.runs, self.executor, self.parsed = runs, executor, parsed
 
-    def wrap(self, factory: ServicesFactory) -> ServicesFactory:
-        """``factory`` with ``workflows`` added to the ``Services`` it builds (anything else it
-        returns is left alone: its runWorkflow nodes then take their error edge)."""
-
-        def build(caller: Caller) -> Any:
-            services = factory(caller)
-            if not isinstance(services, Services):
-                return services
-            values = {f.name: getattr(services, f.name) for f in dataclasses.fields(Services)}
-            return ServerServices(**values, workflows=WorkflowRunner(self, caller))
-
-        return build
+    def runner(self, caller: Caller) -> WorkflowRunner:
+        """The caller's ``workflows`` gateway (run_services.py)."""
+        return WorkflowRunner(self, caller)
 
 
 class WorkflowRunner:

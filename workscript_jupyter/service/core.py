@@ -43,6 +43,7 @@ from .parsed_workflows import ParsedWorkflows
 from .pool import RunPool
 from .recovery import RunRecovery
 from .run_queue import RunQueue
+from .run_services import RunServices
 from .runs import Runs
 from .stranded_runs import StrandedRuns, interrupted_error
 from .values import ACTIVE_STATUSES, Caller, RunLimits, ServicesFactory
@@ -101,8 +102,11 @@ class WorkscriptService:
         # -- the parts the use cases share
         # runWorkflow's child runs: each run's Services gains ``workflows`` (child_runs.py)
         self.child_runs = ChildRuns(self.limits, self.server_id)
+        # each run's services: the factory's, plus gateways bound to its caller (run_services.py)
+        self.run_services = RunServices()
+        self.run_services.register("workflows", self.child_runs.runner)
         executor = RunExecutor(
-            store, registry, self.bus, self.child_runs.wrap(services_factory), self.server_id
+            store, registry, self.bus, self.run_services.wrap(services_factory), self.server_id
         )
         executor.engine_limits = engine_limits
         self.executor = executor

@@ -373,31 +373,50 @@ class OAuthState:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
+    """A user's resource: bytes with the original's metadata. ``content`` is the bytes (text is
+    UTF-8); ``size`` and ``checksum`` (SHA-256, hex) are computed by the store on every write.
+    A public resource is readable by every user; only its owner (or an admin) changes it."""
+
     id: str
     owner_id: str
     path: str
-    content: str
-    content_type: str = "text/plain"
+    name: str
+    type: str = "document"  # prompt | document | data | image | audio
+    mime_type: str = "text/plain"
+    content: bytes = b""
+    size: int = 0
+    checksum: str = ""
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    is_public: bool = False
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
-
-    @property
-    def size(self) -> int:
-        return len(self.content.encode("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)
 class AiModel:
+    """A model of the provider's catalogue. Prices are USD per token (``None``: unknown);
+    ``provider`` is the vendor part of the id ("openai" of "openai/gpt-4o-mini")."""
+
     id: str  # the provider's model id, e.g. "openai/gpt-4o-mini"
     name: str
     provider: str = "openrouter"
+    description: str | None = None
     context_length: int | None = None
+    max_completion_tokens: int | None = None
+    input_modalities: list[str] = field(default_factory=list)
+    output_modalities: list[str] = field(default_factory=list)
+    prompt_price: float | None = None
+    completion_price: float | None = None
     pricing: dict[str, Any] = field(default_factory=dict)
+    is_active: bool = True
     updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True, slots=True)
 class AiUsage:
+    """One completion: who paid (the run's owner), for which run and node, and what it cost."""
+
     id: str
     owner_id: str
     model: str
@@ -405,4 +424,7 @@ class AiUsage:
     completion_tokens: int = 0
     cost: float = 0.0
     execution_id: str | None = None
+    workflow_id: str | None = None
+    node_path: str | None = None
+    duration_ms: float | None = None
     created_at: datetime = field(default_factory=utcnow)

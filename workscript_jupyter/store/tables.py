@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -50,6 +51,7 @@ MYSQL: dict[str, Any] = {
 # LONGTEXT-sized JSON and text on MySQL: a state or a notebook can exceed 64 KB
 BigJSON = JSON().with_variant(mysql.JSON(), "mysql", "mariadb")
 BigText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+BigBinary = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 # a resource path is case-sensitive everywhere: binary collation on MySQL, as SQLite compares
 PathString = String(512).with_variant(
     mysql.VARCHAR(512, collation="utf8mb4_bin"), "mysql", "mariadb"
@@ -370,11 +372,19 @@ resources = Table(
     _id(),
     _owner(),
     Column("path", PathString, nullable=False),
-    Column("content", BigText, nullable=False),
-    Column("content_type", String(200), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(20), nullable=False),  # prompt | document | data | image | audio
+    Column("mime_type", String(200), nullable=False),
+    Column("content", BigBinary, nullable=False),  # bytes: text is stored as UTF-8
+    Column("size", BigInteger, nullable=False),
+    Column("checksum", String(64), nullable=False),  # SHA-256 of content, hex
+    Column("description", Text),
+    Column("tags", JSON),
+    Column("is_public", Boolean, nullable=False, default=False),
     *_times(),
     UniqueConstraint("owner_id", "path"),
     Index(None, "owner_id", "created_at", "id"),
+    Index(None, "is_public", "created_at", "id"),
     **MYSQL,
 )
 
@@ -383,9 +393,16 @@ ai_models = Table(
     metadata,
     Column("id", String(200), primary_key=True),  # the provider's model id
     Column("name", String(300), nullable=False),
-    Column("provider", String(50), nullable=False),
+    Column("provider", String(50), nullable=False),  # the vendor: "openai" of "openai/gpt-4o"
+    Column("description", Text),
     Column("context_length", BigInteger),
-    Column("pricing", JSON, nullable=False),
+    Column("max_completion_tokens", BigInteger),
+    Column("input_modalities", JSON),
+    Column("output_modalities", JSON),
+    Column("prompt_price", Double),  # USD per token
+    Column("completion_price", Double),  # USD per token
+    Column("pricing", JSON, nullable=False),  # the provider's own pricing object
+    Column("is_active", Boolean, nullable=False, default=True),  # in the provider's last list
     Column("updated_at", UtcDateTime(), nullable=False),
     **MYSQL,
 )
@@ -400,7 +417,11 @@ ai_usage = Table(
     Column("completion_tokens", Integer, nullable=False),
     Column("cost", Double, nullable=False),
     Column("execution_id", String(ID_LENGTH)),
+    Column("workflow_id", String(200)),
+    Column("node_path", String(500)),
+    Column("duration_ms", Double),
     Column("created_at", UtcDateTime(), nullable=False),
     Index(None, "owner_id", "created_at", "id"),
+    Index(None, "created_at", "id"),
     **MYSQL,
 )
