@@ -210,4 +210,7 @@ def handler_settings(service: WorkscriptService) -> dict[str, Any]:
         "runs": service.runs,
         "automations": service.automations,
         "automation_history": service.history,
+        # use cases other issues add (None until then): resources, AI, plugins
+        "resources": getattr(service, "resources", None),
+        "ai": getattr(service, "ai", None),
     }

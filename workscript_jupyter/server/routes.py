@@ -53,11 +53,13 @@ from .handlers import (
 from .handlers.graph import DefinitionGraphHandler, WorkflowGraphHandler
 from .openapi import OpenApiHandler
 
-__all__ = ["ID", "WORKFLOW_ID", "optional_module", "routes"]
+__all__ = ["FEATURE_ROUTES", "ID", "WORKFLOW_ID", "optional_module", "routes"]
 
 ID = r"([a-f0-9]{32})"
 # a workflow: its record id, or the id inside its definition (the owner's; store/definition_ids.py)
 WORKFLOW_ID = r"([A-Za-z0-9_-]{1,200})"
+# handler modules that bring their own ``ROUTES`` list (resources, AI, plugins)
+FEATURE_ROUTES = ("handlers.resources", "handlers.ai", "handlers.plugins")
 
 
 def optional_module(name: str) -> Any:
@@ -114,6 +116,10 @@ def routes() -> list[tuple[str, Any]]:
         (r"/workscript/users", UsersHandler),
         (rf"/workscript/users/{ID}", UserHandler),
     ]
+    for feature in FEATURE_ROUTES:  # each module's ROUTES: (pattern, handler) pairs
+        module = optional_module(feature)
+        if module is not None:
+            table.extend(module.ROUTES)
     websocket = optional_module("websocket")
     if websocket is not None:
         table.append((r"/workscript/ws", websocket.EventSocketHandler))
