@@ -256,3 +256,35 @@ def test_cancelling_the_parent_cancels_its_waited_for_child(serve):
     assert parent.status == "cancelled"
     assert child.status == "cancelled"
     assert child.trigger_data["parentExecutionId"] == parent.id
+
+
+def test_cancelling_a_waited_for_child_stops_it_and_the_parent_goes_on(serve):
+    """The child runs inline, outside the pool's slots: a cancel of the child itself (the REST
+    cancel) still reaches it, it ends cancelled at once, and its parent takes the error edge."""
+
+    async def body(service: WorkscriptService) -> Any:
+        caller = await service.identities.caller_for("me")
+        await service.workflows.create_workflow(
+            caller, document({"wait": {"seconds": 30}}, {"$.done": True}, id="slow")
+        )
+        saved = await service.workflows.create_workflow(caller, caller_doc({"workflowId": "slow"}))
+        queued = await service.runs.start_run(caller, workflow_id=saved.id)
+        for _ in range(200):
+            children = [r for r in all_runs(service) if r.trigger == "workflow"]
+            if children and children[0].status == "running":
+                break
+            await asyncio.sleep(0.01)
+        timeline = await service.runs.get_timeline(caller, children[0].id)
+        started = asyncio.get_running_loop().time()
+        child = await service.runs.cancel_execution(caller, children[0].id)
+        took = asyncio.get_running_loop().time() - started
+        parent = await service.runs.wait_for(caller, queued.id, 10)
+        return timeline, child, took, parent
+
+    (entries, live), child, took, parent = serve(body)
+    assert live is True
+    assert any(entry.get("running") and entry["type"] == "wait" for entry in entries), entries
+    assert child.status == "cancelled"
+    assert took < 5
+    assert parent.status == "completed"
+    assert "ended cancelled" in parent.final_state["childError"]

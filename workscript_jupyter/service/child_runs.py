@@ -32,7 +32,7 @@ from ..store.records import ExecutionRecord, WorkflowRecord, new_ordered_id, utc
 from .common import store_call
 from .execute import RunExecutor
 from .parsed_workflows import ParsedWorkflows
-from .pool import Job
+from .pool import Job, RunPool
 from .runs import Runs
 from .values import Caller, RunLimits
 
@@ -52,9 +52,16 @@ class ChildRuns:
         self.runs: Runs | None = None
         self.executor: RunExecutor | None = None
         self.parsed: ParsedWorkflows | None = None
+        self.pool: RunPool | None = None
 
-    def bind(self, runs: Runs, executor: RunExecutor, parsed: ParsedWorkflows) -> None:
-        self.runs, self.executor, self.parsed = runs, executor, parsed
+    def bind(
+        self,
+        runs: Runs,
+        executor: RunExecutor,
+        parsed: ParsedWorkflows,
+        pool: RunPool | None = None,
+    ) -> None:
+        self.runs, self.executor, self.parsed, self.pool = runs, executor, parsed, pool
 
     def runner(self, caller: Caller) -> WorkflowRunner:
         """The caller's ``workflows`` gateway (run_services.py)."""
@@ -137,6 +144,9 @@ class WorkflowRunner:
         task = asyncio.get_running_loop().create_task(
             executor.execute(job), name=f"workscript-child-{record.id}"
         )
+        pool = children.pool
+        if pool is not None:  # REST cancel and the live timeline reach the child too
+            pool.adopt_inline(job)
         timed_out = False
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
@@ -146,6 +156,9 @@ class WorkflowRunner:
         except asyncio.CancelledError:  # the parent was cancelled: so is its child
             await _stop(job, task)
             raise
+        finally:
+            if pool is not None:
+                pool.release_inline(job)
         ended = await runs.get_execution(caller, record.id)
         result: dict[str, Any] = {
             "executionId": ended.id,

@@ -126,7 +126,7 @@ class WorkscriptService:
             executor=executor,
             parsed=parsed,
         )
-        self.child_runs.bind(self.runs, executor, parsed)
+        self.child_runs.bind(self.runs, executor, parsed, self.pool)
         self.automations = Automations(
             store,
             registry,

@@ -216,6 +216,17 @@ class RunPool:
         await asyncio.shield(job.done)
         return True
 
+    def adopt_inline(self, job: Job) -> None:
+        """Know a run that executes outside the pool's slots (a waited-for child run, which
+        runs in its parent's task: child_runs.py), so that ``cancel`` and ``job`` (the live
+        timeline) reach it like any running run. ``release_inline`` when it has ended."""
+        self._jobs.setdefault(job.execution_id, job)
+
+    def release_inline(self, job: Job) -> None:
+        if self._jobs.get(job.execution_id) is job:
+            del self._jobs[job.execution_id]
+        job.resolve()
+
     def discard(self, execution_id: str) -> bool:
         """Forget a run that has not started (its record is being deleted)."""
         job = self._waiting.get(execution_id)
