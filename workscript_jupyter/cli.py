@@ -378,7 +378,20 @@ def _services(args: argparse.Namespace) -> Any:
         http_deny=tuple(args.deny_host),
         databases=databases,
         notebooks=LazyNotebookGateway(root.resolve()),
+        ai=_ai_gateway(),
     )
+
+
+def _ai_gateway() -> Any:
+    """ask-ai's gateway when OPENROUTER_API_KEY is set (the client and httpx are imported only
+    then: a run without a key stays light); None makes the node say how to get one."""
+    import os
+
+    if not os.environ.get("OPENROUTER_API_KEY", "").strip():
+        return None
+    from .integrations import DirectAIGateway
+
+    return DirectAIGateway.from_env(os.environ)
 
 
 def _print_issues(issues: Sequence[ValidationIssue], stream: TextIO) -> None:

@@ -1,23 +1,20 @@
-"""The OpenRouter client against a stand-in: a small tornado app on 127.0.0.1 speaking OpenAI's
-chat/completions (plain, SSE, JSON), /models, and the failures (429, 500, slow, 401, 404)."""
+"""The OpenRouter client against the stand-in of tests/standins/openrouter.py: a small tornado
+app on 127.0.0.1 speaking OpenAI's chat/completions (plain, SSE, JSON), /models, and the
+failures (429, 500, slow, 401, 404)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import tornado.httpserver
-import tornado.ioloop
-import tornado.netutil
-import tornado.web
 
+from tests.standins import KEY, MODELS, OpenRouterStandIn
+from tests.standins.fixtures import openrouter_fixture  # noqa: F401  (the fixture)
 from workscript_jupyter.errors import (
     AIError,
     AIMissingKeyError,
@@ -27,176 +24,11 @@ from workscript_jupyter.errors import (
 )
 from workscript_jupyter.integrations import AIConfig, OpenRouterClient
 
-KEY = "sk-or-v1-0123456789abcdef-secret"
-
-
-class StandIn:
-    """What the stand-in saw, and per-path counters for the scripted failures."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.counts: dict[str, int] = {}
-
-    def hit(self, name: str) -> int:
-        self.counts[name] = self.counts.get(name, 0) + 1
-        return self.counts[name]
-
-
-def _answer(text: str, model: str) -> dict[str, Any]:
-    return {
-        "id": "gen-1",
-        "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
-    }
-
-
-class Completions(tornado.web.RequestHandler):
-    def initialize(self, stand_in: StandIn) -> None:
-        self.stand_in = stand_in
-
-    async def post(self) -> None:
-        body = json.loads(self.request.body)
-        self.stand_in.requests.append({"headers": dict(self.request.headers), "body": body})
-        if self.request.headers.get("Authorization") != f"Bearer {KEY}":
-            self.set_status(401)
-            # a provider that echoes what it got: the client must scrub it
-            got = self.request.headers.get("Authorization", "")
-            self.finish({"error": {"code": 401, "message": f"No auth credentials found: {got}"}})
-            return
-        model = body.get("model", "")
-        if model == "nobody/no-such-model":
-            self.set_status(404)
-            self.finish({"error": {"code": 404, "message": f"Model {model} not found"}})
-            return
-        if model == "bad/not-valid":
-            self.set_status(400)
-            self.finish({"error": {"code": 400, "message": f"{model} is not a valid model ID"}})
-            return
-        if model == "test/bad-request":
-            self.set_status(400)
-            self.finish({"error": {"code": 400, "message": "temperature must be <= 2"}})
-            return
-        if model == "test/rate-limited-once" and self.stand_in.hit(model) == 1:
-            self.set_status(429)
-            self.set_header("Retry-After", "0.2")
-            self.finish({"error": {"code": 429, "message": "slow down"}})
-            return
-        if model == "test/rate-limited-forever":
-            self.stand_in.hit(model)
-            self.set_status(429)
-            self.set_header("Retry-After", "0.05")
-            self.finish({"error": {"code": 429, "message": "slow down"}})
-            return
-        if model == "test/fails-once" and self.stand_in.hit(model) == 1:
-            self.set_status(500)
-            self.finish({"error": {"code": 500, "message": "upstream hiccup"}})
-            return
-        if model == "test/fails-forever":
-            self.stand_in.hit(model)
-            self.set_status(502)
-            self.finish("<html>bad gateway</html>")
-            return
-        if model == "test/slow":
-            await asyncio.sleep(1.5)
-        if model == "test/drip":  # a byte every 0.1 s: no single read waits past the timeout
-            self.set_header("Content-Type", "application/json")
-            for _ in range(15):
-                self.write(" ")
-                await self.flush()
-                await asyncio.sleep(0.1)
-            self.finish(json.dumps(_answer("late", model)))
-            return
-        if model == "test/redirect":
-            self.redirect("https://elsewhere.test/", status=307)
-            return
-        if model == "test/huge":
-            self.finish(json.dumps(_answer("x" * 300_000, model)))
-            return
-        if model == "test/huge-stream":  # chunked, no Content-Length: counted while read
-            self.set_header("Content-Type", "text/event-stream")
-            piece = {"choices": [{"delta": {"content": "y" * 10_000}}]}
-            for _ in range(30):
-                self.write(f"data: {json.dumps(piece)}\n\n")
-                await self.flush()
-            self.finish("data: [DONE]\n\n")
-            return
-        if body.get("stream"):
-            await self._stream(model, body)
-            return
-        if body.get("response_format", {}).get("type") == "json_object":
-            self.finish(_answer(json.dumps({"answer": 42}), model))
-            return
-        last = body["messages"][-1]["content"]
-        self.finish(_answer(f"echo: {last}", model))
-
-    async def _stream(self, model: str, body: dict[str, Any]) -> None:
-        self.set_header("Content-Type", "text/event-stream")
-        self.write(": OPENROUTER PROCESSING\n\n")
-        await self.flush()
-        for word in ["Hello", ", ", "world"]:
-            chunk = {"id": "gen-2", "model": model, "choices": [{"delta": {"content": word}}]}
-            self.write(f"data: {json.dumps(chunk)}\n\n")
-            await self.flush()
-        if model == "test/stream-error":
-            self.write('data: {"error": {"code": 502, "message": "provider died"}}\n\n')
-            self.finish()
-            return
-        end = {
-            "id": "gen-2",
-            "model": model,
-            "choices": [{"delta": {}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-        }
-        self.write(f"data: {json.dumps(end)}\n\n")
-        self.write("data: [DONE]\n\n")
-        self.finish()
-
-
-class Models(tornado.web.RequestHandler):
-    def initialize(self, stand_in: StandIn) -> None:
-        self.stand_in = stand_in
-
-    def get(self) -> None:
-        self.stand_in.requests.append({"headers": dict(self.request.headers), "body": None})
-        self.finish(
-            {"data": [{"id": "openai/gpt-4o", "context_length": 128000}, {"id": "test/echo"}]}
-        )
-
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[StandIn, str]]:
-    stand_in = StandIn()
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    port = sockets[0].getsockname()[1]
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        app = tornado.web.Application(
-            [
-                (r"/api/v1/chat/completions", Completions, {"stand_in": stand_in}),
-                (r"/api/v1/models", Models, {"stand_in": stand_in}),
-            ]
-        )
-        http = tornado.httpserver.HTTPServer(app)
-        http.add_sockets(sockets)
-        holder["loop"] = loop
-        ready.set()
-        loop.run_forever()
-        http.stop()
-        loop.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(5)
-    yield stand_in, f"http://127.0.0.1:{port}/api/v1"
-    holder["loop"].call_soon_threadsafe(holder["loop"].stop)
-    thread.join(5)
+def server(openrouter: OpenRouterStandIn) -> tuple[OpenRouterStandIn, str]:
+    """The shared stand-in (tests/standins/openrouter.py) and its base URL."""
+    return openrouter, openrouter.base_url
 
 
 def _config(base: str, **overrides: Any) -> AIConfig:
@@ -294,7 +126,9 @@ def test_bad_config_values_are_refused(field: str, value: Any, words: str) -> No
         AIConfig(api_key=KEY, **{field: value})
 
 
-def test_no_key_raises_missing_api_key_before_any_request(server: tuple[StandIn, str]) -> None:
+def test_no_key_raises_missing_api_key_before_any_request(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     before = len(stand_in.requests)
     for key in (None, "", "   "):
@@ -320,7 +154,7 @@ def test_no_key_raises_missing_api_key_before_any_request(server: tuple[StandIn,
     ],
 )
 def test_bad_arguments_are_invalid_request_without_a_call(
-    server: tuple[StandIn, str], messages: Any, model: Any, options: Any, words: str
+    server: tuple[OpenRouterStandIn, str], messages: Any, model: Any, options: Any, words: str
 ) -> None:
     _, base = server
     error, client = _fails(_config(base), lambda c: c.complete(messages, model, **options))
@@ -331,7 +165,9 @@ def test_bad_arguments_are_invalid_request_without_a_call(
 # -- completions ------------------------------------------------------------------------------
 
 
-def test_a_completion_sends_bearer_and_attribution_headers(server: tuple[StandIn, str]) -> None:
+def test_a_completion_sends_bearer_and_attribution_headers(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     answer, client = _run(
         _config(base), lambda c: c.complete(ASK, "test/echo", temperature=0.2, max_tokens=50)
@@ -350,14 +186,16 @@ def test_a_completion_sends_bearer_and_attribution_headers(server: tuple[StandIn
     assert client.attempts == 1
 
 
-def test_without_site_settings_no_attribution_headers(server: tuple[StandIn, str]) -> None:
+def test_without_site_settings_no_attribution_headers(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     _run(_config(base, site_url=None, site_name=None), lambda c: c.complete(ASK, "test/echo"))
     headers = stand_in.requests[-1]["headers"]
     assert "Http-Referer" not in headers and "X-Title" not in headers
 
 
-def test_a_json_answer(server: tuple[StandIn, str]) -> None:
+def test_a_json_answer(server: tuple[OpenRouterStandIn, str]) -> None:
     _, base = server
     answer, _ = _run(
         _config(base),
@@ -366,7 +204,7 @@ def test_a_json_answer(server: tuple[StandIn, str]) -> None:
     assert json.loads(answer.text) == {"answer": 42}
 
 
-def test_one_shared_http_client_across_calls(server: tuple[StandIn, str]) -> None:
+def test_one_shared_http_client_across_calls(server: tuple[OpenRouterStandIn, str]) -> None:
     _, base = server
 
     async def calls(client: OpenRouterClient) -> bool:
@@ -380,10 +218,15 @@ def test_one_shared_http_client_across_calls(server: tuple[StandIn, str]) -> Non
     assert same and client._client is None  # aclose() dropped it
 
 
-def test_models_lists_the_data_array(server: tuple[StandIn, str]) -> None:
+def test_models_lists_the_data_array(server: tuple[OpenRouterStandIn, str]) -> None:
     stand_in, base = server
     models, _ = _run(_config(base), lambda c: c.models())
-    assert [m["id"] for m in models] == ["openai/gpt-4o", "test/echo"]
+    assert [m["id"] for m in models] == [m["id"] for m in MODELS]
+    gpt = models[0]
+    assert gpt["id"] == "openai/gpt-4o" and gpt["context_length"] == 128000
+    assert float(gpt["pricing"]["prompt"]) > 0 and isinstance(gpt["pricing"]["completion"], str)
+    assert "text" in gpt["architecture"]["input_modalities"]
+    assert gpt["top_provider"]["max_completion_tokens"] > 0
     assert stand_in.requests[-1]["headers"]["Authorization"] == f"Bearer {KEY}"
 
 
@@ -391,7 +234,7 @@ def test_models_lists_the_data_array(server: tuple[StandIn, str]) -> None:
 
 
 def test_streaming_yields_pieces_skips_comments_and_keeps_usage(
-    server: tuple[StandIn, str],
+    server: tuple[OpenRouterStandIn, str],
 ) -> None:
     stand_in, base = server
 
@@ -407,7 +250,9 @@ def test_streaming_yields_pieces_skips_comments_and_keeps_usage(
     assert stand_in.requests[-1]["body"]["stream"] is True
 
 
-def test_an_error_event_mid_stream_raises_provider_error(server: tuple[StandIn, str]) -> None:
+def test_an_error_event_mid_stream_raises_provider_error(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     _, base = server
 
     async def consume(client: OpenRouterClient) -> None:
@@ -418,7 +263,9 @@ def test_an_error_event_mid_stream_raises_provider_error(server: tuple[StandIn, 
     assert error.code == "PROVIDER_ERROR" and "provider died" in error.message
 
 
-def test_a_stream_retries_a_429_before_the_first_piece(server: tuple[StandIn, str]) -> None:
+def test_a_stream_retries_a_429_before_the_first_piece(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     stand_in.counts.pop("test/rate-limited-once", None)
 
@@ -433,7 +280,7 @@ def test_a_stream_retries_a_429_before_the_first_piece(server: tuple[StandIn, st
 # -- retries and errors -----------------------------------------------------------------------
 
 
-def test_a_429_is_retried_after_retry_after(server: tuple[StandIn, str]) -> None:
+def test_a_429_is_retried_after_retry_after(server: tuple[OpenRouterStandIn, str]) -> None:
     stand_in, base = server
     stand_in.counts.pop("test/rate-limited-once", None)
     started = time.monotonic()
@@ -444,7 +291,9 @@ def test_a_429_is_retried_after_retry_after(server: tuple[StandIn, str]) -> None
     assert waited >= 0.2  # Retry-After: 0.2, not the 0.01 s backoff
 
 
-def test_429_for_ever_gives_rate_limited_with_retry_after(server: tuple[StandIn, str]) -> None:
+def test_429_for_ever_gives_rate_limited_with_retry_after(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     stand_in.counts.pop("test/rate-limited-forever", None)
     error, client = _fails(
@@ -455,14 +304,16 @@ def test_429_for_ever_gives_rate_limited_with_retry_after(server: tuple[StandIn,
     assert client.attempts == 3 and stand_in.counts["test/rate-limited-forever"] == 3
 
 
-def test_a_500_then_success_is_retried(server: tuple[StandIn, str]) -> None:
+def test_a_500_then_success_is_retried(server: tuple[OpenRouterStandIn, str]) -> None:
     stand_in, base = server
     stand_in.counts.pop("test/fails-once", None)
     answer, client = _run(_config(base), lambda c: c.complete(ASK, "test/fails-once"))
     assert answer.text == "echo: hi" and client.attempts == 2
 
 
-def test_5xx_for_ever_is_a_provider_error_after_max_retries(server: tuple[StandIn, str]) -> None:
+def test_5xx_for_ever_is_a_provider_error_after_max_retries(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     stand_in, base = server
     stand_in.counts.pop("test/fails-forever", None)
     error, client = _fails(_config(base), lambda c: c.complete(ASK, "test/fails-forever"))
@@ -471,7 +322,7 @@ def test_5xx_for_ever_is_a_provider_error_after_max_retries(server: tuple[StandI
 
 
 def test_a_wrong_key_is_auth_failed_not_retried_and_never_shown(
-    server: tuple[StandIn, str],
+    server: tuple[OpenRouterStandIn, str],
 ) -> None:
     stand_in, base = server
     wrong = "sk-or-v1-0123456789abcdef-WRONG"
@@ -493,7 +344,7 @@ def test_a_wrong_key_is_auth_failed_not_retried_and_never_shown(
     ],
 )
 def test_4xx_map_to_codes_without_retries(
-    server: tuple[StandIn, str], model: str, code: str
+    server: tuple[OpenRouterStandIn, str], model: str, code: str
 ) -> None:
     _, base = server
     error, client = _fails(_config(base), lambda c: c.complete(ASK, model))
@@ -502,7 +353,7 @@ def test_4xx_map_to_codes_without_retries(
         assert "temperature must be <= 2" in error.message
 
 
-def test_a_slow_answer_past_the_timeout_is_timeout(server: tuple[StandIn, str]) -> None:
+def test_a_slow_answer_past_the_timeout_is_timeout(server: tuple[OpenRouterStandIn, str]) -> None:
     _, base = server
     error, client = _fails(_config(base, timeout=0.3), lambda c: c.complete(ASK, "test/slow"))
     assert error.code == "TIMEOUT" and isinstance(error, TimeoutError)
@@ -521,7 +372,7 @@ def test_an_unreachable_provider_is_retried_then_provider_error() -> None:
     assert error.code == "PROVIDER_ERROR" and client.attempts == 3
 
 
-def test_a_body_over_the_bound_is_refused(server: tuple[StandIn, str]) -> None:
+def test_a_body_over_the_bound_is_refused(server: tuple[OpenRouterStandIn, str]) -> None:
     _, base = server
 
     async def call(client: OpenRouterClient) -> Any:
@@ -552,7 +403,7 @@ def test_each_code_answers_with_its_http_status() -> None:
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_a_chunked_body_over_the_bound_is_refused_while_read(
-    server: tuple[StandIn, str], streamed: bool
+    server: tuple[OpenRouterStandIn, str], streamed: bool
 ) -> None:
     _, base = server
 
@@ -566,19 +417,23 @@ def test_a_chunked_body_over_the_bound_is_refused_while_read(
     assert error.code == "PROVIDER_ERROR" and "100000 byte limit" in error.message
 
 
-def test_a_provider_dripping_bytes_is_cut_at_the_timeout(server: tuple[StandIn, str]) -> None:
+def test_a_provider_dripping_bytes_is_cut_at_the_timeout(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     _, base = server
     error, client = _fails(_config(base, timeout=0.4), lambda c: c.complete(ASK, "test/drip"))
     assert error.code == "TIMEOUT" and client.attempts == 1
 
 
-def test_a_redirect_is_not_followed(server: tuple[StandIn, str]) -> None:
+def test_a_redirect_is_not_followed(server: tuple[OpenRouterStandIn, str]) -> None:
     _, base = server
     error, client = _fails(_config(base), lambda c: c.complete(ASK, "test/redirect"))
     assert error.code == "PROVIDER_ERROR" and "307" in error.message and client.attempts == 1
 
 
-def test_a_stream_closed_early_releases_its_connection(server: tuple[StandIn, str]) -> None:
+def test_a_stream_closed_early_releases_its_connection(
+    server: tuple[OpenRouterStandIn, str],
+) -> None:
     _, base = server
 
     async def first_piece(client: OpenRouterClient) -> tuple[str, Any, str]:
@@ -605,7 +460,7 @@ def test_a_stream_closed_early_releases_its_connection(server: tuple[StandIn, st
     ],
 )
 def test_retry_after_is_read_and_capped(header: str, expected: float | None) -> None:
-    from workscript_jupyter.integrations.openrouter import _retry_after
+    from workscript_jupyter.integrations.openrouter_retry import _retry_after
 
     response = httpx.Response(429, headers={"Retry-After": header} if header else {})
     assert _retry_after(response) == expected
@@ -614,7 +469,7 @@ def test_retry_after_is_read_and_capped(header: str, expected: float | None) -> 
 def test_retry_after_as_a_future_http_date() -> None:
     from email.utils import format_datetime
 
-    from workscript_jupyter.integrations.openrouter import _retry_after
+    from workscript_jupyter.integrations.openrouter_retry import _retry_after
 
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     wait = _retry_after(httpx.Response(429, headers={"Retry-After": later}))

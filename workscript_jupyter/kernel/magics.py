@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shlex
 from html import escape
@@ -47,6 +48,16 @@ __all__ = ["WorkscriptMagics", "await_workflow_cells"]
 _CELL_MAGIC_CALL = "get_ipython().run_cell_magic('workflow',"
 
 
+def _ai_gateway(previous: Any) -> Any:
+    """ask-ai's gateway from the kernel's environment, read before each run (a key set in a
+    cell counts); the client (httpx) is imported only when a key is set."""
+    if not os.environ.get("OPENROUTER_API_KEY", "").strip():
+        return None
+    from ..integrations import DirectAIGateway
+
+    return DirectAIGateway.from_env(os.environ, reuse=previous)
+
+
 @magics_class
 class WorkscriptMagics(Magics):
     shell: Any
@@ -56,6 +67,7 @@ class WorkscriptMagics(Magics):
         self.registry = registry
         self.runs: list[RunHandle | RemoteRunHandle] = []
         self._client: ServerClient | None = None
+        self._ai: Any = None  # ask-ai's DirectAIGateway, while OPENROUTER_API_KEY is set
 
     # -- %%workflow ---------------------------------------------------------------------------
 
@@ -188,11 +200,14 @@ class WorkscriptMagics(Magics):
             if summary is not None:
                 summary.update(HTML(handle._repr_html_()))
 
+        self._ai = _ai_gateway(self._ai)
         handle = RunHandle(
             workflow,
             self.registry,
             initial_state=state,
-            services=Services(root_dir=Path.cwd(), notebooks=LazyNotebookGateway(Path.cwd())),
+            services=Services(
+                root_dir=Path.cwd(), notebooks=LazyNotebookGateway(Path.cwd()), ai=self._ai
+            ),
             on_event=monitor.on_event if monitor is not None else None,
             on_end=on_end,
         )

@@ -21,13 +21,22 @@ from .summary import NodeRow, rows_table, state_json, status_badge
 
 __all__ = ["RunMonitor"]
 
+_TEXT_TAIL = 160  # characters of a streamed answer shown beside the counter
+
 
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 def _progress_text(payload: dict[str, Any]) -> str:
-    """``<path>: 2/5 cells`` from a node:progress payload."""
+    """``<path>: 2/5 cells`` from a node:progress payload; for a node streaming text (ask-ai),
+    ``<path>: …the last words (1234 chars)``."""
+    text = payload.get("text")
+    if isinstance(text, str):
+        tail = " ".join(text[-_TEXT_TAIL:].split())
+        cut = "…" if len(text) > _TEXT_TAIL or payload.get("truncated") else ""
+        chars = payload.get("chars", len(text))
+        return f"{payload.get('nodePath', '')}: {cut}{tail} ({chars} chars)"
     done, total = payload.get("done"), payload.get("total")
     amount = f"{done}/{total}" if total is not None else f"{done}"
     unit = payload.get("unit")

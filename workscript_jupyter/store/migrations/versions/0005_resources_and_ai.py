@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,7 +38,7 @@ BIG_BINARY = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 BIG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 PUBLIC_INDEX = "ix_resources_is_public_created_at_id"
 USAGE_TIME_INDEX = "ix_ai_usage_created_at_id"
-_AI_MODEL_COLUMNS = (
+_AI_MODEL_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("description", sa.Text()),
     ("max_completion_tokens", sa.BigInteger()),
     ("input_modalities", sa.JSON()),
@@ -72,12 +73,13 @@ def upgrade() -> None:
         batch.alter_column(
             "data", new_column_name="content", existing_type=BIG_BINARY, nullable=False
         )
-        for name, kind in (
+        shapes: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
             ("name", sa.String(length=255)),
             ("type", sa.String(length=20)),
             ("size", sa.BigInteger()),
             ("checksum", sa.String(length=64)),
-        ):
+        )
+        for name, kind in shapes:
             batch.alter_column(name, existing_type=kind, nullable=False)
     op.create_index(PUBLIC_INDEX, "resources", ["is_public", "created_at", "id"], unique=False)
 
