@@ -2,45 +2,70 @@
 
 The catalogue is refreshed from the provider in bulk: ``upsert_models`` uses the database's own
 upsert (``ON DUPLICATE KEY UPDATE`` on MySQL, ``ON CONFLICT DO UPDATE`` on SQLite) in one
-executemany, so a sync of hundreds of models is one statement and never races another sync.
+executemany, so a sync of hundreds of models is one statement and never races another sync; a
+full sync then marks the models the provider no longer lists inactive, in the same transaction.
+
+Model ids are compared and ordered byte by byte on every backend (``utf8mb4_bin`` on MySQL,
+whose table collation is case- and accent-insensitive), so paging by id gives the same pages
+as SQLite and the memory store. Usage summaries and the budget's spend are aggregates the
+database computes (``GROUP BY``, ``SUM``) over the ``(owner_id, created_at)`` and
+``(created_at)`` indexes, never a read of every row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    cast,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 
 from ..base import AiStore
+from ..interfaces.ai import USAGE_GROUPS, UsageGroup, UsageGrouping
 from ..records import AiModel, AiUsage, Page, Scope, new_id, utcnow
-from ..tables import ai_models, ai_usage
+from ..tables import ai_models, ai_usage, users
 from .common import Database, Duplicates, keyset, owned, row_values, to_page, to_record
 
 __all__ = ["SqlAiStore"]
 
 _MODEL_COLUMNS = tuple(ai_models.c.keys())
 _UPDATED = tuple(name for name in _MODEL_COLUMNS if name != "id")
+_MYSQL: Final = ("mysql", "mariadb")
+_DEACTIVATE_CHUNK: Final = 500  # ids per UPDATE ... IN (...) of a full sync
 
 
 class SqlAiStore(AiStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def upsert_models(self, models: Iterable[AiModel]) -> int:
+    # -- the catalogue ---------------------------------------------------------------------
+
+    def upsert_models(self, models: Iterable[AiModel], *, full_sync: bool = False) -> int:
         rows = [{name: getattr(model, name) for name in _MODEL_COLUMNS} for model in models]
-        if not rows:
+        if not rows and not full_sync:
             return 0
         with self._db.begin(Duplicates("AI model", "ai_models")) as connection:
-            self._upsert(connection, rows)
+            if rows:
+                self._upsert(connection, rows)
+            if full_sync:
+                self._deactivate_missing(connection, {row["id"] for row in rows})
         return len(rows)
 
     @staticmethod
     def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
         dialect = connection.dialect.name
-        if dialect in ("mysql", "mariadb"):
+        if dialect in _MYSQL:
             mysql_insert = mysql.insert(ai_models)
             statement: Any = mysql_insert.on_duplicate_key_update(
                 {name: mysql_insert.inserted[name] for name in _UPDATED}
@@ -63,10 +88,76 @@ class SqlAiStore(AiStore):
                 if changed.rowcount == 0:
                     connection.execute(insert(ai_models).values(row))
 
-    def list_models(self) -> list[AiModel]:
+    @staticmethod
+    def _deactivate_missing(connection: Connection, listed: set[str]) -> None:
+        """Mark inactive the active models not in ``listed`` (ids read, the difference taken
+        here: a NOT IN of hundreds of ids would be one huge statement)."""
+        active = connection.execute(
+            select(ai_models.c.id).where(ai_models.c.is_active == true())
+        ).scalars()
+        missing = sorted(set(active) - listed)
+        for start in range(0, len(missing), _DEACTIVATE_CHUNK):
+            chunk = missing[start : start + _DEACTIVATE_CHUNK]
+            connection.execute(
+                update(ai_models).where(ai_models.c.id.in_(chunk)).values(is_active=False)
+            )
+
+    def list_models(
+        self,
+        *,
+        provider: str | None = None,
+        modality: str | None = None,
+        min_context_length: int | None = None,
+        max_prompt_price: float | None = None,
+        include_inactive: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[AiModel]:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        conditions: list[ColumnElement[bool]] = []
+        if not include_inactive:
+            conditions.append(ai_models.c.is_active == true())
+        if provider is not None:
+            conditions.append(ai_models.c.provider == provider)
+        if modality is not None:
+            # the JSON list as text holds "image" in quotes: portable, and the list is short
+            conditions.append(
+                cast(ai_models.c.input_modalities, String).contains(
+                    f'"{modality}"', autoescape=True
+                )
+            )
+        if min_context_length is not None:
+            conditions.append(ai_models.c.context_length >= min_context_length)
+        if max_prompt_price is not None:
+            conditions.append(ai_models.c.prompt_price <= max_prompt_price)
         with self._db.read() as connection:
-            rows = connection.execute(select(ai_models).order_by(ai_models.c.id)).all()
+            model_id = _binary_id(connection)
+            if after is not None:
+                conditions.append(model_id > after)
+            statement = select(ai_models).where(*conditions).order_by(model_id)
+            if limit is not None:
+                statement = statement.limit(limit)
+            rows = connection.execute(statement).all()
         return [to_record(AiModel, row._mapping) for row in rows]
+
+    def get_model(self, model_id: str) -> AiModel | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(ai_models).where(_binary_id(connection) == model_id)
+            ).first()
+        return to_record(AiModel, row._mapping) if row is not None else None
+
+    def last_synced_at(self) -> datetime | None:
+        with self._db.read() as connection:
+            newest: datetime | None = connection.execute(
+                select(func.max(ai_models.c.updated_at))
+            ).scalar()
+        return newest
+
+    # -- usage -----------------------------------------------------------------------------
 
     def add_usage(
         self,
@@ -77,6 +168,10 @@ class SqlAiStore(AiStore):
         completion_tokens: int,
         cost: float,
         execution_id: str | None = None,
+        workflow_id: str | None = None,
+        node_path: str | None = None,
+        duration_ms: float | None = None,
+        created_at: datetime | None = None,
     ) -> AiUsage:
         usage = AiUsage(
             id=new_id(),
@@ -86,7 +181,10 @@ class SqlAiStore(AiStore):
             completion_tokens=completion_tokens,
             cost=cost,
             execution_id=execution_id,
-            created_at=utcnow(),
+            workflow_id=workflow_id,
+            node_path=node_path,
+            duration_ms=duration_ms,
+            created_at=_utc(created_at) if created_at is not None else utcnow(),
         )
         values = row_values(usage, ai_usage)
         with self._db.begin(
@@ -104,7 +202,7 @@ class SqlAiStore(AiStore):
         cursor: str | None = None,
     ) -> Page:
         statement = keyset(
-            select(ai_usage).where(*self._conditions(scope, since)),
+            select(ai_usage).where(*_conditions(scope, since)),
             ai_usage.c.created_at,
             ai_usage.c.id,
             cursor,
@@ -115,28 +213,15 @@ class SqlAiStore(AiStore):
         return to_page(rows, limit, lambda row: to_record(AiUsage, row))
 
     def usage_totals(self, scope: Scope, *, since: datetime | None = None) -> dict[str, Any]:
-        statement = (
-            select(
-                ai_usage.c.model,
-                func.count().label("requests"),
-                func.coalesce(func.sum(ai_usage.c.prompt_tokens), 0).label("prompt_tokens"),
-                func.coalesce(func.sum(ai_usage.c.completion_tokens), 0).label("completion_tokens"),
-                func.coalesce(func.sum(ai_usage.c.cost), 0.0).label("cost"),
-            )
-            .where(*self._conditions(scope, since))
-            .group_by(ai_usage.c.model)
-            .order_by(ai_usage.c.model)
-        )
-        with self._db.read() as connection:
-            rows = connection.execute(statement).all()
+        groups = self.usage_summary(scope, by="model", since=since)
         by_model = {
-            row.model: {
-                "requests": int(row.requests),
-                "prompt_tokens": int(row.prompt_tokens),
-                "completion_tokens": int(row.completion_tokens),
-                "cost": float(row.cost),
+            group.key: {
+                "requests": group.requests,
+                "prompt_tokens": group.prompt_tokens,
+                "completion_tokens": group.completion_tokens,
+                "cost": group.cost,
             }
-            for row in rows
+            for group in groups
         }
         totals: dict[str, Any] = {
             name: sum(entry[name] for entry in by_model.values())
@@ -146,9 +231,85 @@ class SqlAiStore(AiStore):
         totals["by_model"] = by_model
         return totals
 
-    @staticmethod
-    def _conditions(scope: Scope, since: datetime | None) -> list[ColumnElement[bool]]:
-        conditions = owned(ai_usage, scope)
-        if since is not None:
-            conditions.append(ai_usage.c.created_at >= since)
-        return conditions
+    def usage_summary(
+        self,
+        scope: Scope,
+        *,
+        by: UsageGrouping,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        user_id: str | None = None,
+    ) -> list[UsageGroup]:
+        if by not in USAGE_GROUPS:
+            raise ValueError(f"usage can be grouped by {', '.join(USAGE_GROUPS)}, not {by!r}")
+        conditions = _conditions(scope, since, until)
+        if user_id is not None:
+            conditions.append(ai_usage.c.owner_id == user_id)
+        key: Any = {
+            "model": ai_usage.c.model,
+            "day": func.date(ai_usage.c.created_at),  # stored in UTC: the UTC day
+            "user": ai_usage.c.owner_id,
+        }[by]
+        columns: list[Any] = [
+            key.label("key"),
+            func.count().label("requests"),
+            func.coalesce(func.sum(ai_usage.c.prompt_tokens), 0).label("prompt_tokens"),
+            func.coalesce(func.sum(ai_usage.c.completion_tokens), 0).label("completion_tokens"),
+            func.coalesce(func.sum(ai_usage.c.cost), 0.0).label("cost"),
+        ]
+        source: Any = ai_usage
+        if by == "user":
+            columns.append(func.max(users.c.username).label("label"))
+            source = ai_usage.outerjoin(users, users.c.id == ai_usage.c.owner_id)
+        statement = select(*columns).select_from(source).where(*conditions).group_by(key)
+        with self._db.read() as connection:
+            rows = connection.execute(statement).all()
+        groups = [
+            UsageGroup(
+                key=_day_text(row.key) if by == "day" else str(row.key),
+                requests=int(row.requests),
+                prompt_tokens=int(row.prompt_tokens),
+                completion_tokens=int(row.completion_tokens),
+                cost=float(row.cost),
+                label=row.label if by == "user" else None,
+            )
+            for row in rows
+        ]
+        # a handful of groups: ordered here, so every backend (and collation) agrees
+        return sorted(groups, key=lambda group: group.key)
+
+    def spent_since(self, owner_id: str, since: datetime) -> float:
+        statement = select(func.coalesce(func.sum(ai_usage.c.cost), 0.0)).where(
+            ai_usage.c.owner_id == owner_id, ai_usage.c.created_at >= since
+        )
+        with self._db.read() as connection:
+            return float(connection.execute(statement).scalar() or 0.0)
+
+
+def _conditions(
+    scope: Scope, since: datetime | None, until: datetime | None = None
+) -> list[ColumnElement[bool]]:
+    conditions = owned(ai_usage, scope)
+    if since is not None:
+        conditions.append(ai_usage.c.created_at >= since)
+    if until is not None:
+        conditions.append(ai_usage.c.created_at < until)
+    return conditions
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store takes UTC-aware times only")
+    return value.astimezone(UTC)
+
+
+def _binary_id(connection: Connection) -> ColumnElement[str]:
+    """The model id compared byte by byte (MySQL's table collation ignores case)."""
+    if connection.dialect.name in _MYSQL:
+        return ai_models.c.id.collate("utf8mb4_bin")
+    return ai_models.c.id
+
+
+def _day_text(value: Any) -> str:
+    """``YYYY-MM-DD`` from MySQL's DATE (a date) or SQLite's date() (already text)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
