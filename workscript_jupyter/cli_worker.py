@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,32 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ai_settings(environ: Mapping[str, str]) -> Any:
+    """The AI of the runs this worker executes, from the environment the server reads
+    (OPENROUTER_API_KEY, OPENROUTER_BASE_URL, AI_REQUEST_TIMEOUT, OPENROUTER_SITE_URL/NAME,
+    AI_MONTHLY_BUDGET_USD): the same key and budget as the server, or ask-ai takes its error
+    edge. A worker never syncs the model catalogue (the servers do)."""
+    from .errors import ConfigurationError
+    from .integrations.openrouter_types import AIConfig
+    from .service.ai import AiSettings
+
+    config = AIConfig.from_env(environ)
+    raw_budget = (environ.get("AI_MONTHLY_BUDGET_USD") or "").strip() or "0"
+    try:
+        budget = float(raw_budget)
+    except ValueError:
+        raise ConfigurationError(
+            f"AI_MONTHLY_BUDGET_USD must be a number of USD, not {raw_budget!r}"
+        ) from None
+    if not math.isfinite(budget) or budget < 0:
+        raise ConfigurationError(f"AI_MONTHLY_BUDGET_USD must be >= 0, not {raw_budget!r}")
+    return AiSettings(
+        config=config if config.has_key else None,
+        model_sync_interval=0.0,
+        monthly_budget_usd=budget,
+    )
+
+
 async def _serve(args: argparse.Namespace, root: Path) -> int:
     import asyncio
     import contextlib
@@ -137,6 +165,7 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
         server_id=worker_id,
         single_user=False,
         run_workers=True,
+        ai=_ai_settings(os.environ),
     )
     service.interrupt_all_leftovers = False
     service.queue_worker.poll_seconds = args.poll

@@ -99,3 +99,42 @@ def test_a_server_without_workers_leaves_its_runs_to_a_worker(database: str, tmp
         assert executed(process) == 1
     finally:
         server.kill()
+
+
+def test_a_worker_runs_ask_ai_with_the_servers_key_and_bills_the_owner(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker reads the AI settings the server reads (OPENROUTER_*): its ask-ai runs reach the
+    provider and write the owner's usage row, as the same run on the server would."""
+    from tests.standins.openrouter import OpenRouterStandIn
+
+    asking = {
+        "id": "asking",
+        "name": "asking",
+        "version": "1.0.0",
+        "workflow": [{"ask-ai": {"userPrompt": "hello", "model": "openai/gpt-4o-mini"}}],
+    }
+    store = SqlStore.from_url(database)
+    try:
+        with OpenRouterStandIn() as stand_in:
+            monkeypatch.setenv("OPENROUTER_API_KEY", stand_in.key)
+            monkeypatch.setenv("OPENROUTER_BASE_URL", stand_in.base_url)
+            owner = store.users.create("asker")
+            run = ExecutionRecord(
+                id=new_id(),
+                owner_id=owner.id,
+                status="queued",
+                trigger="api",
+                initial_state={},
+                trigger_data={"definition": asking},
+                created_at=utcnow(),
+            )
+            store.executions.create_many([run])
+            assert executed(worker(database, tmp_path, "w-ai")) == 1
+            done = store.executions.get(Scope("admin", is_admin=True), run.id)
+            assert done.status == "completed", done.error
+            assert done.final_state["aiResponse"] == "Hello, world"  # streamed
+            usage = store.ai.list_usage(Scope(owner.id), limit=10).items
+            assert [(u.model, u.execution_id) for u in usage] == [("openai/gpt-4o-mini", run.id)]
+    finally:
+        store.close()

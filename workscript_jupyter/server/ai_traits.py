@@ -112,9 +112,13 @@ class AiTraits(HasTraits):
         help=(
             "USD each user may spend on AI per calendar month (UTC), priced from the model "
             "catalogue; a completion asked for once it is spent is refused (429 "
-            "BUDGET_EXCEEDED) until the month ends. 0: no budget."
+            "BUDGET_EXCEEDED) until the month ends (AI_MONTHLY_BUDGET_USD). 0: no budget."
         ),
     ).tag(config=True)
+
+    @default("ai_monthly_budget_usd")
+    def _ai_monthly_budget_usd(self) -> float:
+        return _env_float("AI_MONTHLY_BUDGET_USD", 0.0)
 
     def _ai_settings(
         self, *, db_url: str, redis_url: str | None, lock_dir: str | None
