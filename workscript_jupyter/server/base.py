@@ -379,7 +379,18 @@ class WorkscriptHandler(APIHandler):
             super()._handle_request_exception(e)
             return
         status = status_for(e)
-        if status >= 500:
+        if isinstance(e, ServiceUnavailableError):
+            # a known outage or a feature not configured (the database, AI without a key): said
+            # once in a line, no traceback — it is not a bug of ours
+            self.log.warning(
+                "workscript: %s %s → %d %s: %s",
+                self.request.method,
+                self.logged_uri(),
+                status,
+                e.code,
+                e.message,
+            )
+        elif status >= 500:
             self.log.error(
                 "workscript: %s %s failed", self.request.method, self.logged_uri(), exc_info=e
             )
