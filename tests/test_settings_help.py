@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from jupyter_server.extension.application import ExtensionApp
 
 from tests.ci import in_ci
 from workscript_jupyter.server.app import WorkscriptApp
@@ -24,8 +25,12 @@ def test_workscript_settings_lists_every_trait_with_help_and_default() -> None:
     out = _run(sys.executable, "-m", "workscript_jupyter.cli", "settings", "--json")
     assert out.returncode == 0, out.stderr
     listed = {s["name"]: s for s in json.loads(out.stdout)}
-    own = WorkscriptApp.class_own_traits(config=True)
-    assert set(listed) == set(own)
+    # its own settings and its trait groups' (accounts, AI), none of ExtensionApp's
+    inherited = set(ExtensionApp.class_traits(config=True))
+    own = set(WorkscriptApp.class_traits(config=True)) - inherited
+    assert set(listed) == own
+    assert {"jwt_secret", "openrouter_api_key", "ai_monthly_budget_usd"} <= set(listed)
+    assert listed["ai_model_sync_interval"]["default"] == "(computed: see help)"
     assert listed["max_concurrent_runs"]["default"] == "4"
     assert listed["max_concurrent_runs"]["type"] == "Int"
     assert all(s["help"] for s in listed.values()), [n for n, s in listed.items() if not s["help"]]

@@ -31,15 +31,33 @@ def add_settings_parser(commands: Any) -> None:
 
 def settings() -> list[dict[str, Any]]:
     """``[{name, type, default, help}]`` for every configurable trait of ``WorkscriptApp``."""
+    from jupyter_server.extension.application import ExtensionApp
+
     from .server.app import WorkscriptApp
 
+    # ours: WorkscriptApp's own and those of its trait groups (accounts, AI), not ExtensionApp's
+    inherited = set(ExtensionApp.class_traits(config=True))
+    ours = {
+        name: trait
+        for name, trait in WorkscriptApp.class_traits(config=True).items()
+        if name not in inherited
+    }
+    computed: set[str] = set()  # defaults made by @default methods (the environment, a file)
+    for cls in WorkscriptApp.__mro__:
+        computed |= set(cls.__dict__.get("_trait_default_generators", {}))
     out = []
-    for name, trait in sorted(WorkscriptApp.class_own_traits(config=True).items()):
+    for name, trait in sorted(ours.items()):
         out.append(
             {
                 "name": name,
                 "type": type(trait).__name__,
-                "default": trait.default_value_repr(),
+                # a default computed at start (from an environment variable, a file) is not
+                # the class's static value: say so rather than print a misleading 0 or None
+                "default": (
+                    "(computed: see help)"
+                    if name in computed
+                    else trait.default_value_repr()
+                ),
                 "help": " ".join((trait.help or "").split()),
             }
         )
