@@ -9,6 +9,9 @@ here: never an exception's text, which may hold a host, a port, a URL or a passw
 - ``scheduler``: ``leader``, ``follower`` or ``off``; its loop alive; the leader's last pass not
   older than ``STALE_PASSES`` poll periods (at least ``STALE_MIN_SECONDS``).
 - ``pool``: running and queued runs, whether it takes runs, final records waiting for the store.
+- ``plugins`` (only when plugins are installed): each plugin's status and its own health check,
+  within ``plugins.HEALTH_TIMEOUT`` seconds; a plugin that failed or is not ``ok`` makes it
+  not ok. Its ``reason`` is the plugin's message, masked (``plugins.model.public_message``).
 
 The store and the pool are essential: one of them failing makes the status ``down``; another
 check failing makes it ``degraded``. Either answers 503.
@@ -36,12 +39,18 @@ _PROBE: Final = "health_store_probe"  # the in-flight store probe, kept in the e
 
 async def run_checks(extension: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
     """``(status, checks)``: status ``ok``, ``degraded`` or ``down``."""
-    store, redis, scheduler, pool = await asyncio.gather(
-        _store(extension), _redis(extension), _scheduler(extension), _pool(extension)
+    store, redis, scheduler, pool, plugins = await asyncio.gather(
+        _store(extension),
+        _redis(extension),
+        _scheduler(extension),
+        _pool(extension),
+        _plugins(extension),
     )
     checks = {"store": store, "scheduler": scheduler, "pool": pool}
     if redis is not None:
         checks["redis"] = redis
+    if plugins is not None:
+        checks["plugins"] = plugins
     failing = [name for name, check in checks.items() if not check["ok"]]
     if any(name in _ESSENTIAL for name in failing):
         return "down", checks
@@ -133,4 +142,16 @@ async def _pool(extension: dict[str, Any]) -> dict[str, Any]:
         check.update(ok=False, reason="the worker pool does not take runs")
     elif check["pendingFinalRecords"]:
         check.update(ok=False, reason="final records wait for the store")
+    return check
+
+
+async def _plugins(extension: dict[str, Any]) -> dict[str, Any] | None:
+    host = extension.get("plugins")
+    if host is None or not host.records:
+        return None
+    plugins = await host.health()
+    check: dict[str, Any] = {"ok": True, "plugins": plugins}
+    failing = [plugin["name"] for plugin in plugins if plugin["status"] != "ok"]
+    if failing:
+        check.update(ok=False, reason=f"plugins not ok: {', '.join(sorted(set(failing)))}")
     return check

@@ -18,6 +18,11 @@ and the later ones find nothing left to do.
 SQLite changes a table by copying it (Alembic's "batch" mode, ``render_as_batch``); the copy drops
 the old table, which with foreign keys on would cascade-delete the rows that point at it. So a
 SQLite migration runs with foreign keys off, and they are switched back on afterwards.
+
+A plugin's tables have a history of their own (``upgrade_branch``): its scripts, its own version
+table, the same lock. The core's revision, ``current`` and ``head`` never see it, and a plugin
+uninstalled later leaves nothing the core's upgrade trips on. Plugin tables are named
+``plugin_<name>_...``: ``drift`` and autogenerate leave them alone.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -45,9 +51,12 @@ from .connection import create_store_engine, driver_message, mask_url, unavailab
 from .tables import UtcDateTime, metadata
 
 __all__ = [
+    "PLUGIN_TABLE_PREFIX",
     "SCRIPT_LOCATION",
     "Revision",
     "alembic_config",
+    "branch_current",
+    "branch_heads",
     "context_options",
     "current",
     "downgrade",
@@ -56,6 +65,7 @@ __all__ = [
     "history",
     "revisions",
     "upgrade",
+    "upgrade_branch",
 ]
 
 SCRIPT_LOCATION = Path(__file__).with_name("migrations")
@@ -68,6 +78,7 @@ MIGRATION_LOCK_SECONDS = 120
 _ALEMBIC = threading.Lock()
 
 EngineOrUrl = Engine | str | URL
+PLUGIN_TABLE_PREFIX = "plugin_"  # plugins' tables and version tables: not the core's schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +112,17 @@ def context_options(connection: Connection) -> dict[str, Any]:
         "render_as_batch": connection.dialect.name == "sqlite",
         "compare_type": True,
         "render_item": render_item,
+        "include_object": include_object,
     }
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave plugins' tables out of the comparison: they are not in ``tables.metadata``, and
+    autogenerate must never write a migration that drops them."""
+    plugin_table = type_ == "table" and compare_to is None and reflected
+    return not (plugin_table and (name or "").startswith(PLUGIN_TABLE_PREFIX))
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
@@ -180,6 +201,57 @@ def drift(engine_or_url: EngineOrUrl) -> list[Any]:
             return list(compare_metadata(context, metadata))
         except exc.DBAPIError as error:
             raise _database_error(engine, "compare the schema", error) from None
+
+
+# -- a plugin's own history -----------------------------------------------------------------------
+
+
+def upgrade_branch(
+    engine_or_url: EngineOrUrl, versions: Path, *, version_table: str, revision: str = "heads"
+) -> tuple[str, ...]:
+    """Migrate a plugin's tables: its scripts in ``versions``, its revision(s) kept in
+    ``version_table``, up to ``revision`` (all its heads by default). Returns the revisions
+    reached. The core's schema and ``alembic_version`` are not touched."""
+    with _migrating(engine_or_url, f"upgrade {version_table} to {revision}") as config:
+        connection: Connection = config.attributes["connection"]
+        script = _branch_scripts(versions)
+        with EnvironmentContext(
+            config,
+            script,
+            fn=lambda current, _context: script._upgrade_revs(revision, current),
+            destination_rev=revision,
+        ) as environment:
+            environment.configure(
+                connection=connection,
+                version_table=version_table,
+                render_as_batch=connection.dialect.name == "sqlite",
+            )
+            with environment.begin_transaction():
+                environment.run_migrations()
+            return tuple(environment.get_context().get_current_heads())
+
+
+def branch_current(engine_or_url: EngineOrUrl, *, version_table: str) -> tuple[str, ...]:
+    """A plugin's revision(s) in the database; empty when it was never migrated."""
+    with _engine(engine_or_url) as engine, _connect(engine) as connection:
+        try:
+            context = MigrationContext.configure(connection, opts={"version_table": version_table})
+            return tuple(context.get_current_heads())
+        except exc.DBAPIError as error:
+            raise _database_error(engine, "read the revision", error) from None
+
+
+def branch_heads(versions: Path) -> tuple[str, ...]:
+    """The newest revision(s) among a plugin's scripts."""
+    try:
+        return tuple(_branch_scripts(versions).get_heads())
+    except CommandError as error:
+        raise StoreError(f"cannot read the migrations in {versions}: {error}") from None
+
+
+def _branch_scripts(versions: Path) -> ScriptDirectory:
+    # the core's folder lends its template; the revisions are the plugin's alone
+    return ScriptDirectory(str(SCRIPT_LOCATION), version_locations=[str(versions)])
 
 
 # -- plumbing -------------------------------------------------------------------------------------
