@@ -9,6 +9,7 @@ a module). The server side is in tests/server/test_plugins_server.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import subprocess
@@ -235,6 +236,21 @@ def test_a_plugin_whose_node_id_is_taken_registers_none_of_its_nodes(site: FakeS
     assert host.records[0].status == "failed"
     assert "['math'] already registered" in host.records[0].error
     assert "clash-new" not in registry
+
+
+def test_the_cli_finds_a_plugin_node_when_a_workflow_asks_for_it(
+    example_site: Path, tmp_path: Path
+) -> None:
+    """`workscript run` loads plugins only on a look-up miss: a plugin's node still runs."""
+    document = {"id": "g", "name": "g", "version": "1.0.0",
+                "workflow": [{"example-greet": {"name": "Ada"}}]}  # fmt: skip
+    path = tmp_path / "greet.json"
+    path.write_text(json.dumps(document))
+    done = workscript("run", str(path), "--json", site=example_site)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["finalState"]["greeting"] == "Hello, Ada!"
+    listed = workscript("nodes", "--json", site=example_site)
+    assert "example-greet" in {node["id"] for node in json.loads(listed.stdout)}
 
 
 # -- tables -----------------------------------------------------------------------------------

@@ -154,9 +154,13 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
         )
     )
 
+    from .plugins import register_plugin_nodes
+
+    registry = builtin_registry()
+    register_plugin_nodes(registry)  # a worker runs what the servers run: plugins' nodes too
     service = WorkscriptService(
         SqlStore(engine),
-        builtin_registry(),
+        registry,
         services_factory=services,
         limits=RunLimits(
             max_concurrent_runs=args.concurrency,

@@ -41,7 +41,8 @@ class NodeRegistry:
     def __init__(self, nodes: Iterable[type[Node]] = ()) -> None:
         self._nodes: dict[str, Node] = {}
         self._lazy: dict[str, NodeLoader] = {}
-        self._plugin_group: str | None = None  # entry points still to load, on demand
+        # sources of nodes still to load, on demand: entry-point groups, the plugins' nodes
+        self._deferred: list[Callable[[NodeRegistry], object]] = []
         self._loading = threading.RLock()  # two threads may ask for the same lazy node at once
         for node_cls in nodes:
             self.register(node_cls)
@@ -77,7 +78,7 @@ class NodeRegistry:
         replace a registered node.
         """
         if on_demand:
-            self._plugin_group = group
+            self.defer(lambda registry: registry.load_entry_points(group))
             return []
         loaded: list[str] = []
         for ep in entry_points(group=group):
@@ -108,7 +109,7 @@ class NodeRegistry:
     def __contains__(self, node_type: object) -> bool:
         if node_type in self._nodes or node_type in self._lazy:
             return True
-        if self._plugin_group is None:
+        if not self._deferred:
             return False
         self._load_plugins()
         return node_type in self._nodes or node_type in self._lazy
@@ -142,15 +143,19 @@ class NodeRegistry:
             self._nodes[node_id] = node_cls()
             del self._lazy[node_id]
 
+    def defer(self, source: Callable[[NodeRegistry], object]) -> None:
+        """Have ``source(self)`` register its nodes the first time a look-up misses or the
+        whole catalogue is asked for (never when every node asked for is already known)."""
+        with self._loading:
+            self._deferred.append(source)
+
     def _load_plugins(self) -> None:
-        """Load the entry points left for later, once (a second thread waits for the first)."""
-        if self._plugin_group is None:
+        """Run the sources left for later, once each (a second thread waits for the first)."""
+        if not self._deferred:
             return
         with self._loading:
-            group = self._plugin_group
-            if group is not None:
-                self.load_entry_points(group)
-                self._plugin_group = None
+            while self._deferred:
+                self._deferred.pop(0)(self)
 
 
 def _metadata(node_cls: type[Node]) -> NodeMetadata:

@@ -20,10 +20,18 @@ def load_ipython_extension(shell: Any) -> None:
 
     if id(shell) in _loaded:
         return
-    magics = WorkscriptMagics(shell, builtin_registry())
+    registry = builtin_registry()
+    registry.defer(_plugin_nodes)  # the plugins' nodes, when a workflow first needs one
+    magics = WorkscriptMagics(shell, registry)
     shell.register_magics(magics)
     shell.input_transformers_post.append(await_workflow_cells)
     _loaded[id(shell)] = magics
+
+
+def _plugin_nodes(registry: Any) -> None:
+    from ..plugins import register_plugin_nodes
+
+    register_plugin_nodes(registry)
 
 
 def unload_ipython_extension(shell: Any) -> None:
