@@ -54,9 +54,7 @@ def settings() -> list[dict[str, Any]]:
                 # a default computed at start (from an environment variable, a file) is not
                 # the class's static value: say so rather than print a misleading 0 or None
                 "default": (
-                    "(computed: see help)"
-                    if name in computed
-                    else trait.default_value_repr()
+                    "(computed: see help)" if name in computed else trait.default_value_repr()
                 ),
                 "help": " ".join((trait.help or "").split()),
             }

@@ -50,6 +50,7 @@
         ├── AIModelNotFoundError (BadRequestError)  MODEL_NOT_FOUND: no such model (400)
         ├── AIInvalidRequestError (BadRequestError) INVALID_REQUEST: the provider refused it (400)
         ├── AIRateLimitedError (TooManyRequestsError)  RATE_LIMITED after the retries (429)
+        ├── AIBudgetExceededError (TooManyRequestsError)  BUDGET_EXCEEDED: the month's budget (429)
         ├── AITimeoutError (ServiceUnavailableError, TimeoutError)  TIMEOUT (503)
         └── AIProviderError (ServiceUnavailableError)  PROVIDER_ERROR: 5xx, unreadable (503)
 
@@ -67,6 +68,7 @@ from typing import Any
 
 __all__ = [
     "AIAuthError",
+    "AIBudgetExceededError",
     "AIError",
     "AIInvalidRequestError",
     "AIMissingKeyError",
@@ -507,6 +509,15 @@ class AIRateLimitedError(AIError, TooManyRequestsError):
     """The provider kept answering 429 after the retries; ``retry_after`` seconds (429)."""
 
     code = "RATE_LIMITED"
+    http_status = 429
+
+
+class AIBudgetExceededError(AIError, TooManyRequestsError):
+    """The caller's AI spend this calendar month (UTC) reached the server's monthly budget
+    (``ai_monthly_budget_usd``); refused before any request. ``retry_after``: seconds until
+    the budget resets, on the first of next month (429, with ``Retry-After``)."""
+
+    code = "BUDGET_EXCEEDED"
     http_status = 429
 
 

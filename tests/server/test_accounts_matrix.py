@@ -61,8 +61,8 @@ def bearer(token: str) -> dict[str, str]:
 
 @dataclass
 class World:
-    """Ann (admin) owns a workflow, a run, an automation and keys; Bob (user) and Cy (api
-    role) each have a key of their own."""
+    """Ann (admin) owns a workflow, a run, an automation, a (private) resource and keys; Bob
+    (user) and Cy (api role) each have a key of their own."""
 
     ids: dict[str, str]  # resource kind -> one of Ann's ids
     credentials: dict[str, dict[str, str]]  # row name -> headers
@@ -121,6 +121,8 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
         json_body={"name": "m", "workflowId": workflow.body["id"], "triggerType": "manual"},
     )
     assert automation.code == 201, automation.raw
+    resource = await with_key.post("resources", json_body={"path": "m.txt", "content": "m"})
+    assert resource.code == 201, resource.raw
 
     access = pyjwt.decode(ann_tokens["accessToken"], options={"verify_signature": False})
     settings = JwtSettings(SECRETS["jwt_secret"], SECRETS["jwt_refresh_secret"])
@@ -141,6 +143,7 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
             "automations": automation.body["id"],
             "keys": target_key["id"],
             "users": users["bob@m.org"],
+            "resources": resource.body["id"],
         },
         credentials={
             "none": {"Authorization": ""},
@@ -175,6 +178,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "automations"): {"name": "renamed"},
     ("PATCH", "keys"): {"name": "renamed"},
     ("PATCH", "users"): {"name": "Bob"},
+    ("PUT", "resources"): {"name": "renamed"},
+    ("PATCH", "resources"): {"name": "renamed"},
+    ("PUT", "content"): {"content": "replaced"},  # /resources/{id}/content
 }
 BAD = {
     "malformed key": "not valid",
@@ -209,6 +215,8 @@ async def request(jp_fetch: Any, verb: str, path: str, headers: dict[str, str], 
 
 def body_for(verb: str, path: str, ids: dict[str, str]) -> Any:
     parts = path.strip("/").split("/")
+    if len(parts) == 4 and parts[2] in ids.values():  # /resources/{id}/content
+        return BODIES.get((verb, parts[3]))
     if len(parts) == 3 and parts[2] in ids.values():
         body = BODIES.get((verb, parts[1]))
         if body is None and (verb, parts[1]) == ("PUT", "automations"):
@@ -229,7 +237,8 @@ def is_socket(handler: str) -> bool:
 def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, world: World) -> str:
     """What is wrong with this answer ('' when it is the documented one)."""
     permission = PERMISSION[handler].get(verb)
-    others = [world.ids[kind] for kind in ("workflows", "executions", "automations", "keys")]
+    kinds = ("workflows", "executions", "automations", "keys", "resources")
+    others = [world.ids[kind] for kind in kinds]
     names_a_row = any(row_id in path for row_id in others)
     if code == 503 and NOT_CONFIGURED.get((handler, verb), b"\0") in raw:
         return ""
@@ -316,7 +325,7 @@ async def test_every_route_gives_each_credential_its_documented_status(
 
     # last: what ends things. A key deletes Ann's rows; a JWT's logout ends its session
     key = world.credentials["valid key"]
-    for kind in ("executions", "automations", "workflows", "keys"):
+    for kind in ("executions", "automations", "workflows", "keys", "resources"):
         path = f"/workscript/{kind}/{world.ids[kind]}"
         assert (await request(jp_fetch, "DELETE", path, key, None)).code == 204, path
         after = await request(jp_fetch, "GET", path, key, None)

@@ -122,9 +122,9 @@ def test_duplicate_ids_and_paths_name_what_was_duplicated(store: SqlStore, alice
     with pytest.raises(ConflictError, match=f"workflow with id '{flow.id}'"):
         store.workflows.create(alice, name="b", definition={}, id=flow.id)
     assert store.workflows.get(alice, flow.id).name == "a"
-    store.resources.create(alice, path="notes/a.txt", content="x")
+    store.resources.create(alice, path="notes/a.txt", name="a", content=b"x")
     with pytest.raises(ConflictError, match=re.escape("path 'notes/a.txt'")):
-        store.resources.create(alice, path="notes/a.txt", content="y")
+        store.resources.create(alice, path="notes/a.txt", name="a", content=b"y")
 
 
 def test_a_second_claim_of_a_tick_is_fire_already_claimed(store: SqlStore, alice: Scope) -> None:

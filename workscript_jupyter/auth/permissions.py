@@ -8,6 +8,8 @@ Permission strings are the original's: ``<resource>:<action>``.
 - ``resource:create|read|update|delete``
 - ``apikey:create|read|update|delete`` (one's own keys)
 - ``user:manage`` (the admin routes: list, create, disable users, set roles)
+- ``ai:read`` (the model catalogue, one's own AI usage and budget), ``ai:use`` (completions
+  billed to oneself: the ``ask-ai`` node), ``ai:manage`` (sync the catalogue; admins')
 
 Roles grant sets of them; a user may hold extra permissions on top of their role's. An API
 key holds the permissions given at creation, and only those of its owner's that it still has
@@ -38,6 +40,7 @@ _ACTIONS: Final = {
     "resource": ("create", "read", "update", "delete"),
     "apikey": ("create", "read", "update", "delete"),
     "user": ("manage",),
+    "ai": ("read", "use", "manage"),
 }
 
 ALL_PERMISSIONS: Final = frozenset(
@@ -48,8 +51,8 @@ ROLES: Final = ("admin", "user", "api")
 
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": ALL_PERMISSIONS,
-    # everything on one's own things; managing other users is the admins'
-    "user": ALL_PERMISSIONS - {"user:manage"},
+    # everything on one's own things; managing other users and the AI catalogue is the admins'
+    "user": ALL_PERMISSIONS - {"user:manage", "ai:manage"},
     # a service account: read and run what it is shown, nothing else unless granted
     "api": frozenset(
         {
@@ -58,6 +61,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "automation:read",
             "automation:execute",
             "execution:read",
+            "resource:read",  # the prompts and data the workflows it runs read
         }
     ),
 }

@@ -97,9 +97,10 @@ class ResourceGateway(Protocol):
     """The run owner's resources, as the ``resource-*`` nodes see them (on the server:
     ``service/resources.py``). Metadata travels as JSON dicts in the REST API's shape (``id``,
     ``name``, ``path``, ``type``, ``mimeType``, ``size``, ``checksum``, ``description``, ``tags``,
-    ``isPublic``, ``createdAt``, ``updatedAt``). A missing resource raises
-    ``RecordNotFoundError``; a refused request a ``WorkscriptError`` whose message is safe to
-    show (the node turns either into an edge)."""
+    ``isPublic``, ``ownerId``, ``createdAt``, ``updatedAt``). A missing resource raises
+    ``RecordNotFoundError``; a path taken (create) ``ConflictError``; a refused request
+    another ``WorkscriptError`` (or a ``ValueError``) whose message is safe to show (the node
+    turns each into an edge)."""
 
     async def read(
         self, *, resource_id: str | None = None, path: str | None = None
@@ -115,12 +116,17 @@ class ResourceGateway(Protocol):
         resource_id: str | None = None,
         path: str | None = None,
         fields: Mapping[str, Any] | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        """``mode`` create | update | upsert; returns ("created" | "updated", metadata)."""
+    ) -> dict[str, Any]:
+        """``mode`` create | update | upsert; ``fields`` the metadata in the REST API's names
+        (``name``, ``type``, ``description``, ``tags``, ``isPublic``), applied on update too.
+        Returns ``{"result": "created" | "updated", "resource": metadata,
+        "previousChecksum": the content's checksum before an update, or None}``."""
         ...
 
     async def list(self, **filters: Any) -> dict[str, Any]:
-        """``{"items": [metadata...], "count", "nextCursor"}``; filters as the REST list."""
+        """``{"items": [metadata...], "count", "nextCursor"}`` (``count``: the items on this
+        page); filters as the REST list's: ``type``, ``tags``, ``search``, ``path_prefix``,
+        ``public``, ``limit``, ``cursor``."""
         ...
 
 
@@ -128,8 +134,12 @@ class AIGateway(Protocol):
     """Chat completions billed to the run's owner, as ``ask-ai`` sees them (on the server:
     ``service/ai.py``; in a kernel or the CLI: the client itself, with no usage rows).
 
-    ``chat`` returns ``{"content", "model", "usage": {"promptTokens", "completionTokens",
-    "totalTokens"}, "cost", "finishReason", "durationMs"}``. With ``on_text`` the answer is
+    ``chat`` returns ``{"id", "content", "model", "usage": {"promptTokens", "completionTokens",
+    "totalTokens"}, "cost", "finishReason", "durationMs"}`` (``cost`` in USD, None where nobody
+    prices it; ``id`` the provider's, or None). ``messages`` are ``{role, content}`` as the
+    node built them (system prompt first); ``options`` use the provider's names
+    (``temperature``, ``max_tokens``, ``response_format``...; the direct gateway refuses any
+    other, ``integrations.ai_gateway.CHAT_OPTIONS``). With ``on_text`` the answer is
     streamed and ``on_text`` is called with the text so far as it grows. Failures raise an
     ``AIError`` (errors.py: its ``code`` is the original's: INVALID_REQUEST, MODEL_NOT_FOUND,
     RATE_LIMITED, AUTH_FAILED, MISSING_API_KEY, TIMEOUT, BUDGET_EXCEEDED, ...)."""

@@ -57,6 +57,11 @@ BUILTIN_INDEX: Final[dict[str, str]] = {
     "notebook": "notebook:NotebookNode",
     "python": "notebook:PythonNode",
     "runWorkflow": "workflows:RunWorkflowNode",
+    "resource-read": "resources:ResourceReadNode",
+    "resource-write": "resources:ResourceWriteNode",
+    "resource-interpolate": "resource_interpolate:ResourceInterpolateNode",
+    "resource-list": "resources:ResourceListNode",
+    "ask-ai": "ai:AskAINode",
 }
 
 

@@ -25,6 +25,7 @@ from .._version import __version__
 from ..nodes import builtin_registry
 from ..runner.kernel_env import DEFAULT_ENV_ALLOW
 from .account_traits import AccountTraits
+from .ai_traits import AiTraits
 from .composition import (
     build_hub,
     build_scheduler,
@@ -39,6 +40,7 @@ from .routes import routes
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ..plugins import PluginHost
     from ..runner import KernelPool
     from ..scheduler.core import Scheduler
     from ..service.user_isolation import UserServices
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkscriptApp"]
 
 
-class WorkscriptApp(ExtensionApp, AccountTraits):
+class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits):
     name = "workscript"
     description = "Workflow automation for Jupyter: engine, REST API and scheduler."
     version = __version__
@@ -60,6 +62,23 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
     _scheduler: Scheduler | None = None
     _db_url: str = ""
     _account_closers: list[Any] = []
+    _plugins: PluginHost | None = None  # the installed plugins (docs/plugins.md)
+
+    plugin_settings = Dict(
+        value_trait=Dict(),
+        default_value={},
+        help=(
+            "Settings for each plugin, by plugin name: what its hooks, health check and "
+            "handlers find in their context's settings (docs/plugins.md)."
+        ),
+    ).tag(config=True)
+
+    disabled_plugins = List(
+        Unicode(),
+        default_value=[],
+        help="Installed plugins (entry point names) not to load: their nodes, routes, tables "
+        "and hooks are left out.",
+    ).tag(config=True)
 
     role = Unicode(
         "local",
@@ -190,6 +209,15 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
         help=(
             "The largest body a public webhook (POST /workscript/hooks/{token}) accepts, in MB "
             "(never above max_request_body_mb; larger: HTTP 413)."
+        ),
+    ).tag(config=True)
+
+    resource_max_bytes = Integer(
+        10 * 1024 * 1024,
+        help=(
+            "The largest content a resource may hold, in bytes (10 MiB); larger: HTTP 413. "
+            "The resource routes accept request bodies big enough for it even when "
+            "max_request_body_mb is smaller (base64 and multipart overhead included)."
         ),
     ).tag(config=True)
 
@@ -364,6 +392,16 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             log=self.log,
             sqlite_synchronous=self.sqlite_synchronous,
         )
+        from .handlers.plugins import open_plugins
+
+        self._plugins = open_plugins(  # a broken plugin is logged and skipped, never fatal
+            registry,
+            self._engine,
+            auto_migrate=self.auto_migrate,
+            settings=self.plugin_settings,
+            disabled=self.disabled_plugins,
+            log=self.log,
+        )
         root = Path(self.root_dir).expanduser().resolve() if self.root_dir else None
         self._notebooks, self._pool = run_services(
             IsolationSettings(
@@ -381,6 +419,11 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
         )
         port = getattr(getattr(self, "serverapp", None), "port", None)
         server_id = self.server_id or default_server_id(port)
+        ai = self._ai_settings(  # ai_traits.py: the OpenRouter client, the sync, the budget
+            db_url=self._db_url,
+            redis_url=self.redis_url or os.environ.get("REDIS_URL") or None,
+            lock_dir=data_dir,
+        )
         service = build_service(
             store,
             registry,
@@ -399,6 +442,8 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             admin_users=self.admin_users,
             read_cache_seconds=self.read_cache_seconds,
             run_workers=self.run_workers,
+            resource_max_bytes=self.resource_max_bytes,
+            ai=ai,
         )
         scheduling = self.run_scheduler if self.run_scheduler is not None else self.role != "client"
         if scheduling:
@@ -428,6 +473,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             **handler_settings(service),
             "kernel_pool": self._pool,
             "scheduler": self._scheduler,
+            "plugins": self._plugins,
             **accounts,
         }
         if hub is not None:
@@ -508,9 +554,13 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             self._hub_started = True
         if self._scheduler is not None:
             await self._scheduler.start()
+        if self._plugins is not None:
+            await self._plugins.start()  # on_start hooks, after the service: bounded, logged
 
     async def stop_extension(self) -> None:
         extension = self.settings.get("workscript", {})
+        if self._plugins is not None:
+            await self._plugins.stop()  # on_stop hooks, while the service still runs
         if self._scheduler is not None:
             await self._scheduler.stop()  # no new fires while the runs are being stopped
         if self._service_started:
@@ -538,4 +588,6 @@ class WorkscriptApp(ExtensionApp, AccountTraits):
             self._engine = None
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(routes())
+        from .handlers.plugins import with_plugin_routes
+
+        self.handlers.extend(with_plugin_routes(routes(), self._plugins))

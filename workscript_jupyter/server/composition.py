@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..runner import KernelPool
     from ..scheduler.core import Scheduler, SchedulerSettings
     from ..service import RunLimits, WorkscriptService
+    from ..service.ai import AiSettings
     from ..service.user_isolation import IsolationSettings, UserServices
     from ..store.sql import SqlStore
     from .events_hub import EventHub
@@ -114,6 +115,8 @@ def build_service(
     admin_users: Collection[str],
     read_cache_seconds: float,
     run_workers: bool,
+    resource_max_bytes: int,
+    ai: AiSettings | None = None,
 ) -> WorkscriptService:
     """The service and its use cases; the code-node policy learns users' hub groups from it."""
     from ..service import WorkscriptService
@@ -130,6 +133,8 @@ def build_service(
         admin_users=frozenset(admin_users),
         read_cache_seconds=read_cache_seconds,
         run_workers=run_workers,
+        resource_max_bytes=resource_max_bytes,
+        ai=ai,
     )
     services.groups_of = service.identities.groups_of
     return service

@@ -7,7 +7,11 @@ The use cases are objects of their own, each given only what it needs:
 - ``automations`` (``Automations``): automation CRUD, manual and webhook runs, scheduler fires;
 - ``history`` (``AutomationHistory``): an automation's runs, fires and stats, cron validation;
 - ``recovery`` (``RunRecovery``): retries of automation runs, dead servers' runs;
-- ``identities`` (``Identities``): a Jupyter identity mapped to a ``Caller``.
+- ``identities`` (``Identities``): a Jupyter identity mapped to a ``Caller``;
+- ``ai`` (``AiService``): the model catalogue, AI usage and budgets; with an API key, the
+  ``ctx.services.ai`` of each caller's runs and the catalogue's background sync;
+- ``resources`` (``Resources``): the caller's resources, and the ``ctx.services.resources``
+  of each caller's runs.
 
 This class builds them over one store, registry and event bus (with the parts they share: the
 ``RunPool`` and its ``RunExecutor``, the ``RunQueue``, the owners' callers, the workflow read
@@ -32,6 +36,7 @@ from ..errors import RecordNotFoundError
 from ..store.aio import run_off_loop
 from ..store.base import Store
 from ..store.records import ExecutionRecord, Scope, WorkflowRecord, utcnow
+from .ai import AiService, AiSettings
 from .automation_history import AutomationHistory
 from .automations import Automations
 from .cache import ReadCache
@@ -42,6 +47,7 @@ from .owners import OwnerCallers
 from .parsed_workflows import ParsedWorkflows
 from .pool import RunPool
 from .recovery import RunRecovery
+from .resources import DEFAULT_MAX_BYTES, Resources
 from .run_queue import RunQueue
 from .run_services import RunServices
 from .runs import Runs
@@ -84,6 +90,8 @@ class WorkscriptService:
         owner_username: str = "owner",
         read_cache_seconds: float = 0.0,
         run_workers: bool = True,
+        ai: AiSettings | None = None,
+        resource_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -105,6 +113,13 @@ class WorkscriptService:
         # each run's services: the factory's, plus gateways bound to its caller (run_services.py)
         self.run_services = RunServices()
         self.run_services.register("workflows", self.child_runs.runner)
+        # the caller's resources, for REST and for the resource-* nodes of their runs
+        self.resources = Resources(store, max_bytes=resource_max_bytes)
+        self.run_services.register("resources", self.resources.gateway)
+        # AI: always readable (catalogue, usage); runs get a gateway only with an API key
+        self.ai = AiService(store, ai if ai is not None else AiSettings())
+        if self.ai.configured:
+            self.run_services.register("ai", self.ai.gateway_for)
         executor = RunExecutor(
             store, registry, self.bus, self.run_services.wrap(services_factory), self.server_id
         )
@@ -185,6 +200,7 @@ class WorkscriptService:
             self.stranded.start()
         for record in interrupted:  # an automation's run is retried if its policy says so
             self.recovery.retry_interrupted(record)
+        self.ai.start()  # the catalogue's background sync (one server per interval)
         self._started = True
 
     async def stop(self) -> None:
@@ -195,6 +211,7 @@ class WorkscriptService:
         await self.queue_worker.stop()
         await self.recovery.stop_retries()
         await self.pool.stop()
+        await self.ai.stop()  # after the runs: their completions use its client
 
     def _interrupt_leftovers(self) -> list[ExecutionRecord]:
         """In a store thread: every leftover run of this server (all of them if single-user)."""

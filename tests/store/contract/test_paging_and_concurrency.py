@@ -39,7 +39,9 @@ FAMILIES: dict[str, tuple[Maker, Callable[[Store, Scope], Lister]]] = {
         lambda s, sc: lambda **kw: s.automations.list(sc, **kw),
     ),
     "resources": (
-        lambda s, sc, i: s.resources.create(sc, path=f"r/{i}-{new_id()}", content=str(i)),
+        lambda s, sc, i: s.resources.create(
+            sc, path=f"r/{i}-{new_id()}", name=f"r{i}", content=str(i).encode()
+        ),
         lambda s, sc: lambda **kw: s.resources.list(sc, **kw),
     ),
     "ai-usage": (

@@ -129,7 +129,7 @@ def test_deleting_a_user_cascades(store: Store, alice: Scope, bob: Scope, admin:
     run = store.executions.create(alice, workflow_id=workflow.id)
     auto = store.automations.create(alice, name="a", trigger_type="cron")
     fire = store.fires.claim(auto.id, NOW, "s")
-    resource = store.resources.create(alice, path="notes.txt", content="hi")
+    resource = store.resources.create(alice, path="notes.txt", name="notes", content=b"hi")
     integration = store.integrations.create(alice, provider="google")
     store.ai.add_usage(alice, model="m", prompt_tokens=1, completion_tokens=1, cost=0.1)
     bobs = store.workflows.create(bob, name="bob's", definition={})

@@ -10,7 +10,9 @@ from __future__ import annotations
 from ..base import Store
 from ._state import Tables
 from .accounts import MemoryCredentials
-from .extras import MemoryAi, MemoryIntegrations, MemoryResources
+from .ai import MemoryAi
+from .extras import MemoryIntegrations
+from .resources import MemoryResources
 from .runs import MemoryExecutions
 from .schedules import MemoryAutomations, MemoryFires
 from .users import MemoryUsers
