@@ -10,8 +10,9 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-# these need a workscript server: tests/test_notebook_automations.py starts one and runs them
-SERVER_NOTEBOOKS = ["03-automations.ipynb"]
+# these need a workscript server: tests/test_notebook_automations.py and test_notebook_ai.py
+# start one and run them
+SERVER_NOTEBOOKS = ["03-automations.ipynb", "04-ai-and-resources.ipynb"]
 NOTEBOOKS = sorted(
     p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name not in SERVER_NOTEBOOKS
 )
@@ -48,6 +49,7 @@ def test_the_notebooks_that_need_a_server_are_the_listed_ones():
     every = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert every == sorted([p.name for p in NOTEBOOKS] + SERVER_NOTEBOOKS)
     assert (ROOT / "tests" / "test_notebook_automations.py").is_file()
+    assert (ROOT / "tests" / "test_notebook_ai.py").is_file()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

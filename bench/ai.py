@@ -1,0 +1,186 @@
+"""AI benchmark (issue 17): what the server adds to an ``ask-ai`` call beyond the provider.
+
+    python bench/ai.py [--calls 200] [--concurrency 20] [--latency 0.05] [--rounds 3] [--mysql]
+
+A stand-in for OpenRouter (tests/standins/openrouter.py) answers every completion after
+``--latency`` seconds, on 127.0.0.1. Each round makes ``--calls`` calls, ``--concurrency`` at a
+time, three ways, and times each call from its start to its answer:
+
+(a) the anchor: a bare ``httpx.AsyncClient`` POST of the same request to the stand-in;
+(b) the server's gateway, as an ``ask-ai`` node calls it (``AiService.gateway_for(caller).chat``):
+    the OpenRouter client (retries, error mapping, answer parsing), the caller's permission,
+    the monthly budget check (a budget is set, so it is read), the price from the catalogue and
+    the ``ai_usage`` row written off the event loop;
+(c) whole runs: a saved one-node ``ask-ai`` workflow started through the service and waited for
+    (queue, worker pool, engine, node, gateway, run records).
+
+Printed: the median per-call latency of each, (b) - (a) and (c) - (a) in ms (the goal: the
+gateway's overhead (b) - (a) below 5 ms), and (b) / (a). Medians over ``--rounds`` alternating
+rounds. The store is SQLite (the default product), and MariaDB too with ``--mysql``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+
+from tests.standins.openrouter import OpenRouterStandIn
+from workscript_jupyter.integrations.openrouter_types import AIConfig
+from workscript_jupyter.nodes import builtin_registry
+from workscript_jupyter.service import RunLimits, WorkscriptService
+from workscript_jupyter.service.ai import AiSettings
+from workscript_jupyter.store import migrate
+from workscript_jupyter.store.sql import SqlStore
+
+MODEL = "openai/gpt-4o"  # one of the stand-in's catalogue: every call is priced
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+ASKING = {
+    "id": "bench-ask",
+    "name": "bench ask",
+    "version": "1.0.0",
+    "workflow": [{"ask-ai": {"userPrompt": "Say hello", "model": MODEL, "stream": False}}],
+}
+
+
+async def timed_calls(
+    call: Callable[[int], Awaitable[Any]], calls: int, concurrency: int
+) -> list[float]:
+    """Each call's latency in ms, ``concurrency`` calls in flight at a time."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await call(index)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(calls)))
+    return latencies
+
+
+@contextlib.contextmanager
+def database(mysql: bool) -> Iterator[str]:
+    if not mysql:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.sqlite'}"
+        return
+    from tests.scheduler.servers import scratch_database
+
+    with scratch_database("mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4") as url:
+        yield url
+
+
+async def measure(
+    url: str, stand_in: OpenRouterStandIn, args: argparse.Namespace
+) -> dict[str, list[float]]:
+    migrate.upgrade(url)
+    store = SqlStore.from_url(url)
+    config = AIConfig(api_key=stand_in.key, base_url=stand_in.base_url, timeout=30.0)
+    service = WorkscriptService(
+        store,
+        builtin_registry(plugins=False),
+        limits=RunLimits(
+            max_concurrent_runs=args.concurrency,
+            max_concurrent_runs_per_user=args.concurrency,
+            max_queued_runs_per_user=args.calls * 2,
+        ),
+        ai=AiSettings(config=config, model_sync_interval=0.0, monthly_budget_usd=1_000_000.0),
+    )
+    await service.start()
+    try:
+        caller = await service.identities.caller_for("bench")
+        await service.ai.sync_models(caller)  # prices known: every call is priced
+        gateway = service.ai.gateway_for(caller)
+        assert gateway is not None
+        saved = await service.workflows.create_workflow(caller, ASKING)
+        body = {"model": MODEL, "messages": MESSAGES}
+        headers = {"Authorization": f"Bearer {stand_in.key}"}
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(base_url=stand_in.base_url, limits=limits) as bare:
+
+            async def anchor(_: int) -> None:
+                reply = await bare.post("/chat/completions", json=body, headers=headers)
+                reply.raise_for_status()
+                reply.json()
+
+            async def gateway_call(index: int) -> None:
+                await gateway.chat(
+                    model=MODEL,
+                    messages=MESSAGES,
+                    options={},
+                    execution_id=f"bench{index:027d}",
+                    workflow_id="bench-ask",
+                    node_path="workflow/0/ask-ai",
+                )
+
+            async def run(_: int) -> None:
+                queued = await service.runs.start_run(caller, workflow_id=saved.id)
+                done = await service.runs.wait_for(caller, queued.id, 60)
+                if done.status != "completed":
+                    raise RuntimeError(f"run {done.id} ended {done.status}: {done.error}")
+
+            figures: dict[str, list[float]] = {"anchor": [], "gateway": [], "run": []}
+            await timed_calls(anchor, args.concurrency, args.concurrency)  # warm connections
+            await timed_calls(gateway_call, args.concurrency, args.concurrency)
+            for _ in range(args.rounds):
+                for name, call in (("anchor", anchor), ("gateway", gateway_call), ("run", run)):
+                    latencies = await timed_calls(call, args.calls, args.concurrency)
+                    figures[name].append(statistics.median(latencies))
+        return figures
+    finally:
+        await service.stop()
+        store.close()
+
+
+def report(label: str, figures: dict[str, list[float]], latency_ms: float) -> None:
+    anchor, gateway, run = (statistics.median(figures[k]) for k in ("anchor", "gateway", "run"))
+    print(f"\n{label}: median per-call latency (stand-in answers in {latency_ms:.0f} ms)")
+    print(f"  (a) bare httpx (anchor)         {anchor:8.2f} ms   rounds {_r(figures['anchor'])}")
+    print(f"  (b) server gateway + usage row  {gateway:8.2f} ms   rounds {_r(figures['gateway'])}")
+    print(f"  (c) whole one-node run          {run:8.2f} ms   rounds {_r(figures['run'])}")
+    verdict = "meets" if gateway - anchor < 5 else "MISSES"
+    print(f"  overhead (b) - (a): {gateway - anchor:6.2f} ms  ({verdict} the < 5 ms goal)")
+    print(f"  overhead (c) - (a): {run - anchor:6.2f} ms")
+    print(f"  ratio (b) / (a): {gateway / anchor:.3f}")
+
+
+def _r(values: list[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.05, help="stand-in latency, s")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mysql", action="store_true", help="MariaDB at 127.0.0.1:3306 too")
+    args = parser.parse_args()
+    print(
+        f"{args.calls} calls, {args.concurrency} at a time, {args.rounds} rounds; "
+        f"Python {sys.version.split()[0]}"
+    )
+    stores = [("SQLite", False)] + ([("MariaDB", True)] if args.mysql else [])
+    with OpenRouterStandIn(latency=args.latency) as stand_in:
+        for label, mysql in stores:
+            with database(mysql) as url:
+                figures = asyncio.run(measure(url, stand_in, args))
+            report(label, figures, args.latency * 1000)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
