@@ -9,7 +9,7 @@ import pytest
 
 from workscript_jupyter.errors import RecordNotFoundError
 from workscript_jupyter.store.base import Store
-from workscript_jupyter.store.records import AiModel, OAuthState, Scope, new_id
+from workscript_jupyter.store.records import AiModel, AiUsage, OAuthState, Scope, new_id
 
 from .conftest import walk
 
@@ -247,6 +247,21 @@ def test_ai_usage_keeps_run_node_and_duration(store: Store, alice: Scope) -> Non
         812.5,
     )
     assert listed.created_at == at
+
+
+def test_usages_are_added_together_or_not_at_all(store: Store, alice: Scope, bob: Scope) -> None:
+    at = datetime(2024, 7, 1, tzinfo=UTC)
+    rows = [
+        AiUsage(new_id(), owner.user_id, "m", 1, 2, 0.5, created_at=at) for owner in (alice, bob)
+    ]
+    store.ai.add_usages(rows)
+    assert [u.id for u in store.ai.list_usage(alice).items] == [rows[0].id]
+    assert [u.id for u in store.ai.list_usage(bob).items] == [rows[1].id]
+    ghost = AiUsage(new_id(), "no-such-user", "m", 1, 2, 0.5, created_at=at)
+    with pytest.raises(RecordNotFoundError):
+        store.ai.add_usages([AiUsage(new_id(), alice.user_id, "m", 1, 1, 1.0), ghost])
+    assert len(store.ai.list_usage(alice).items) == 1, "nothing of the failed group was kept"
+    store.ai.add_usages([])
 
 
 def test_ai_usage_summary(store: Store, alice: Scope, bob: Scope, admin: Scope) -> None:

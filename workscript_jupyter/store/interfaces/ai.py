@@ -8,7 +8,7 @@ REST layer shows them per million tokens.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -89,6 +89,11 @@ class AiStore(ABC):
         created_at: datetime | None = None,
     ) -> AiUsage:
         """One completion billed to ``scope.user_id`` (``created_at``: now unless given)."""
+
+    @abstractmethod
+    def add_usages(self, usages: Sequence[AiUsage]) -> None:
+        """Completions already priced, each billed to its ``owner_id``, in one transaction
+        (the server writes them in groups: one commit for many calls)."""
 
     @abstractmethod
     def list_usage(

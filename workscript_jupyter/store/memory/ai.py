@@ -3,7 +3,7 @@ models after a full sync, summaries per model, day or user, the owner's spend)."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -105,10 +105,15 @@ class MemoryAi(AiStore):
             duration_ms=duration_ms,
             created_at=utc(created_at, "created_at") or utcnow(),
         )
-        with self._t.lock:
-            self._t.require_user(scope.user_id)
-            self._t.ai_usage[usage.id] = usage
+        self.add_usages([usage])
         return usage
+
+    def add_usages(self, usages: Sequence[AiUsage]) -> None:
+        with self._t.lock:
+            for usage in usages:  # all or nothing, as one transaction would be
+                self._t.require_user(usage.owner_id)
+            for usage in usages:
+                self._t.ai_usage[usage.id] = usage
 
     def _usage(
         self,

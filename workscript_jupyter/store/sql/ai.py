@@ -14,7 +14,7 @@ database computes (``GROUP BY``, ``SUM``) over the ``(owner_id, created_at)`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -186,12 +186,18 @@ class SqlAiStore(AiStore):
             duration_ms=duration_ms,
             created_at=_utc(created_at) if created_at is not None else utcnow(),
         )
-        values = row_values(usage, ai_usage)
-        with self._db.begin(
-            Duplicates("AI usage", "ai_usage", record_id=usage.id, owner_id=scope.user_id)
-        ) as connection:
-            connection.execute(insert(ai_usage).values(values))
+        self.add_usages([usage])
         return usage
+
+    def add_usages(self, usages: Sequence[AiUsage]) -> None:
+        if not usages:
+            return
+        rows = [row_values(usage, ai_usage) for usage in usages]
+        first = usages[0]
+        with self._db.begin(
+            Duplicates("AI usage", "ai_usage", record_id=first.id, owner_id=first.owner_id)
+        ) as connection:
+            connection.execute(insert(ai_usage), rows)
 
     def list_usage(
         self,
