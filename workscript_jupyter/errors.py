@@ -51,6 +51,7 @@
         ├── AIInvalidRequestError (BadRequestError) INVALID_REQUEST: the provider refused it (400)
         ├── AIRateLimitedError (TooManyRequestsError)  RATE_LIMITED after the retries (429)
         ├── AIBudgetExceededError (TooManyRequestsError)  BUDGET_EXCEEDED: the month's budget (429)
+        ├── AIModelNotPricedError (UnprocessableError)  MODEL_NOT_PRICED: no price, a budget (422)
         ├── AITimeoutError (ServiceUnavailableError, TimeoutError)  TIMEOUT (503)
         └── AIProviderError (ServiceUnavailableError)  PROVIDER_ERROR: 5xx, unreadable (503)
 
@@ -73,6 +74,7 @@ __all__ = [
     "AIInvalidRequestError",
     "AIMissingKeyError",
     "AIModelNotFoundError",
+    "AIModelNotPricedError",
     "AIProviderError",
     "AIRateLimitedError",
     "AITimeoutError",
@@ -519,6 +521,14 @@ class AIBudgetExceededError(AIError, TooManyRequestsError):
 
     code = "BUDGET_EXCEEDED"
     http_status = 429
+
+
+class AIModelNotPricedError(AIError, UnprocessableError):
+    """A monthly budget is on and the model catalogue has no price for the model asked for, so
+    its spend could not be counted; refused before any request (422)."""
+
+    code = "MODEL_NOT_PRICED"
+    http_status = 422
 
 
 class AITimeoutError(AIError, ServiceUnavailableError, TimeoutError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ class CompletionStream:
         self._body = body
         self._started = False
         self._iterator: AsyncGenerator[str, None] | None = None
-        self.text = ""
+        self._texts: list[str] = []
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.model: str | None = None
@@ -74,26 +75,36 @@ class CompletionStream:
         client = self._client
         response = await self._open()
         size = 0
-        buffer = b""
+        pending: list[bytes] = []  # the bytes of the line not yet ended
+        started = last_data = time.monotonic()
         try:
             try:
                 async for chunk in response.aiter_bytes():
+                    now = time.monotonic()
                     size += len(chunk)
                     if size > client.max_response_bytes:
                         raise client._too_large()
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
+                    self._check_time(now, started, last_data)
+                    if b"\n" not in chunk:  # a piece of a line: kept, never re-scanned
+                        pending.append(chunk)
+                        continue
+                    pending.append(chunk)
+                    *lines, rest = b"".join(pending).split(b"\n")
+                    pending = [rest]
                     for line in lines:
+                        if line.startswith(b"data:"):  # an event: the stream is alive
+                            last_data = now
                         piece = self._line(line)
                         if piece is _DONE:
                             return
                         if isinstance(piece, str) and piece:
-                            self.text += piece
+                            self._add(piece)
                             yield piece
-                if buffer.strip():
-                    piece = self._line(buffer)
+                tail = b"".join(pending)
+                if tail.strip():
+                    piece = self._line(tail)
                     if isinstance(piece, str) and piece:
-                        self.text += piece
+                        self._add(piece)
                         yield piece
             except httpx.TimeoutException:
                 raise client._error(
@@ -104,6 +115,31 @@ class CompletionStream:
                 raise client._error(AIProviderError, f"the AI stream broke: {problem}") from None
         finally:
             await response.aclose()
+
+    def _check_time(self, now: float, started: float, last_data: float) -> None:
+        """A stream that only sends keep-alive comments, or never ends, is a timeout."""
+        config = self._client.config
+        if now - last_data > config.timeout:
+            raise self._client._error(
+                AITimeoutError,
+                f"the AI provider's stream sent no data for {config.timeout:g} s "
+                "(only keep-alive comments)",
+            )
+        if now - started > config.max_stream_seconds:
+            raise self._client._error(
+                AITimeoutError,
+                f"the AI provider's stream did not end within {config.max_stream_seconds:g} s",
+            )
+
+    def _add(self, piece: str) -> None:
+        self._texts.append(piece)
+
+    @property
+    def text(self) -> str:
+        """The answer so far (joined when asked: many small pieces cost no quadratic copy)."""
+        if len(self._texts) > 1:
+            self._texts = ["".join(self._texts)]
+        return self._texts[0] if self._texts else ""
 
     def _line(self, raw: bytes) -> str | object | None:
         """The text of one SSE line; ``_DONE`` at ``[DONE]``; None for comments and others."""

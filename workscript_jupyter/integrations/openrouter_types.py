@@ -15,6 +15,8 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0
 MAX_BACKOFF = 30.0
+# the longest a streamed answer may take from its first byte to its end, whatever arrives
+MAX_STREAM_SECONDS = 1800.0
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -32,7 +34,10 @@ def _positive_number(name: str, value: Any) -> float:
 @dataclass(frozen=True, slots=True)
 class AIConfig:
     """How to reach the provider. ``api_key`` is left out of repr/str; ``None`` or empty means
-    not configured (every call then raises MISSING_API_KEY before any request)."""
+    not configured (every call then raises MISSING_API_KEY before any request).
+    ``timeout``: seconds per attempt of a whole answer, and the longest a stream may go
+    without an event carrying data (keep-alive comments do not count);
+    ``max_stream_seconds``: the longest a streamed answer may take in all."""
 
     api_key: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
@@ -41,6 +46,7 @@ class AIConfig:
     site_name: str | None = None
     max_retries: int = 3
     backoff_base: float = 0.5
+    max_stream_seconds: float = MAX_STREAM_SECONDS
 
     def __post_init__(self) -> None:
         if self.api_key is not None and not isinstance(self.api_key, str):
@@ -50,6 +56,11 @@ class AIConfig:
                 f"the AI base URL must be an http(s) URL, got {self.base_url!r}"
             )
         object.__setattr__(self, "timeout", _positive_number("AI_REQUEST_TIMEOUT", self.timeout))
+        object.__setattr__(
+            self,
+            "max_stream_seconds",
+            _positive_number("max_stream_seconds", self.max_stream_seconds),
+        )
         if (
             isinstance(self.max_retries, bool)
             or not isinstance(self.max_retries, int)

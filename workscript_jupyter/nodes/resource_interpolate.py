@@ -11,6 +11,7 @@ Nothing is evaluated: a placeholder is a path, never code.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -22,34 +23,67 @@ from ..errors import RecordNotFoundError
 from .common import error_edge
 from .resources import GATEWAY_ERRORS, gateway_error, needs_server, read_target
 
-__all__ = ["NODES", "ResourceInterpolateNode", "interpolate"]
+__all__ = ["NODES", "ResourceInterpolateNode", "TextTooLong", "interpolate"]
 
 TEXT_TYPES: Final = ("prompt", "document", "data")
+# a template longer than this is filled in a thread: a 10 MB resource of a million
+# placeholders takes a second or more, which the server's event loop must not wait for
+OFF_LOOP_CHARS: Final = 64 * 1024
 _PLACEHOLDER: Final = re.compile(r"\{\{\s*(" + PATH_PATTERN + r")\s*\}\}")
 
 
-def interpolate(template: str, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+class TextTooLong(Exception):
+    """The filled text would pass ``max_chars``: raised as soon as it does, before the text
+    is built (a few placeholders of a large value must not cost gigabytes)."""
+
+    def __init__(self, size: int, max_chars: int) -> None:
+        super().__init__(f"{size} > {max_chars}")
+        self.size, self.max_chars = size, max_chars
+
+
+def interpolate(
+    template: str, values: Mapping[str, Any], *, max_chars: int | None = None
+) -> tuple[str, dict[str, Any]]:
     """``template`` with each placeholder whose path exists in ``values`` replaced; and the
     stats: how many distinct placeholders were ``found`` and ``replaced``, and the paths left
-    ``unresolved`` (``user.name``, without ``$.``), each once, in order."""
+    ``unresolved`` (``user.name``, without ``$.``), each once, in order.
+
+    ``max_chars``: the longest text it may build; past it ``TextTooLong`` is raised as soon as
+    the running length says so. Each distinct placeholder's text is made once (an object
+    placeholder repeated a thousand times is serialized once)."""
     found: dict[str, None] = {}
     replaced: dict[str, None] = {}
     unresolved: dict[str, None] = {}
-
-    def fill(match: re.Match[str]) -> str:
+    texts: dict[str, str | None] = {}  # a reference's text (None: its path leads nowhere)
+    pieces: list[str] = []
+    size = 0
+    last = 0
+    for match in _PLACEHOLDER.finditer(template):
         reference = match.group(1)
         name = reference[2:]
         found[name] = None
-        value = get_path(values, parse_path(reference))
-        if value is MISSING:
+        if reference not in texts:
+            value = get_path(values, parse_path(reference))
+            texts[reference] = None if value is MISSING else to_text(value)
+        text = texts[reference]
+        if text is None:
             unresolved[name] = None
-            return match.group(0)
-        replaced[name] = None
-        return to_text(value)
-
-    text = _PLACEHOLDER.sub(fill, template)
+            text = match.group(0)
+        else:
+            replaced[name] = None
+        between = template[last : match.start()]
+        size += len(between) + len(text)
+        if max_chars is not None and size > max_chars:
+            raise TextTooLong(size, max_chars)
+        pieces.append(between)
+        pieces.append(text)
+        last = match.end()
+    tail = template[last:]
+    if max_chars is not None and size + len(tail) > max_chars:
+        raise TextTooLong(size + len(tail), max_chars)
+    pieces.append(tail)
     stats = {"found": len(found), "replaced": len(replaced), "unresolved": list(unresolved)}
-    return text, stats
+    return "".join(pieces), stats
 
 
 class ResourceInterpolateNode(Node):
@@ -101,12 +135,18 @@ class ResourceInterpolateNode(Node):
                 return loaded
             template = loaded
         values = {**(visible_state(ctx.state) if include_all else {}), **(explicit or {})}
-        content, stats = interpolate(template, values)
         cap = getattr(ctx.state, "max_text", None)  # a run's state limit (max_state_mb)
-        if cap is not None and len(content) > cap:
+        try:
+            if len(template) > OFF_LOOP_CHARS:  # a large template: the event loop serves on
+                content, stats = await asyncio.to_thread(
+                    interpolate, template, values, max_chars=cap
+                )
+            else:
+                content, stats = interpolate(template, values, max_chars=cap)
+        except TextTooLong as too_long:
             return error_edge(
-                f"the interpolated text would be {len(content)} characters, more than the "
-                f"run's state may hold ({cap})",
+                f"the interpolated text would be more than {too_long.max_chars} characters "
+                f"(at least {too_long.size}), more than the run's state may hold",
                 code="STATE_TOO_LARGE",
             )
         ctx.state["interpolatedContent"] = content

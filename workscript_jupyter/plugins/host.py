@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ConfigurationError
-from .model import PluginContext, public_message, table_prefix
+from .model import PluginContext, masked, public_message, table_prefix
 from .records import PluginRecord
 
 if TYPE_CHECKING:
@@ -238,8 +238,8 @@ def _checked_answer(answer: object) -> dict[str, Any]:
             break
         if key in ("status", "name") or not isinstance(key, str) or len(key) > 64:
             continue
-        if isinstance(value, str):
-            out[key] = value[:_MAX_FIGURE_TEXT]
+        if isinstance(value, str):  # shown to every signed-in user: no credentials
+            out[key] = masked(value[: _MAX_FIGURE_TEXT * 2])[:_MAX_FIGURE_TEXT]
         elif value is None or isinstance(value, bool | int) or _finite(value):
             out[key] = value
     return out

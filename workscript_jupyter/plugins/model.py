@@ -37,6 +37,7 @@ __all__ = [
     "Plugin",
     "PluginContext",
     "check_plugin",
+    "masked",
     "public_message",
     "table_prefix",
 ]
@@ -212,12 +213,17 @@ def _check_callables(plugin: Plugin) -> None:
             raise ConfigurationError(f"plugin {plugin.name}: {name} must be an async function")
 
 
+def masked(text: str) -> str:
+    """``text`` with URL passwords and ``password=...``-like values replaced by ``***``."""
+    text = _URL_CREDENTIALS.sub(r"\1:***@", text)
+    return _SECRET_VALUES.sub(r"\1\2***", text)
+
+
 def public_message(error: BaseException) -> str:
     """An exception as the API may show it: its type and first line, URL passwords and
     ``password=...``-like values masked, at most 300 characters."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    text = _URL_CREDENTIALS.sub(r"\1:***@", text)
-    text = _SECRET_VALUES.sub(r"\1\2***", text)
+    text = masked(text)
     message = f"{type(error).__name__}: {text}" if text else type(error).__name__
     if isinstance(error, ConfigurationError):
         message = text

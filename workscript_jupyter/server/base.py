@@ -352,9 +352,11 @@ class WorkscriptHandler(APIHandler):
             return None
         try:
             value = datetime.fromisoformat(raw.strip())
-        except ValueError:
+            value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            value.astimezone(UTC)  # 0001-01-01T00:00+05:00 has no UTC time: 400, not a 500
+        except (ValueError, OverflowError):
             raise bad_request(f"{name} must be an ISO 8601 time, not {raw!r}") from None
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return value
 
     def query_str(self, name: str) -> str | None:
         raw = self.get_query_argument(name, None)

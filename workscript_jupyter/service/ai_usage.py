@@ -6,15 +6,22 @@
   reads the month's spend (one ``SUM`` over the owner's rows); calls already in flight when
   the budget runs out still finish, so the last ones may take a user a little past it.
 - ``UsagePricing``: cost = prompt tokens * prompt price + completion tokens * completion
-  price, the prices (USD per token) of the catalogue. A model the catalogue does not know, or
-  whose price it does not know, costs 0 and is logged once per model.
+  price, the prices (USD per token) of the catalogue (a variant id such as ``…:nitro`` that
+  it does not list: its base model's). A model the catalogue does not price costs 0 and is
+  logged once per model; under a budget, once the catalogue has been synced, such a model is
+  refused before any request (``AIModelNotPricedError``, 422): its spend could not be counted.
 - ``BilledAIGateway``: the server's ``AIGateway`` for one caller (``ctx.services.ai`` of their
   runs): permission and budget → the provider (``DirectAIGateway``) → one ``ai_usage`` row
   (owner, workflow, run, node path, model, tokens, cost, duration) → the answer with its cost.
+  A streamed answer interrupted after text arrived (the run cancelled, a broken stream) is
+  billed too, from the characters sent and received: the provider bills it, and its text
+  reached the run's watchers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -22,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
-from ..errors import AIBudgetExceededError, ConfigurationError, StoreError
+from ..errors import AIBudgetExceededError, AIModelNotPricedError, ConfigurationError, StoreError
 from ..store.base import Store
-from ..store.records import utcnow
+from ..store.records import AiModel, utcnow
 from .common import store_call
 from .values import Caller
 
@@ -36,6 +43,8 @@ _EXECUTION_ID_LENGTH: Final = 32
 _WORKFLOW_ID_LENGTH: Final = 200
 _NODE_PATH_LENGTH: Final = 500
 _MODEL_LENGTH: Final = 200
+# the rule of thumb for English text, used only to bill a stream that was interrupted
+CHARS_PER_TOKEN: Final = 4
 
 
 class ChatGateway(Protocol):
@@ -134,6 +143,35 @@ class UsagePricing:
         self._store = store
         self._warned: set[str] = set()
 
+    async def priced_model(self, model_id: str) -> AiModel | None:
+        """The catalogue's priced model for ``model_id``: itself, else the model it is a
+        variant of (``openai/gpt-4o:nitro`` is billed as ``openai/gpt-4o``, which is what the
+        provider lists; a variant it lists itself, such as ``:free``, keeps its own price)."""
+        for candidate in dict.fromkeys((model_id, model_id.split(":", 1)[0])):
+            if not candidate:
+                continue
+            model = await store_call(self._store.ai.get_model, candidate)
+            priced = model is not None and None not in (model.prompt_price, model.completion_price)
+            if priced:
+                return model
+        return None
+
+    async def require_price(self, model_id: str) -> None:
+        """``AIModelNotPricedError`` unless the catalogue prices ``model_id``, once it has been
+        synced: under a budget, a call whose cost would be recorded as 0 would spend money the
+        budget never sees. Before the first sync nothing is priced: calls go on at cost 0
+        (and the warning says to sync)."""
+        if await self.priced_model(model_id) is not None:
+            return
+        if await store_call(self._store.ai.last_synced_at) is None:
+            return
+        raise AIModelNotPricedError(
+            f"the model {model_id[:_MODEL_LENGTH]!r} has no price in the model catalogue, and "
+            "a monthly AI budget is on: its cost could not be counted. Use a model the "
+            "catalogue lists with prices (GET /workscript/ai/models), or sync the catalogue",
+            details={"model": model_id[:_MODEL_LENGTH]},
+        )
+
     async def cost(
         self, models: Sequence[str], prompt_tokens: int, completion_tokens: int
     ) -> tuple[str, float]:
@@ -142,9 +180,10 @@ class UsagePricing:
         a price."""
         candidates = [m for m in dict.fromkeys(models) if m]
         for model_id in candidates:
-            model = await store_call(self._store.ai.get_model, model_id)
-            if model is None or model.prompt_price is None or model.completion_price is None:
+            model = await self.priced_model(model_id)
+            if model is None:
                 continue
+            assert model.prompt_price is not None and model.completion_price is not None
             cost = prompt_tokens * model.prompt_price + completion_tokens * model.completion_price
             return model_id, cost
         chosen = candidates[0] if candidates else ""
@@ -192,15 +231,26 @@ class BilledAIGateway:
     ) -> dict[str, Any]:
         self._caller.require("ai:use")  # a key made without it may not spend its owner's money
         await self._budget.check(self._caller.user_id)  # before any request
-        answer = await self._direct.chat(
-            model=model,
-            messages=messages,
-            options=options,
-            execution_id=execution_id,
-            workflow_id=workflow_id,
-            node_path=node_path,
-            on_text=on_text,
-        )
+        if self._budget.enabled:
+            await self._pricing.require_price(model)
+        where = {"execution_id": execution_id, "workflow_id": workflow_id, "node_path": node_path}
+        received = _Received(on_text)
+        try:
+            answer = await self._direct.chat(
+                model=model,
+                messages=messages,
+                options=options,
+                on_text=received.on_text if on_text is not None else None,
+                **where,
+            )
+        except BaseException:
+            # a stream that broke or was cancelled (the run cancelled, a timeout) after text
+            # arrived: the provider bills what it generated, and the text reached whoever
+            # watched the run. Billed from an estimate, so cancelling just before the end is
+            # not a way around the budget.
+            if received.chars:
+                await asyncio.shield(self._bill_interrupted(model, messages, received.chars, where))
+            raise
         raw_usage = answer.get("usage")
         usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
         prompt = _tokens(usage.get("promptTokens"))
@@ -212,12 +262,35 @@ class BilledAIGateway:
             prompt=prompt,
             completion=completion,
             cost=cost,
-            execution_id=execution_id,
-            workflow_id=workflow_id,
-            node_path=node_path,
             duration_ms=answer.get("durationMs"),
+            **where,
         )
         return {**answer, "cost": cost}
+
+    async def _bill_interrupted(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        chars: int,
+        where: Mapping[str, str],
+    ) -> None:
+        """The usage row of an interrupted stream: tokens estimated from the characters sent
+        and received (about ``CHARS_PER_TOKEN`` each). Never raises: the call's own error
+        is what the run sees."""
+        try:
+            prompt = _estimated_tokens(sum(_chars(m.get("content")) for m in messages))
+            completion = _estimated_tokens(chars)
+            priced, cost = await self._pricing.cost([model], prompt, completion)
+            await self._record(
+                model=priced or model,
+                prompt=prompt,
+                completion=completion,
+                cost=cost,
+                duration_ms=None,
+                **where,
+            )
+        except Exception:  # the interruption, not this, is the run's error
+            log.exception("AI usage of an interrupted stream of user %s", self._caller.user_id)
 
     async def _record(
         self,
@@ -259,6 +332,34 @@ class BilledAIGateway:
                 cost,
                 error.message,
             )
+
+
+class _Received:
+    """How many characters of a streamed answer have reached ``on_text`` so far."""
+
+    __slots__ = ("_on_text", "chars")
+
+    def __init__(self, on_text: Callable[[str], None] | None) -> None:
+        self._on_text = on_text
+        self.chars = 0
+
+    def on_text(self, text: str) -> None:
+        self.chars = len(text)
+        if self._on_text is not None:
+            self._on_text(text)
+
+
+def _chars(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    try:
+        return len(json.dumps(content, default=str))  # a list of parts
+    except (TypeError, ValueError):
+        return 0
+
+
+def _estimated_tokens(chars: int) -> int:
+    return min(-(-chars // CHARS_PER_TOKEN), 2**31 - 1)
 
 
 def _tokens(value: Any) -> int:

@@ -34,6 +34,7 @@ __all__ = [
     "content_from",
     "create_values",
     "resource_json",
+    "servable_mime_type",
     "update_values",
 ]
 
@@ -65,7 +66,9 @@ _STORE_NAMES: Final = {
     "isPublic": "is_public",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MIME = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;[^\x00-\x1f\x7f]*)?$")
+# parameters in printable ASCII only: the type is served as a Content-Type header, which
+# HTTP carries as Latin-1 and tornado refuses with any non-ASCII or control character
+_MIME = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[\x20-\x7e]*)?\Z")
 # a fixed table (not the machine's /etc/mime.types), so a path gets the same type everywhere
 _MIME_TYPES = mimetypes.MimeTypes()
 for _type, _suffix in (
@@ -156,8 +159,14 @@ def check_tags(value: Any, field: str = "tags") -> list[str]:
 def _mime_type(value: Any, field: str = "mimeType") -> str:
     mime = _string(field, value, max_length=MIME_MAX)
     if not _MIME.match(mime):
-        raise _bad(field, "must be a media type like text/plain")
+        raise _bad(field, "must be a media type like text/plain (parameters in printable ASCII)")
     return mime
+
+
+def servable_mime_type(mime: str) -> str:
+    """``mime`` if it can be sent as a Content-Type header, else application/octet-stream
+    (a row written before media types were limited to printable ASCII)."""
+    return mime if _MIME.match(mime) else "application/octet-stream"
 
 
 def guess_mime_type(path: str) -> str:

@@ -34,6 +34,12 @@ __all__ = ["DEFAULT_MAX_BYTES", "CallerResources", "Resources"]
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 SEARCH_MAX: Final = 200
 WRITE_MODES: Final = ("create", "update", "upsert")
+# what each write mode of the nodes' gateway needs (an upsert may do either)
+_WRITE_PERMISSIONS: Final = {
+    "create": ("resource:create",),
+    "update": ("resource:update",),
+    "upsert": ("resource:create", "resource:update"),
+}
 
 
 class Resources:
@@ -144,7 +150,13 @@ class Resources:
 
 
 class CallerResources:
-    """``engine.services.ResourceGateway`` for one caller: what ``resource-*`` nodes use."""
+    """``engine.services.ResourceGateway`` for one caller: what ``resource-*`` nodes use.
+
+    The caller's permissions hold here as on the REST routes: a run started with an API key
+    acts with that key's permissions, so a key made with ``resource:read`` only (the ``api``
+    role) cannot write resources by running a workflow (``PermissionDeniedError``, 403, the
+    node's error edge with code FORBIDDEN), as a key without ``ai:use`` cannot spend money.
+    """
 
     def __init__(self, resources: Resources, caller: Caller) -> None:
         self._resources = resources
@@ -160,6 +172,7 @@ class CallerResources:
     async def read(
         self, *, resource_id: str | None = None, path: str | None = None
     ) -> tuple[dict[str, Any], bytes]:
+        self._caller.require("resource:read")
         record = await self._find(resource_id, path)
         return resource_json(record), record.content
 
@@ -174,6 +187,8 @@ class CallerResources:
     ) -> dict[str, Any]:
         if mode not in WRITE_MODES:
             raise ValueError(f"mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
+        for permission in _WRITE_PERMISSIONS[mode]:
+            self._caller.require(permission)
         given = dict(fields or {})
         if mode == "create":
             return _written("created", await self._create(path, given, content))
@@ -190,6 +205,7 @@ class CallerResources:
         return await self._resources.create(self._caller, {**given, "path": path}, content)
 
     async def list(self, **filters: Any) -> dict[str, Any]:
+        self._caller.require("resource:read")
         page = await self._resources.list(self._caller, **filters)
         items = [resource_json(record) for record in page.items]
         return {"items": items, "count": len(items), "nextCursor": page.next_cursor}

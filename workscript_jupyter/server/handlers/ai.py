@@ -37,6 +37,8 @@ __all__ = ["ROUTES", "AiBudgetHandler", "AiModelsHandler", "AiModelsSyncHandler"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PER_MILLION = 1_000_000
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class _AiBase(WorkscriptHandler):
@@ -66,20 +68,32 @@ class _AiBase(WorkscriptHandler):
 
     def query_day_or_time(self, name: str, *, end_of_day: bool) -> datetime | None:
         """A date (``2024-08-01``: its first instant, or with ``end_of_day`` the next day's)
-        or an ISO 8601 time (UTC unless it says otherwise)."""
+        or an ISO 8601 time (UTC unless it says otherwise), from 1970 to 9999-01-01 UTC (the
+        calendar's edges would overflow when shifted to UTC or to the next day)."""
         raw = (self.get_query_argument(name, None) or "").strip()
         if not raw:
             return None
         try:
             if _DATE.match(raw):
-                day = datetime.fromisoformat(raw).replace(tzinfo=UTC)
-                return day + timedelta(days=1) if end_of_day else day
-            value = datetime.fromisoformat(raw)
-        except ValueError:
+                value = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+                if end_of_day:
+                    value += timedelta(days=1)
+            else:
+                value = datetime.fromisoformat(raw)
+                if value.tzinfo is None:
+                    value = value.replace(tzinfo=UTC)
+            value = value.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise bad_request(
-                f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, not {raw[:40]!r}"
+                f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, not {raw[:40]!r}",
+                [{"field": name, "message": "not a date or an ISO 8601 time"}],
             ) from None
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if not _EARLIEST <= value <= _LATEST:
+            raise bad_request(
+                f"{name} must be between 1970-01-01 and 9999-01-01, not {raw[:40]!r}",
+                [{"field": name, "message": "out of range"}],
+            )
+        return value
 
 
 class AiModelsHandler(_AiBase):

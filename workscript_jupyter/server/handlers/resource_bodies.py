@@ -46,8 +46,10 @@ def multipart_fields(content_type: str, body: bytes, headers: Any) -> tuple[dict
     ``isPublic`` ``true`` or ``false``."""
     arguments: dict[str, list[bytes]] = {}
     files: dict[str, list[HTTPFile]] = {}
+    # media types are case-insensitive; tornado's parser only knows the lower-case name
+    _media, _, parameters = content_type.partition(";")
     try:
-        parse_body_arguments(content_type, body, arguments, files, headers)
+        parse_body_arguments(f"multipart/form-data;{parameters}", body, arguments, files, headers)
     except HTTPInputError as error:
         raise _bad("body", f"is not a readable multipart/form-data upload ({error})") from None
     unknown = sorted((set(arguments) | set(files)) - {*FORM_FIELDS, "file"})

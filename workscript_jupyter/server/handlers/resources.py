@@ -23,7 +23,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...errors import BadRequestError
-from ...service.resource_fields import content_from, resource_json
+from ...service.resource_fields import content_from, resource_json, servable_mime_type
 from ..base import WorkscriptHandler
 from ..routes import ID
 from .resource_bodies import media_type, multipart_fields, refuse_media_type, split_tags
@@ -183,7 +183,7 @@ class ResourceContentHandler(_ResourcesBase):
         self.set_header("Content-Disposition", _attachment(record.name))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
-        self.finish(record.content, set_content_type=record.mime_type)
+        self.finish(record.content, set_content_type=servable_mime_type(record.mime_type))
 
     @web.authenticated
     @authorized
