@@ -266,3 +266,23 @@ class _Completions(_Handler):
         self.write(f"data: {json.dumps(end)}\n\n")
         self.write("data: [DONE]\n\n")
         self.finish()
+
+
+def main() -> None:
+    """``python -m tests.standins.openrouter [--latency S]``: the stand-in in a process of its
+    own (a benchmark's client then does not share the GIL with it); prints its base URL and
+    key on one line, serves until killed."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="the OpenRouter stand-in, on 127.0.0.1")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per completion")
+    args = parser.parse_args()
+    stand_in = OpenRouterStandIn(latency=args.latency).start()
+    print(stand_in.base_url, stand_in.key, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

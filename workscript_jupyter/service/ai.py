@@ -31,8 +31,11 @@ from ..scheduler.lock_base import LeaderLock
 from ..store.base import Store
 from ..store.interfaces.ai import USAGE_GROUPS, UsageGroup
 from ..store.records import AiModel, utcnow
+from .ai_budget import BudgetStatus, MonthlyBudget, month_of
 from .ai_catalogue import AiCatalogue, SyncReport
-from .ai_usage import BilledAIGateway, BudgetStatus, MonthlyBudget, UsagePricing, month_of
+from .ai_prices import UsagePricing
+from .ai_usage import BilledAIGateway
+from .ai_usage_writer import UsageWriter
 from .common import store_call
 from .values import Caller
 
@@ -93,15 +96,17 @@ class AiService:
             assert settings.config is not None
             self.client = OpenRouterClient(settings.config)
             self.direct = DirectAIGateway(self.client)
+        self.budget = MonthlyBudget(store, settings.monthly_budget_usd, clock=clock)
+        self.pricing = UsagePricing(store)
+        self.writer = UsageWriter(store)  # usage rows of calls ending together: one commit
         self.catalogue = AiCatalogue(
             store,
             self.client.models if self.client is not None else None,
             lock=settings.sync_lock() if settings.sync_lock and settings.configured else None,
             interval_seconds=settings.model_sync_interval,
             clock=clock,
+            on_synced=self.pricing.forget,
         )
-        self.budget = MonthlyBudget(store, settings.monthly_budget_usd, clock=clock)
-        self.pricing = UsagePricing(store)
 
     @property
     def configured(self) -> bool:
@@ -114,6 +119,7 @@ class AiService:
 
     async def stop(self) -> None:
         await self.catalogue.stop()
+        await self.writer.close()  # the usage rows of the last calls
         if self.client is not None:
             await self.client.aclose()
 
@@ -124,7 +130,7 @@ class AiService:
         if self.direct is None:
             return None
         return BilledAIGateway(
-            caller, self.direct, store=self._store, budget=self.budget, pricing=self.pricing
+            caller, self.direct, writer=self.writer, budget=self.budget, pricing=self.pricing
         )
 
     # -- the catalogue

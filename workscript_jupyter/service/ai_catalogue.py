@@ -77,6 +77,7 @@ class AiCatalogue:
         interval_seconds: float = 86_400.0,
         check_seconds: float | None = None,
         clock: Callable[[], datetime] = utcnow,
+        on_synced: Callable[[], None] | None = None,
     ) -> None:
         if not math.isfinite(interval_seconds) or interval_seconds < 0:
             raise ValueError(f"the AI model sync interval must be >= 0 s, not {interval_seconds}")
@@ -90,6 +91,7 @@ class AiCatalogue:
             else min(max(interval_seconds, 1.0), MAX_CHECK_SECONDS)
         )
         self._clock = clock
+        self._on_synced = on_synced  # the prices this process keeps are stale now
         self._task: asyncio.Task[None] | None = None
         self.outcomes: list[SyncOutcome] = []  # of the background checks, for tests and status
 
@@ -117,6 +119,8 @@ class AiCatalogue:
             # an empty list is a provider failure, not "every model is gone"
             raise AIProviderError("the AI provider listed no models; the catalogue is unchanged")
         await store_call(self._store.ai.upsert_models, list(models.values()), full_sync=True)
+        if self._on_synced is not None:
+            self._on_synced()
         if skipped:
             log.warning("AI model sync: %d entries of the provider's list were skipped", skipped)
         log.info("AI model sync: %d models", len(models))

@@ -1,41 +1,30 @@
-"""What an AI completion costs, who pays, and the monthly budget that can refuse it.
+"""``BilledAIGateway``: the server's ``AIGateway`` for one caller (``ctx.services.ai`` of their
+runs): permission, budget (``ai_budget.py``) and price (``ai_prices.py``) → the provider
+(``DirectAIGateway``) → one ``ai_usage`` row (owner, workflow, run, node path, model, tokens,
+cost, duration), written in a group with the rows of the calls that end at the same time
+(``ai_usage_writer.py``) → the answer with its cost.
 
-- ``MonthlyBudget``: each user may spend ``monthly_usd`` per calendar month (UTC) on AI;
-  a call when their spend has reached it is refused before any request is sent
-  (``AIBudgetExceededError``: 429, ``Retry-After`` until the first of next month). The check
-  reads the month's spend (one ``SUM`` over the owner's rows); calls already in flight when
-  the budget runs out still finish, so the last ones may take a user a little past it.
-- ``UsagePricing``: cost = prompt tokens * prompt price + completion tokens * completion
-  price, the prices (USD per token) of the catalogue (a variant id such as ``…:nitro`` that
-  it does not list: its base model's). A model the catalogue does not price costs 0 and is
-  logged once per model; under a budget, once the catalogue has been synced, such a model is
-  refused before any request (``AIModelNotPricedError``, 422): its spend could not be counted.
-- ``BilledAIGateway``: the server's ``AIGateway`` for one caller (``ctx.services.ai`` of their
-  runs): permission and budget → the provider (``DirectAIGateway``) → one ``ai_usage`` row
-  (owner, workflow, run, node path, model, tokens, cost, duration) → the answer with its cost.
-  A streamed answer interrupted after text arrived (the run cancelled, a broken stream) is
-  billed too, from the characters sent and received: the provider bills it, and its text
-  reached the run's watchers.
+A streamed answer interrupted after text arrived (the run cancelled, a broken stream) is billed
+too, from the characters sent and received: the provider bills it, and its text reached the
+run's watchers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
-from ..errors import AIBudgetExceededError, AIModelNotPricedError, ConfigurationError, StoreError
-from ..store.base import Store
-from ..store.records import AiModel, utcnow
-from .common import store_call
+from ..store.records import AiUsage, new_id, utcnow
+from .ai_budget import MonthlyBudget
+from .ai_prices import UsagePricing
+from .ai_usage_writer import UsageWriter
 from .values import Caller
 
-__all__ = ["BilledAIGateway", "BudgetStatus", "ChatGateway", "MonthlyBudget", "UsagePricing"]
+__all__ = ["CHARS_PER_TOKEN", "BilledAIGateway", "ChatGateway"]
 
 log = logging.getLogger(__name__)
 
@@ -63,140 +52,6 @@ class ChatGateway(Protocol):
     ) -> dict[str, Any]: ...
 
 
-# -- the budget -------------------------------------------------------------------------------
-
-
-def month_of(now: datetime) -> tuple[datetime, datetime]:
-    """The calendar month (UTC) holding ``now``: its first instant and the next month's."""
-    now = now.astimezone(UTC)
-    start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    return start, datetime(year, month, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetStatus:
-    """One user's month: ``budget`` None when there is none (``remaining`` None too)."""
-
-    user_id: str
-    budget: float | None
-    spent: float
-    remaining: float | None
-    period_start: datetime
-    resets_at: datetime
-
-
-class MonthlyBudget:
-    """USD each user may spend on AI per calendar month (UTC); 0 turns budgets off."""
-
-    def __init__(
-        self, store: Store, monthly_usd: float, *, clock: Callable[[], datetime] = utcnow
-    ) -> None:
-        if (
-            isinstance(monthly_usd, bool)
-            or not isinstance(monthly_usd, int | float)
-            or not math.isfinite(monthly_usd)
-            or monthly_usd < 0
-        ):
-            raise ConfigurationError(
-                f"ai_monthly_budget_usd must be a number >= 0 (0: no budget), not {monthly_usd!r}"
-            )
-        self._store = store
-        self.monthly_usd = float(monthly_usd)
-        self._clock = clock
-
-    @property
-    def enabled(self) -> bool:
-        return self.monthly_usd > 0
-
-    async def status(self, user_id: str) -> BudgetStatus:
-        start, reset = month_of(self._clock())
-        spent = await store_call(self._store.ai.spent_since, user_id, start)
-        budget = self.monthly_usd if self.enabled else None
-        remaining = max(0.0, budget - spent) if budget is not None else None
-        return BudgetStatus(user_id, budget, spent, remaining, start, reset)
-
-    async def check(self, user_id: str) -> None:
-        """``AIBudgetExceededError`` when ``user_id`` has spent this month's budget."""
-        if not self.enabled:
-            return
-        status = await self.status(user_id)
-        if status.spent < self.monthly_usd:
-            return
-        resets = status.resets_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        wait = max(1.0, (status.resets_at - self._clock()).total_seconds())
-        raise AIBudgetExceededError(
-            f"the AI budget of ${self.monthly_usd:.2f} for this month is used up "
-            f"(${status.spent:.4f} spent); it resets at {resets}",
-            retry_after=wait,
-            details={"budget": self.monthly_usd, "spent": status.spent, "resetsAt": resets},
-        )
-
-
-# -- prices -----------------------------------------------------------------------------------
-
-
-class UsagePricing:
-    """The cost of a completion from the catalogue's prices (see the module docstring)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._warned: set[str] = set()
-
-    async def priced_model(self, model_id: str) -> AiModel | None:
-        """The catalogue's priced model for ``model_id``: itself, else the model it is a
-        variant of (``openai/gpt-4o:nitro`` is billed as ``openai/gpt-4o``, which is what the
-        provider lists; a variant it lists itself, such as ``:free``, keeps its own price)."""
-        for candidate in dict.fromkeys((model_id, model_id.split(":", 1)[0])):
-            if not candidate:
-                continue
-            model = await store_call(self._store.ai.get_model, candidate)
-            priced = model is not None and None not in (model.prompt_price, model.completion_price)
-            if priced:
-                return model
-        return None
-
-    async def require_price(self, model_id: str) -> None:
-        """``AIModelNotPricedError`` unless the catalogue prices ``model_id``, once it has been
-        synced: under a budget, a call whose cost would be recorded as 0 would spend money the
-        budget never sees. Before the first sync nothing is priced: calls go on at cost 0
-        (and the warning says to sync)."""
-        if await self.priced_model(model_id) is not None:
-            return
-        if await store_call(self._store.ai.last_synced_at) is None:
-            return
-        raise AIModelNotPricedError(
-            f"the model {model_id[:_MODEL_LENGTH]!r} has no price in the model catalogue, and "
-            "a monthly AI budget is on: its cost could not be counted. Use a model the "
-            "catalogue lists with prices (GET /workscript/ai/models), or sync the catalogue",
-            details={"model": model_id[:_MODEL_LENGTH]},
-        )
-
-    async def cost(
-        self, models: Sequence[str], prompt_tokens: int, completion_tokens: int
-    ) -> tuple[str, float]:
-        """(the model priced, its cost in USD). ``models``: the ids to try in order (the one
-        the provider says it used, then the one asked for); the first is kept when none has
-        a price."""
-        candidates = [m for m in dict.fromkeys(models) if m]
-        for model_id in candidates:
-            model = await self.priced_model(model_id)
-            if model is None:
-                continue
-            assert model.prompt_price is not None and model.completion_price is not None
-            cost = prompt_tokens * model.prompt_price + completion_tokens * model.completion_price
-            return model_id, cost
-        chosen = candidates[0] if candidates else ""
-        if chosen not in self._warned:
-            self._warned.add(chosen)
-            log.warning(
-                "AI usage: no price for model %r in the catalogue (sync it: POST "
-                "/workscript/ai/models/sync); its completions are recorded at cost 0",
-                chosen,
-            )
-        return chosen, 0.0
-
-
 # -- the gateway of one caller ----------------------------------------------------------------
 
 
@@ -208,14 +63,15 @@ class BilledAIGateway:
         caller: Caller,
         direct: ChatGateway,
         *,
-        store: Store,
+        writer: UsageWriter,
         budget: MonthlyBudget,
         pricing: UsagePricing,
     ) -> None:
         self._caller = caller
         self._direct = direct
-        self._store = store
+        self._writer = writer
         self._budget = budget
+        self._rows: list[asyncio.Future[None]] = []  # this run's usage rows, until settled
         self._pricing = pricing
 
     async def chat(
@@ -257,7 +113,7 @@ class BilledAIGateway:
         completion = _tokens(usage.get("completionTokens"))
         answered = str(answer.get("model") or model)
         priced, cost = await self._pricing.cost([answered, model], prompt, completion)
-        await self._record(
+        self._record(
             model=priced or answered,
             prompt=prompt,
             completion=completion,
@@ -266,6 +122,12 @@ class BilledAIGateway:
             **where,
         )
         return {**answer, "cost": cost}
+
+    async def settle(self) -> None:
+        """Wait until the usage rows of this run's calls are stored (the executor calls it
+        before it records the run's end: a run seen ended has its cost in ``ai/usage``)."""
+        rows, self._rows = self._rows, []
+        await self._writer.settle(rows)
 
     async def _bill_interrupted(
         self,
@@ -281,7 +143,7 @@ class BilledAIGateway:
             prompt = _estimated_tokens(sum(_chars(m.get("content")) for m in messages))
             completion = _estimated_tokens(chars)
             priced, cost = await self._pricing.cost([model], prompt, completion)
-            await self._record(
+            self._record(
                 model=priced or model,
                 prompt=prompt,
                 completion=completion,
@@ -292,7 +154,7 @@ class BilledAIGateway:
         except Exception:  # the interruption, not this, is the run's error
             log.exception("AI usage of an interrupted stream of user %s", self._caller.user_id)
 
-    async def _record(
+    def _record(
         self,
         *,
         model: str,
@@ -304,34 +166,46 @@ class BilledAIGateway:
         node_path: str,
         duration_ms: Any,
     ) -> None:
-        """The usage row. The answer is paid for: a store that fails now is logged, and the
-        run keeps its answer (its own writes will meet the same outage)."""
+        """The usage row, queued for the next group commit. The answer is paid for: a row the
+        store refuses is logged, and the run keeps its answer (its own writes will meet the
+        same outage)."""
         duration = (
             float(duration_ms)
             if isinstance(duration_ms, int | float) and not isinstance(duration_ms, bool)
             else None
         )
-        try:
-            await store_call(
-                self._store.ai.add_usage,
-                self._caller.scope,
-                model=model[:_MODEL_LENGTH],
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cost=cost,
-                execution_id=(execution_id or None) and execution_id[:_EXECUTION_ID_LENGTH],
-                workflow_id=(workflow_id or None) and workflow_id[:_WORKFLOW_ID_LENGTH],
-                node_path=(node_path or None) and node_path[:_NODE_PATH_LENGTH],
-                duration_ms=duration,
-            )
-        except StoreError as error:
-            log.error(
-                "AI usage of user %s (%s, $%.6f) could not be recorded: %s",
-                self._caller.user_id,
-                model,
-                cost,
-                error.message,
-            )
+        usage = AiUsage(
+            id=new_id(),
+            owner_id=self._caller.user_id,
+            model=model[:_MODEL_LENGTH],
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost=cost,
+            execution_id=(execution_id or None) and execution_id[:_EXECUTION_ID_LENGTH],
+            workflow_id=(workflow_id or None) and workflow_id[:_WORKFLOW_ID_LENGTH],
+            node_path=(node_path or None) and node_path[:_NODE_PATH_LENGTH],
+            duration_ms=duration,
+            created_at=utcnow(),
+        )
+        # not awaited: the answer does not wait for the accounting commit (ai_usage_writer.py);
+        # the budget counts the cost now, and a row that cannot be stored is logged
+        row = self._writer.submit(usage)
+        row.add_done_callback(functools.partial(_log_unrecorded, self._caller.user_id, model, cost))
+        self._rows.append(row)
+        self._budget.spent(self._caller.user_id, cost)
+
+
+def _log_unrecorded(user_id: str, model: str, cost: float, done: asyncio.Future[None]) -> None:
+    if done.cancelled() or done.exception() is None:
+        return
+    error = done.exception()
+    log.error(
+        "AI usage of user %s (%s, $%.6f) could not be recorded: %s",
+        user_id,
+        model,
+        cost,
+        getattr(error, "message", None) or error,
+    )
 
 
 class _Received:

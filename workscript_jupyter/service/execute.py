@@ -154,6 +154,7 @@ class RunExecutor:
         job.execution = execution
         result = await execution.run()
         job.execution = None
+        await _settle(services, job.execution_id)
 
         def ended() -> None:  # once the final record is written (at once, or after an outage)
             if self.on_finished is not None:
@@ -253,6 +254,18 @@ class RunExecutor:
         except Exception:
             log.exception("could not record the end of run %s", job.execution_id)
             ended()
+
+
+async def _settle(services: Any, execution_id: str) -> None:
+    """Before a run's end is recorded: what its services still owe (its AI usage rows,
+    run_services.py). A failure is logged; the run's end is recorded all the same."""
+    settle = getattr(services, "settle", None)
+    if settle is None:
+        return
+    try:
+        await settle()
+    except Exception:
+        log.exception("run %s: its services could not settle", execution_id)
 
 
 def _run_error(result: RunResult) -> dict[str, Any] | None:

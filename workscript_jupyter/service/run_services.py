@@ -35,6 +35,13 @@ class ServerServices(Services):
 
     workflows: Any = None
 
+    async def settle(self) -> None:
+        """What the run's gateways still owe before its end is recorded: the AI usage rows
+        of its calls (written in groups, not awaited by each call: service/ai_usage.py)."""
+        settle = getattr(self.ai, "settle", None)
+        if settle is not None:
+            await settle()
+
 
 class RunServices:
     """Gateway builders by name, and the services factory that applies them."""
