@@ -28,7 +28,7 @@ from ..serialize import iso
 
 if TYPE_CHECKING:
     from ...service.ai import AiService
-    from ...service.ai_usage import BudgetStatus
+    from ...service.ai_budget import BudgetStatus
     from ...store.interfaces.ai import UsageGroup
     from ...store.records import AiModel
 
