@@ -363,3 +363,41 @@ def test_service_accounts_may_read_resources_and_nothing_more() -> None:
     api = ROLE_PERMISSIONS["api"]
     assert "resource:read" in api
     assert not {"resource:create", "resource:update", "resource:delete"} & api
+
+
+class TestLargeBodies(TwoUsers):
+    """A resource body can be tens of MB (its content in base64): it is parsed, and its depth
+    checked, in a thread, never on the event loop (small bodies stay on the loop)."""
+
+    @pytest.fixture
+    def jp_server_config(self, workscript_db_url):
+        return server_config(
+            workscript_db_url,
+            server={"identity_provider_class": TwoUsersIdentityProvider},
+            single_user=False,
+            admin_users=[],
+            resource_max_bytes=4 * 1024 * 1024,
+        )
+
+    async def test_a_large_json_body_is_read_off_the_event_loop(
+        self, alice: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import threading
+
+        from workscript_jupyter.server import base
+
+        threads: list[tuple[int, int]] = []  # (body length, thread) of each parse
+        real = base.load_json
+
+        def recorded(body: Any, **kwargs: Any) -> Any:
+            threads.append((len(body), threading.get_ident()))
+            return real(body, **kwargs)
+
+        monkeypatch.setattr(base, "load_json", recorded)
+        loop_thread = threading.get_ident()  # the server's loop runs the test's loop
+        await create(alice, "small.txt", "x" * 1000)
+        await create(alice, "large.txt", "x" * (2 * 1024 * 1024))
+        (small, small_thread), (large, large_thread) = threads
+        assert small < base.OFF_LOOP_BODY_BYTES < large
+        assert small_thread == loop_thread
+        assert large_thread != loop_thread

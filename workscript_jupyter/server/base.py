@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
@@ -298,6 +299,26 @@ class WorkscriptHandler(APIHandler):
 
     def json_body(self, *, required: bool = True) -> Any:
         """The JSON body; None when it is empty and not ``required``."""
+        body = self._json_text(required)
+        return None if body is None else load_json(body, source="the body")
+
+    def json_object(self, *, required: bool = True) -> dict[str, Any]:
+        """The body as a JSON object ({} when empty and not ``required``)."""
+        return _object_of(self.json_body(required=required))
+
+    async def json_object_off_loop(self, *, required: bool = True) -> dict[str, Any]:
+        """``json_object``, read in a thread when the body is large: the routes that take
+        bodies of tens of MB (a resource's content in base64) would otherwise hold the event
+        loop for seconds while the body is parsed and its depth checked."""
+        body = self._json_text(required)
+        if body is None:
+            return {}
+        if len(body) > OFF_LOOP_BODY_BYTES:
+            return _object_of(await asyncio.to_thread(load_json, body, source="the body"))
+        return _object_of(load_json(body, source="the body"))
+
+    def _json_text(self, required: bool) -> bytes | None:
+        """The body, checked to be JSON by its media type; None when empty (not required)."""
         body = self.request_body()
         if not body.strip():
             if required:
@@ -309,15 +330,6 @@ class WorkscriptHandler(APIHandler):
             raise UnsupportedMediaTypeError(
                 f"send the body as application/json, not {media_type or 'no content type'}"
             )
-        return load_json(body, source="the body")
-
-    def json_object(self, *, required: bool = True) -> dict[str, Any]:
-        """The body as a JSON object ({} when empty and not ``required``)."""
-        body = self.json_body(required=required)
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise bad_request(f"the body must be a JSON object, not {_json_kind(body)}")
         return body
 
     # -- query arguments -------------------------------------------------------------------
@@ -424,3 +436,14 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else type(value).__name__
+
+
+OFF_LOOP_BODY_BYTES = 1024 * 1024  # a JSON body larger than this is read in a thread
+
+
+def _object_of(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request(f"the body must be a JSON object, not {_json_kind(body)}")
+    return body

@@ -60,7 +60,9 @@ class _ResourcesBase(WorkscriptHandler):
     def _content_type(self) -> str:
         return media_type(self.request.headers.get("Content-Type", ""))
 
-    def fields_and_content(self, *, content_required: bool) -> tuple[dict[str, Any], bytes | None]:
+    async def fields_and_content(
+        self, *, content_required: bool
+    ) -> tuple[dict[str, Any], bytes | None]:
         """A JSON object's, or (for a create) a multipart upload's, fields and content."""
         kind = self._content_type()
         if kind == "multipart/form-data" and content_required:
@@ -75,11 +77,11 @@ class _ResourcesBase(WorkscriptHandler):
             and not kind.endswith("+json")
         ):
             raise refuse_media_type(kind)
-        body = self.json_object()
+        body = await self.json_object_off_loop()
         return body, content_from(body, required=content_required)
 
     async def create(self) -> None:
-        fields, content = self.fields_and_content(content_required=True)
+        fields, content = await self.fields_and_content(content_required=True)
         assert content is not None  # required above
         record = await self.resources.create(await self.caller(), fields, content)
         self.set_header("Location", self.location("resources", record.id))
@@ -142,7 +144,7 @@ class ResourceHandler(_ResourcesBase):
         self.write_json(resource_json(record))
 
     async def _update(self, resource_id: str) -> None:
-        fields, content = self.fields_and_content(content_required=False)
+        fields, content = await self.fields_and_content(content_required=False)
         record, _previous = await self.resources.update(
             await self.caller(), resource_id, fields, content
         )
@@ -190,7 +192,7 @@ class ResourceContentHandler(_ResourcesBase):
     async def put(self, resource_id: str) -> None:
         kind = self._content_type()
         if kind == "application/json" or kind.endswith("+json"):
-            body = self.json_object()
+            body = await self.json_object_off_loop()
             unknown = sorted(set(body) - {"content", "contentBase64"})
             if unknown:
                 raise BadRequestError(
