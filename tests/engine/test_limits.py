@@ -76,6 +76,30 @@ def test_a_template_over_the_limit_is_refused_before_it_is_built() -> None:
     assert "t" not in result.final_state  # never written
 
 
+def test_an_object_placed_many_times_is_written_once_and_stops_at_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """{{$.o}} two hundred times: the object is turned into text once (not once a placement),
+    and the text stops growing as soon as it passes the limit (not once it is whole)."""
+    from workscript_jupyter.engine import state as state_module
+
+    written: list[int] = []
+    real = state_module.to_text
+
+    def counted(value: Any) -> str:
+        text = real(value)
+        if isinstance(value, dict):
+            written.append(len(text))
+        return text
+
+    monkeypatch.setattr(state_module, "to_text", counted)
+    big = {"rows": ["z" * 100] * 100}  # about 10 KB of text
+    result = run(doc([{"$.t": "{{$.o}}," * 200}], {"o": big}), SMALL)
+    assert result.error is not None and result.error.code == "STATE_TOO_LARGE"
+    assert "t" not in result.final_state
+    assert len(written) == 1, written
+
+
 def test_a_doubling_list_fails_and_its_copy_is_never_made() -> None:
     result = run(doubling({"$.s": ["$.s", "$.s"]}, ["x"]), SMALL)
     assert result.error is not None and result.error.code == "STATE_TOO_LARGE"

@@ -265,15 +265,23 @@ def _compile_string(text: str) -> Resolver | None:
         pieces.append(text[last:])
 
     def render(state: Mapping[str, Any]) -> str:
+        cap = getattr(state, "max_text", None)  # a run's RunState (state_size.py) has one
         texts: list[str] = []
+        size = 0
+        shown: dict[int, str] = {}  # an object or array placed many times is written once
         for piece in pieces:
             if isinstance(piece, str):
-                texts.append(piece)
+                piece_text = piece
             else:
-                texts.append(to_text(piece(state)))
-        cap = getattr(state, "max_text", None)  # a run's RunState (state_size.py) has one
-        if cap is not None and sum(map(len, texts)) > cap:
-            raise _text_too_long(text, sum(map(len, texts)), cap)
+                value = piece(state)
+                if isinstance(value, (dict, list)):
+                    piece_text = shown.get(id(value)) or shown.setdefault(id(value), to_text(value))
+                else:
+                    piece_text = to_text(value)
+            size += len(piece_text)
+            if cap is not None and size > cap:  # stop before the next piece is even made
+                raise _text_too_long(text, size, cap)
+            texts.append(piece_text)
         return "".join(texts)
 
     return render
@@ -282,7 +290,7 @@ def _compile_string(text: str) -> Resolver | None:
 def _text_too_long(template: str, size: int, cap: int) -> StateTooLargeError:
     shown = template if len(template) <= 60 else template[:57] + "..."
     return StateTooLargeError(
-        f"the template {shown!r} would build a text of {format_mb(size)}, more than "
+        f"the template {shown!r} would build a text of over {format_mb(size)}, more than "
         f"{format_mb(cap)}, the limit of a run's state (max_state_mb)",
         limit_bytes=cap,
     )
