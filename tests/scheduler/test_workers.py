@@ -129,12 +129,29 @@ def test_a_worker_runs_ask_ai_with_the_servers_key_and_bills_the_owner(
                 trigger_data={"definition": asking},
                 created_at=utcnow(),
             )
-            store.executions.create_many([run])
-            assert executed(worker(database, tmp_path, "w-ai")) == 1
-            done = store.executions.get(Scope("admin", is_admin=True), run.id)
+            # the same run started by a key without ai:use (the record keeps the key's
+            # permissions): the worker runs it as that key, and it spends nothing
+            by_key = ExecutionRecord(
+                id=new_id(),
+                owner_id=owner.id,
+                status="queued",
+                trigger="api",
+                initial_state={},
+                trigger_data={
+                    "definition": asking,
+                    "actingKey": {"id": "k1", "permissions": ["workflow:execute"]},
+                },
+                created_at=utcnow(),
+            )
+            store.executions.create_many([run, by_key])
+            assert executed(worker(database, tmp_path, "w-ai")) == 2
+            admin = Scope("admin", is_admin=True)
+            done = store.executions.get(admin, run.id)
             assert done.status == "completed", done.error
             assert done.final_state["aiResponse"] == "Hello, world"  # streamed
             usage = store.ai.list_usage(Scope(owner.id), limit=10).items
             assert [(u.model, u.execution_id) for u in usage] == [("openai/gpt-4o-mini", run.id)]
+            refused = store.executions.get(admin, by_key.id)
+            assert "aiResponse" not in (refused.final_state or {}), refused.final_state
     finally:
         store.close()

@@ -102,7 +102,7 @@ class RunRecovery:
         except StoreError:
             log.exception("could not queue the retry of run %s", record.id)
             return
-        owner = await self._owners.caller(record.owner_id)
+        owner = await self._owners.caller_for_run(record)
         self._queue.submit_automation_run(owner, automation, retry)
 
     async def stop_retries(self) -> None:
@@ -185,7 +185,7 @@ class RunRecovery:
         if claimer is None:
             return 1
         try:
-            owner = await self._owners.caller(record.owner_id)
+            owner = await self._owners.caller_for_run(record)
         except RecordNotFoundError:
             return 0
         workflow_id = record.workflow_id or str(

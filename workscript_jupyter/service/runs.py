@@ -32,6 +32,7 @@ from ..store.records import ExecutionRecord, Page, new_ordered_id, utcnow
 from .common import check_limit, optional_mapping, optional_str, store_call
 from .definition_limits import parse_definition
 from .execute import RunExecutor, run_error
+from .owners import with_acting_key
 from .parsed_workflows import ParsedWorkflows
 from .pool import Job
 from .run_queue import RunQueue
@@ -266,6 +267,9 @@ class Runs:
         trigger: str,
         trigger_data: dict[str, Any],
     ) -> ExecutionRecord:
+        # a run started with an API key keeps the key's permissions wherever it runs later
+        # (a worker, a retry, a takeover: owners.py), never its owner's full set
+        trigger_data = with_acting_key(trigger_data, caller)
         record = ExecutionRecord(
             id=new_ordered_id(),  # time-ordered: appended at the index's edge
             owner_id=caller.user.id,

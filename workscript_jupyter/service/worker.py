@@ -98,7 +98,7 @@ class QueueWorker:
 
     async def _caller(self, record: ExecutionRecord) -> Caller | None:
         try:
-            return await self.owners.caller(record.owner_id)
+            return await self.owners.caller_for_run(record)
         except RecordNotFoundError:  # its owner was deleted: the run cannot be attributed
             log.warning("queue worker: run %s has no owner any more", record.id)
             return None
