@@ -10,10 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from ..records import AiModel, AiUsage, Page, Scope
+from ..records import AiModel, AiUsage, Page, Scope, new_id, utcnow
 
 __all__ = ["USAGE_GROUPS", "AiStore", "UsageGroup", "UsageGrouping"]
 
@@ -73,7 +73,6 @@ class AiStore(ABC):
 
     # -- usage
 
-    @abstractmethod
     def add_usage(
         self,
         scope: Scope,
@@ -88,7 +87,25 @@ class AiStore(ABC):
         duration_ms: float | None = None,
         created_at: datetime | None = None,
     ) -> AiUsage:
-        """One completion billed to ``scope.user_id`` (``created_at``: now unless given)."""
+        """One completion billed to ``scope.user_id`` (``created_at``: now unless given; an
+        aware time, as every time the store takes)."""
+        if created_at is not None and (created_at.tzinfo is None or created_at.utcoffset() is None):
+            raise ValueError(f"naive datetime {created_at!r}: the store takes UTC-aware times only")
+        usage = AiUsage(
+            id=new_id(),
+            owner_id=scope.user_id,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=cost,
+            execution_id=execution_id,
+            workflow_id=workflow_id,
+            node_path=node_path,
+            duration_ms=duration_ms,
+            created_at=created_at.astimezone(UTC) if created_at is not None else utcnow(),
+        )
+        self.add_usages([usage])
+        return usage
 
     @abstractmethod
     def add_usages(self, usages: Sequence[AiUsage]) -> None:

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Final
 
-from ..records import Page, Resource, Scope
+from ..records import Page, Resource, Scope, new_id, utcnow
 
 __all__ = [
     "PUBLIC_CHOICES",
@@ -52,7 +52,6 @@ def content_digest(content: Any) -> tuple[int, str]:
 
 
 class ResourceStore(ABC):
-    @abstractmethod
     def create(
         self,
         scope: Scope,
@@ -67,6 +66,30 @@ class ResourceStore(ABC):
         is_public: bool = False,
     ) -> Resource:
         """One resource per owner and path: a second is a ConflictError."""
+        size, checksum = content_digest(content)
+        now = utcnow()
+        record = Resource(
+            id=new_id(),
+            owner_id=scope.user_id,
+            path=path,
+            name=name,
+            type=type,
+            mime_type=mime_type,
+            content=bytes(content),
+            size=size,
+            checksum=checksum,
+            description=description,
+            tags=[str(tag) for tag in tags],
+            is_public=bool(is_public),
+            created_at=now,
+            updated_at=now,
+        )
+        return self.insert(record)
+
+    @abstractmethod
+    def insert(self, record: Resource) -> Resource:
+        """Store a new ``record`` (its owner's; size and checksum already computed); a path
+        its owner already has is a ConflictError."""
 
     @abstractmethod
     def get(self, scope: Scope, resource_id: str) -> Resource:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..base import AiStore
 from ..interfaces.ai import USAGE_GROUPS, UsageGroup, UsageGrouping
-from ..records import AiModel, AiUsage, Page, Scope, new_id, utcnow
+from ..records import AiModel, AiUsage, Page, Scope
 from ._state import Tables, detach, normalise_record, paginate, utc
 
 __all__ = ["MemoryAi"]
@@ -77,36 +77,6 @@ class MemoryAi(AiStore):
             return max((m.updated_at for m in self._t.ai_models.values()), default=None)
 
     # -- usage
-
-    def add_usage(
-        self,
-        scope: Scope,
-        *,
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        cost: float,
-        execution_id: str | None = None,
-        workflow_id: str | None = None,
-        node_path: str | None = None,
-        duration_ms: float | None = None,
-        created_at: datetime | None = None,
-    ) -> AiUsage:
-        usage = AiUsage(
-            id=new_id(),
-            owner_id=scope.user_id,
-            model=model,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost=cost,
-            execution_id=execution_id,
-            workflow_id=workflow_id,
-            node_path=node_path,
-            duration_ms=duration_ms,
-            created_at=utc(created_at, "created_at") or utcnow(),
-        )
-        self.add_usages([usage])
-        return usage
 
     def add_usages(self, usages: Sequence[AiUsage]) -> None:
         with self._t.lock:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import ConflictError, RecordNotFoundError
 from ..interfaces.resources import RESOURCE_FIELDS, ResourceStore, check_public, content_digest
-from ..records import Page, Resource, Scope, new_id, utcnow
+from ..records import Page, Resource, Scope, utcnow
 from ._state import Tables, check_changes, detach, paginate
 
 __all__ = ["MemoryResources"]
@@ -35,40 +35,10 @@ class MemoryResources(ResourceStore):
             raise RecordNotFoundError(KIND, resource_id)
         return row
 
-    def create(
-        self,
-        scope: Scope,
-        *,
-        path: str,
-        name: str,
-        content: bytes,
-        type: str = "document",
-        mime_type: str = "application/octet-stream",
-        description: str | None = None,
-        tags: Sequence[str] = (),
-        is_public: bool = False,
-    ) -> Resource:
-        size, checksum = content_digest(content)
-        now = utcnow()
-        record = Resource(
-            id=new_id(),
-            owner_id=scope.user_id,
-            path=path,
-            name=name,
-            type=type,
-            mime_type=mime_type,
-            content=bytes(content),
-            size=size,
-            checksum=checksum,
-            description=description,
-            tags=[str(tag) for tag in tags],
-            is_public=bool(is_public),
-            created_at=now,
-            updated_at=now,
-        )
+    def insert(self, record: Resource) -> Resource:
         with self._t.lock:
-            self._t.require_user(scope.user_id)
-            self._check_path(scope.user_id, path, record.id)
+            self._t.require_user(record.owner_id)
+            self._check_path(record.owner_id, record.path, record.id)
             self._t.resources[record.id] = record
         return detach(record)
 

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import mysql, sqlite
 
 from ..base import AiStore
 from ..interfaces.ai import USAGE_GROUPS, UsageGroup, UsageGrouping
-from ..records import AiModel, AiUsage, Page, Scope, new_id, utcnow
+from ..records import AiModel, AiUsage, Page, Scope
 from ..tables import ai_models, ai_usage, users
 from .common import Database, Duplicates, keyset, owned, row_values, to_page, to_record
 
@@ -158,36 +158,6 @@ class SqlAiStore(AiStore):
         return newest
 
     # -- usage -----------------------------------------------------------------------------
-
-    def add_usage(
-        self,
-        scope: Scope,
-        *,
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        cost: float,
-        execution_id: str | None = None,
-        workflow_id: str | None = None,
-        node_path: str | None = None,
-        duration_ms: float | None = None,
-        created_at: datetime | None = None,
-    ) -> AiUsage:
-        usage = AiUsage(
-            id=new_id(),
-            owner_id=scope.user_id,
-            model=model,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost=cost,
-            execution_id=execution_id,
-            workflow_id=workflow_id,
-            node_path=node_path,
-            duration_ms=duration_ms,
-            created_at=_utc(created_at) if created_at is not None else utcnow(),
-        )
-        self.add_usages([usage])
-        return usage
 
     def add_usages(self, usages: Sequence[AiUsage]) -> None:
         if not usages:

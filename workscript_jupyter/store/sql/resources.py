@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from ...errors import RecordNotFoundError
 from ..interfaces.resources import RESOURCE_FIELDS, ResourceStore, check_public, content_digest
-from ..records import Page, Resource, Scope, new_id, utcnow
+from ..records import Page, Resource, Scope, utcnow
 from ..tables import resources
 from .common import (
     Database,
@@ -68,39 +68,9 @@ class SqlResourceStore(ResourceStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(
-        self,
-        scope: Scope,
-        *,
-        path: str,
-        name: str,
-        content: bytes,
-        type: str = "document",
-        mime_type: str = "application/octet-stream",
-        description: str | None = None,
-        tags: Sequence[str] = (),
-        is_public: bool = False,
-    ) -> Resource:
-        size, checksum = content_digest(content)
-        now = utcnow()
-        record = Resource(
-            id=new_id(),
-            owner_id=scope.user_id,
-            path=path,
-            name=name,
-            type=type,
-            mime_type=mime_type,
-            content=bytes(content),
-            size=size,
-            checksum=checksum,
-            description=description,
-            tags=[str(tag) for tag in tags],
-            is_public=bool(is_public),
-            created_at=now,
-            updated_at=now,
-        )
+    def insert(self, record: Resource) -> Resource:
         values = row_values(record, resources)
-        with self._db.begin(_duplicates(path, record.id, scope.user_id)) as connection:
+        with self._db.begin(_duplicates(record.path, record.id, record.owner_id)) as connection:
             connection.execute(insert(resources).values(values))
         return record
 
