@@ -21,7 +21,8 @@
     ├── PayloadTooLargeError                    a request body over the limit (413)
     ├── UnsupportedMediaTypeError               a body that is not JSON (415)
     ├── UnprocessableError (ValueError)         well-formed but not doable now (422)
-    │   └── ValueTooDeepError                       a value too deep (or circular) to write as JSON
+    │   ├── ValueTooDeepError                       a value too deep (or circular) to write as JSON
+    │   └── SecretUnreadableError                   a stored secret no configured key opens
     ├── TooManyRequestsError                    a rate limit; .retry_after seconds (429)
     │   └── TooManyRunsError                        too many runs queued by one user
     ├── ServiceUnavailableError                 a service the request needs is off or down (503)
@@ -107,6 +108,7 @@ __all__ = [
     "PermissionDeniedError",
     "PythonCodeError",
     "RecordNotFoundError",
+    "SecretUnreadableError",
     "ServiceUnavailableError",
     "StateReferenceError",
     "StateTooLargeError",
@@ -318,6 +320,14 @@ class ValueTooDeepError(UnprocessableError):
     written as JSON."""
 
     code = "VALUE_TOO_DEEP"
+
+
+class SecretUnreadableError(UnprocessableError):
+    """A secret stored encrypted (an OAuth token) that none of the configured keys opens: it
+    was tampered with, or the key that made it left ``secret_key``. The message never holds
+    the token or a key (HTTP 422)."""
+
+    code = "SECRET_UNREADABLE"
 
 
 class TooManyRequestsError(WorkscriptError):

@@ -31,6 +31,7 @@ from ..errors import ConfigurationError
 
 __all__ = [
     "SECRETS_FILE_NAME",
+    "SECRET_KEY_NAME",
     "SECRET_MIN_LENGTH",
     "SECRET_NAMES",
     "load_or_create_secrets",
@@ -39,22 +40,27 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SECRET_NAMES = ("jwt_secret", "jwt_refresh_secret", "session_secret")
+# the SecretBox's key (auth/secret_box.py): a 64-character passphrase, asked for on its own
+SECRET_KEY_NAME = "secret_key"
+_CHECKED_NAMES = (*SECRET_NAMES, SECRET_KEY_NAME)
 SECRETS_FILE_NAME = "workscript_secrets.json"
 SECRET_MIN_LENGTH = 32  # what JwtSettings requires of a JWT secret
 _LOCK_FILE_NAME = ".workscript_secrets.lock"
 
 
-def load_or_create_secrets(directory: Path) -> dict[str, str]:
+def load_or_create_secrets(
+    directory: Path, names: tuple[str, ...] = SECRET_NAMES
+) -> dict[str, str]:
     """The secrets kept in ``directory/workscript_secrets.json``, made or completed as needed.
 
-    Every name of ``SECRET_NAMES`` is in the answer (a fresh ``token_urlsafe(48)`` for any the
-    file lacked, written back); other entries of the file are kept and returned too.
+    Every one of ``names`` is in the answer (a fresh ``token_urlsafe(48)`` for any the file
+    lacked, written back); other entries of the file are kept and returned too.
     """
     directory = Path(directory)
     path = directory / SECRETS_FILE_NAME
     # the common case, a complete file, needs no lock: os.replace makes every read whole
     current = _read(path)
-    if current is not None and all(name in current for name in SECRET_NAMES):
+    if current is not None and all(name in current for name in names):
         return current
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -65,7 +71,7 @@ def load_or_create_secrets(directory: Path) -> dict[str, str]:
     with _locked(directory / _LOCK_FILE_NAME):
         # another process may have made or completed the file while we waited for the lock
         current = _read(path) or {}
-        missing = [name for name in SECRET_NAMES if name not in current]
+        missing = [name for name in names if name not in current]
         if not missing:
             return current
         updated = {**current, **{name: secrets.token_urlsafe(48) for name in missing}}
@@ -123,7 +129,7 @@ def _checked(data: object, path: Path) -> dict[str, str]:
     for name, value in data.items():
         if not isinstance(value, str):
             raise ConfigurationError(f"the secret {name!r} in {path} must be a string")
-        if name in SECRET_NAMES and len(value) < SECRET_MIN_LENGTH:
+        if name in _CHECKED_NAMES and len(value) < SECRET_MIN_LENGTH:
             raise ConfigurationError(
                 f"the secret {name!r} in {path} is shorter than {SECRET_MIN_LENGTH} "
                 "characters: replace it, or delete the entry to have it generated"

@@ -28,6 +28,7 @@ SECRET_ENV_NAMES: frozenset[str] = frozenset(
         "JWT_REFRESH_SECRET",
         "SESSION_SECRET",
         "ENCRYPTION_KEY",
+        "SECRET_KEY",  # WORKSCRIPT_SECRET_KEY: opens the OAuth tokens kept at rest
         "SMTP_PASSWORD",
         "OPENROUTER_API_KEY",
         "GOOGLE_CLIENT_SECRET",

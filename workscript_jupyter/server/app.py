@@ -35,7 +35,9 @@ from .composition import (
     open_store,
     run_services,
 )
+from .plugin_traits import PluginTraits
 from .routes import routes
+from .secret_traits import SECRET_BOX_SETTING, SecretTraits
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkscriptApp"]
 
 
-class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits):
+class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits, SecretTraits, PluginTraits):
     name = "workscript"
     description = "Workflow automation for Jupyter: engine, REST API and scheduler."
     version = __version__
@@ -63,22 +65,6 @@ class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits):
     _db_url: str = ""
     _account_closers: list[Any] = []
     _plugins: PluginHost | None = None  # the installed plugins (docs/plugins.md)
-
-    plugin_settings = Dict(
-        value_trait=Dict(),
-        default_value={},
-        help=(
-            "Settings for each plugin, by plugin name: what its hooks, health check and "
-            "handlers find in their context's settings (docs/plugins.md)."
-        ),
-    ).tag(config=True)
-
-    disabled_plugins = List(
-        Unicode(),
-        default_value=[],
-        help="Installed plugins (entry point names) not to load: their nodes, routes, tables "
-        "and hooks are left out.",
-    ).tag(config=True)
 
     role = Unicode(
         "local",
@@ -384,6 +370,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits):
             sys.setswitchinterval(self.thread_switch_ms / 1000)
         data_dir = getattr(self.serverapp, "data_dir", None) or None
         account_config = self._account_config(data_dir)
+        secret_box = self._secret_box(data_dir)  # secret_traits.py: OAuth tokens at rest
         registry = builtin_registry()
         self._db_url = resolve_db_url(self.db_url, data_dir=data_dir)
         self._engine, store = open_store(
@@ -475,12 +462,27 @@ class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits):
             "scheduler": self._scheduler,
             "plugins": self._plugins,
             **accounts,
+            SECRET_BOX_SETTING: secret_box,
         }
         if hub is not None:
             from .websocket import HUB_SETTING
 
             self.settings["workscript"]["hub"] = hub
             self.settings["workscript"][HUB_SETTING] = hub  # where EventSocketHandler looks
+
+    def _secret_box(self, data_dir: str | None) -> Any:
+        """The SecretBox of secret_key (None on a shared server without one); a bad key stops
+        the server like a bad JWT secret does."""
+        from ..errors import ConfigurationError
+        from .secret_traits import resolve_secret_box
+
+        try:
+            return resolve_secret_box(
+                self.secret_key, role=self.role, data_dir=data_dir, log=self.log
+            )
+        except ConfigurationError as error:
+            self.log.critical("workscript: %s; the server stops", error.message)
+            raise SystemExit(f"workscript: {error.message}") from None
 
     def _account_config(self, data_dir: str | None) -> tuple[Any, Any, Any]:
         """The accounts' settings, secrets and mail settings, checked before anything opens: a
