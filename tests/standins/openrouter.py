@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from typing import Any
 
 import tornado.httpserver
@@ -33,6 +32,7 @@ import tornado.netutil
 import tornado.web
 
 from .openrouter_answers import MODELS, answer_text, completion, pieces_of
+from .threaded import ThreadedApp
 
 __all__ = ["KEY", "MODELS", "OpenRouterStandIn"]
 
@@ -40,7 +40,7 @@ KEY = "sk-or-v1-0123456789abcdef-secret"
 SLOW_STREAM_MODEL = "test/slow-stream"
 
 
-class OpenRouterStandIn:
+class OpenRouterStandIn(ThreadedApp):
     """The stand-in server and what it saw. Counters: ``counts`` per scripted model,
     ``completions`` (chat requests), ``in_flight`` / ``max_in_flight`` (concurrency)."""
 
@@ -61,16 +61,14 @@ class OpenRouterStandIn:
         self.completions = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        super().__init__()
+        self._lock = self.lock
+
+    thread_name = "openrouter-stand-in"
 
     @property
     def base_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the OpenRouter stand-in is not started")
-        return f"http://127.0.0.1:{self.port}/api/v1"
+        return f"{self.root}/api/v1"
 
     def hit(self, name: str) -> int:
         """Count one more request for ``name``; the new count."""
@@ -87,46 +85,11 @@ class OpenRouterStandIn:
 
     # -- life cycle
 
-    def start(self) -> OpenRouterStandIn:
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        self.port = sockets[0].getsockname()[1]
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            app = tornado.web.Application(
-                [
-                    (r"/api/v1/chat/completions", _Completions, {"stand_in": self}),
-                    (r"/api/v1/models", _Models, {"stand_in": self}),
-                ]
-            )
-            http = tornado.httpserver.HTTPServer(app)
-            http.add_sockets(sockets)
-            self._loop = loop
-            ready.set()
-            loop.run_forever()
-            http.stop()
-            loop.run_until_complete(http.close_all_connections())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="openrouter-stand-in", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the OpenRouter stand-in did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> OpenRouterStandIn:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def routes(self) -> list[Any]:
+        return [
+            (r"/api/v1/chat/completions", _Completions, {"stand_in": self}),
+            (r"/api/v1/models", _Models, {"stand_in": self}),
+        ]
 
     # -- what the handlers record
 
