@@ -95,7 +95,7 @@ def test_upgrade_on_an_empty_database_creates_exactly_the_tables(engine):
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
     assert table_names(engine) == TABLES
-    assert migrate.current(engine) == migrate.head() == "0005"
+    assert migrate.current(engine) == migrate.head() == "0006"
 
 
 def test_upgrade_creates_the_indexes_and_constraints(engine):
@@ -141,20 +141,21 @@ def test_downgrade_to_base_removes_every_table(engine):
 
 def test_functions_take_a_url_too(db_url):
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0005"
+    assert migrate.current(db_url) == "0006"
     assert migrate.drift(db_url) == []
     migrate.downgrade(db_url, "base")
     assert migrate.current(db_url) is None
 
 
 def test_history_lists_the_revisions_oldest_first():
-    assert migrate.history() == ["0001", "0002", "0003", "0004", "0005"]
-    initial, second, third, fourth, fifth = migrate.revisions()
+    assert migrate.history() == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    initial, second, third, fourth, fifth, sixth = migrate.revisions()
     assert initial.down_revision is None
     assert second.down_revision == "0001"
     assert third.down_revision == "0002"
     assert fourth.down_revision == "0003"
     assert fifth.down_revision == "0004"
+    assert sixth.down_revision == "0005"
     assert initial.message.startswith("initial")
 
 
@@ -344,7 +345,7 @@ def test_cli_upgrade_current_downgrade(db_url):
     done = workscript("db", "upgrade", "--db-url", db_url)
     assert done.returncode == 0, done.stderr
     assert f"workscript: database {shown}" in done.stderr
-    assert "upgraded from base (no workscript tables) to 0005 (head)" in done.stdout
+    assert "upgraded from base (no workscript tables) to 0006 (head)" in done.stdout
     engine = create_store_engine(db_url)
     try:
         assert table_names(engine) == TABLES
@@ -352,13 +353,13 @@ def test_cli_upgrade_current_downgrade(db_url):
         engine.dispose()
 
     current = workscript("db", "current", "--db-url", db_url)
-    assert (current.returncode, current.stdout.strip()) == (0, "0005 (head)")
+    assert (current.returncode, current.stdout.strip()) == (0, "0006 (head)")
     again = workscript("db", "upgrade", "--db-url", db_url)
-    assert "already at 0005 (head)" in again.stdout
+    assert "already at 0006 (head)" in again.stdout
 
     down = workscript("db", "downgrade", "base", "--db-url", db_url)
     assert down.returncode == 0, down.stderr
-    assert "downgraded from 0005 (head) to base" in down.stdout
+    assert "downgraded from 0006 (head) to base" in down.stdout
     assert workscript("db", "current", "--db-url", db_url).stdout.strip().startswith("base")
 
 
@@ -373,7 +374,7 @@ def test_cli_takes_the_url_from_the_environment(tmp_path):
 def test_cli_history():
     done = workscript("db", "history")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("0004 -> 0005 (head): resources and AI")
+    assert done.stdout.startswith("0005 -> 0006 (head): connections")
     assert "<base> -> 0001: initial" in done.stdout
 
 

@@ -348,14 +348,14 @@ def test_an_oauth_state_pops_once_under_concurrent_callers(store: SqlStore, alic
         )
         store.integrations.save_oauth_state(state)
         results = _together(
-            lambda s=state: store.integrations.pop_oauth_state(s.state, now),
-            lambda s=state: store.integrations.pop_oauth_state(s.state, now),
+            lambda s=state: store.integrations.pop_oauth_state(s.state, alice.user_id, now),
+            lambda s=state: store.integrations.pop_oauth_state(s.state, alice.user_id, now),
         )
         assert sorted(r is None for r in results) == [False, True], results
         assert [r for r in results if r is not None] == [state]
     expired = OAuthState("old", alice.user_id, "google", "v", "u", now, now - timedelta(seconds=1))
     store.integrations.save_oauth_state(expired)
-    assert store.integrations.pop_oauth_state("old", now) is None
+    assert store.integrations.pop_oauth_state("old", alice.user_id, now) is None
 
 
 def test_from_url_builds_a_working_store(tmp_path: Path) -> None:

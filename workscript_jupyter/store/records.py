@@ -349,13 +349,26 @@ class FireClaim:
 
 @dataclass(frozen=True, slots=True)
 class Integration:
+    """A connection to an outside account (issue 18). The store keeps only the ciphertext of
+    its tokens (a SecretBox encrypts them above the store). ``refreshing_until`` is a lease:
+    while it is in the future one process is refreshing the tokens and the others wait."""
+
     id: str
     owner_id: str
     provider: str  # google
+    name: str = ""  # the user's label; the store defaults it to the account email
+    account_id: str | None = None  # the provider's subject id; unique per owner and provider
     account_email: str | None = None
+    account_name: str | None = None
     scopes: tuple[str, ...] = ()
-    token_encrypted: str | None = None  # Fernet/other ciphertext; never plain
+    access_token_encrypted: str | None = None  # ciphertext; never plain
+    refresh_token_encrypted: str | None = None  # ciphertext; never plain
     expires_at: datetime | None = None
+    status: str = "active"  # active | needs_consent | error
+    last_used_at: datetime | None = None
+    last_refreshed_at: datetime | None = None
+    last_error: str | None = None
+    refreshing_until: datetime | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
@@ -369,6 +382,8 @@ class OAuthState:
     redirect_uri: str
     created_at: datetime
     expires_at: datetime
+    scopes: tuple[str, ...] = ()  # the scopes asked for
+    return_to: str | None = None  # where the browser goes once the flow is done
 
 
 @dataclass(frozen=True, slots=True)

@@ -342,12 +342,22 @@ integrations = Table(
     _id(),
     _owner(),
     Column("provider", String(50), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("account_id", String(255)),
     Column("account_email", String(320)),
+    Column("account_name", String(255)),
     Column("scopes", JSON, nullable=False),
-    Column("token_encrypted", Text),
+    Column("access_token_encrypted", Text),  # ciphertext only: a SecretBox encrypts above
+    Column("refresh_token_encrypted", Text),
     Column("expires_at", UtcDateTime()),
+    Column("status", String(20), nullable=False),  # active | needs_consent | error
+    Column("last_used_at", UtcDateTime()),
+    Column("last_refreshed_at", UtcDateTime()),
+    Column("last_error", String(1000)),
+    Column("refreshing_until", UtcDateTime()),  # the refresh lease (one process at a time)
     *_times(),
     Index(None, "owner_id", "provider"),
+    UniqueConstraint("owner_id", "provider", "account_id"),
     **MYSQL,
 )
 
@@ -361,6 +371,8 @@ oauth_states = Table(
     Column("provider", String(50), nullable=False),
     Column("code_verifier", String(256), nullable=False),
     Column("redirect_uri", String(2048), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("return_to", String(2048)),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False, index=True),
     **MYSQL,

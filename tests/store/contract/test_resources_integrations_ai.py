@@ -1,4 +1,4 @@
-"""Integrations, OAuth states, AI models and usage (resources: test_resources.py)."""
+"""AI models and usage (resources: test_resources.py; integrations: test_integrations.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from workscript_jupyter.errors import RecordNotFoundError
 from workscript_jupyter.store.base import Store
-from workscript_jupyter.store.records import AiModel, AiUsage, OAuthState, Scope, new_id
+from workscript_jupyter.store.records import AiModel, AiUsage, Scope, new_id
 
 from .conftest import walk
 
@@ -18,66 +18,7 @@ NOW = datetime(2024, 8, 1, 8, 0, 0, 1234, tzinfo=UTC)
 # resources: test_resources.py
 
 
-# -- integrations and OAuth states ---------------------------------------------------------------
-
-
-def test_integration_crud_and_scoping(store: Store, alice: Scope, bob: Scope, admin: Scope) -> None:
-    expires = NOW + timedelta(hours=1)
-    created = store.integrations.create(
-        alice,
-        provider="google",
-        account_email="alice@gmail.com",
-        scopes=["drive.readonly", "sheets"],
-        token_encrypted="gAAAAB-ciphertext",
-        expires_at=expires,
-    )
-    assert created.scopes == ("drive.readonly", "sheets") and created.expires_at == expires
-    assert store.integrations.get(alice, created.id) == created
-    updated = store.integrations.update(alice, created.id, token_encrypted="new", scopes=("a",))
-    assert (updated.token_encrypted, updated.scopes) == ("new", ("a",))
-    with pytest.raises(ValueError, match="provider"):
-        store.integrations.update(alice, created.id, provider="github")
-    with pytest.raises(ValueError, match="nonsense"):
-        store.integrations.create(alice, provider="google", nonsense=1)
-    other = store.integrations.create(alice, provider="slack")
-    bobs = store.integrations.create(bob, provider="google")
-    for call in (
-        lambda: store.integrations.get(bob, created.id),
-        lambda: store.integrations.update(bob, created.id, token_encrypted="x"),
-        lambda: store.integrations.delete(bob, created.id),
-    ):
-        with pytest.raises(RecordNotFoundError):
-            call()
-    assert [i.id for i in store.integrations.list(alice)] == [other.id, created.id]
-    assert [i.id for i in store.integrations.list(alice, provider="google")] == [created.id]
-    assert [i.id for i in store.integrations.list(bob)] == [bobs.id]
-    assert len(store.integrations.list(admin, provider="google")) == 2
-    store.integrations.delete(alice, created.id)
-    with pytest.raises(RecordNotFoundError):
-        store.integrations.get(alice, created.id)
-    assert store.integrations.get(alice, other.id) == other
-
-
-def test_oauth_states_are_single_use(store: Store, alice: Scope) -> None:
-    state = OAuthState(
-        state="s-" + new_id(),
-        user_id=alice.user_id,
-        provider="google",
-        code_verifier="v" * 64,
-        redirect_uri="http://localhost:8888/workscript/auth/google/callback?x=1",
-        created_at=NOW,
-        expires_at=NOW + timedelta(minutes=10),
-    )
-    store.integrations.save_oauth_state(state)
-    assert store.integrations.pop_oauth_state(state.state, NOW + timedelta(minutes=1)) == state
-    assert store.integrations.pop_oauth_state(state.state, NOW + timedelta(minutes=1)) is None
-    assert store.integrations.pop_oauth_state("unknown", NOW) is None
-
-
-def test_expired_oauth_state_is_refused(store: Store, alice: Scope) -> None:
-    state = OAuthState("old", alice.user_id, "google", "v", "http://x", NOW, NOW)
-    store.integrations.save_oauth_state(state)
-    assert store.integrations.pop_oauth_state("old", NOW + timedelta(seconds=1)) is None
+# integrations and OAuth states: test_integrations.py
 
 
 # -- AI models and usage -------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_deleting_a_user_cascades(store: Store, alice: Scope, bob: Scope, admin:
     assert store.credentials.find_refresh_token("rt-hash") is None
     assert store.credentials.find_api_key("ak-hash") is None
     assert store.credentials.find_password_reset("pr-hash") is None
-    assert store.integrations.pop_oauth_state("st", NOW) is None
+    assert store.integrations.pop_oauth_state("st", alice.user_id, NOW) is None
     for get, row_id in (
         (store.workflows.get, workflow.id),
         (store.executions.get, run.id),

@@ -11,7 +11,7 @@ from ..base import Store
 from ._state import Tables
 from .accounts import MemoryCredentials
 from .ai import MemoryAi
-from .extras import MemoryIntegrations
+from .integrations import MemoryIntegrations
 from .resources import MemoryResources
 from .runs import MemoryExecutions
 from .schedules import MemoryAutomations, MemoryFires

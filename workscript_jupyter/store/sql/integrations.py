@@ -1,8 +1,9 @@
-"""OAuth integrations and the short-lived OAuth states of their sign-in flows, in SQL.
+"""Connections to outside accounts and the short-lived OAuth states of their sign-ins, in SQL.
 
-An OAuth state is single-use: ``pop_oauth_state`` reads it, then deletes it by its key and
-checks the row count, so of two concurrent callers exactly one gets the state (the other's
-DELETE finds nothing and it gets None).
+Two statements carry the concurrency rules, each one UPDATE or DELETE whose row count decides:
+``take_refresh_lease`` sets ``refreshing_until`` only WHERE no live lease is held, so of two
+servers exactly one refreshes a connection; ``pop_oauth_state`` deletes the state by its key,
+so of two callers exactly one gets it (and a state popped by the wrong user is gone as well).
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
 from ...errors import RecordNotFoundError
-from ..base import INTEGRATION_FIELDS, IntegrationStore
+from ..interfaces.integrations import (
+    INTEGRATION_FIELDS,
+    IntegrationStore,
+    check_integration_values,
+    default_name,
+)
 from ..records import Integration, OAuthState, Scope, new_id, utcnow
 from ..tables import integrations, oauth_states
 from .common import (
@@ -30,6 +36,11 @@ from .common import (
 __all__ = ["SqlIntegrationStore"]
 
 KIND = "integration"
+_ACCOUNT_TAKEN = "this account is already connected"
+_DUPLICATES = {
+    "uq_integrations_owner_id_provider_account_id": _ACCOUNT_TAKEN,
+    "account_id": _ACCOUNT_TAKEN,
+}
 
 
 class SqlIntegrationStore(IntegrationStore):
@@ -38,23 +49,21 @@ class SqlIntegrationStore(IntegrationStore):
 
     def create(self, scope: Scope, *, provider: str, **fields: Any) -> Integration:
         check_changes(KIND, fields, INTEGRATION_FIELDS)
+        values = check_integration_values(fields)
+        values["name"] = default_name(provider, values)
+        if "scopes" in values:
+            values["scopes"] = tuple(values["scopes"])
         now = utcnow()
-        fields = {**fields}
-        if "scopes" in fields:
-            fields["scopes"] = tuple(fields["scopes"])
         record = Integration(
             id=new_id(),
             owner_id=scope.user_id,
             provider=provider,
             created_at=now,
             updated_at=now,
-            **fields,
+            **values,
         )
-        values = row_values(record, integrations)
-        with self._db.begin(
-            Duplicates(KIND, "integrations", record_id=record.id, owner_id=scope.user_id)
-        ) as connection:
-            connection.execute(insert(integrations).values(values))
+        with self._db.begin(self._duplicates(record.id, scope.user_id)) as connection:
+            connection.execute(insert(integrations).values(row_values(record, integrations)))
         return record
 
     def get(self, scope: Scope, integration_id: str) -> Integration:
@@ -68,13 +77,26 @@ class SqlIntegrationStore(IntegrationStore):
             raise RecordNotFoundError(KIND, integration_id)
         return to_record(Integration, row._mapping)
 
+    def get_by_account(self, scope: Scope, provider: str, account_id: str) -> Integration | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(integrations).where(
+                    integrations.c.owner_id == scope.user_id,
+                    integrations.c.provider == provider,
+                    integrations.c.account_id == account_id,
+                )
+            ).first()
+        return None if row is None else to_record(Integration, row._mapping)
+
     def update(self, scope: Scope, integration_id: str, **changes: Any) -> Integration:
         check_changes(KIND, changes, INTEGRATION_FIELDS)
-        values = {name: json_value(value) for name, value in changes.items()}
+        values = {
+            name: json_value(value) for name, value in check_integration_values(changes).items()
+        }
         if "scopes" in values:
             values["scopes"] = list(values["scopes"])
         values["updated_at"] = utcnow()
-        with self._db.begin() as connection:
+        with self._db.begin(self._duplicates(integration_id, scope.user_id)) as connection:
             result = connection.execute(
                 update(integrations)
                 .where(integrations.c.id == integration_id, *owned(integrations, scope))
@@ -104,6 +126,32 @@ class SqlIntegrationStore(IntegrationStore):
             rows = connection.execute(statement).all()
         return [to_record(Integration, row._mapping) for row in rows]
 
+    def touch_used(self, integration_id: str, at: datetime) -> None:
+        with self._db.begin() as connection:
+            connection.execute(
+                update(integrations)
+                .where(integrations.c.id == integration_id)
+                .values(last_used_at=at)
+            )
+
+    def take_refresh_lease(self, integration_id: str, until: datetime, now: datetime) -> bool:
+        free = or_(integrations.c.refreshing_until.is_(None), integrations.c.refreshing_until < now)
+        with self._db.begin() as connection:
+            result = connection.execute(
+                update(integrations)
+                .where(integrations.c.id == integration_id, free)
+                .values(refreshing_until=until)
+            )
+        return result.rowcount == 1
+
+    def release_refresh_lease(self, integration_id: str) -> None:
+        with self._db.begin() as connection:
+            connection.execute(
+                update(integrations)
+                .where(integrations.c.id == integration_id)
+                .values(refreshing_until=None)
+            )
+
     def save_oauth_state(self, state: OAuthState) -> None:
         values = row_values(state, oauth_states)
         message = "this OAuth state is already saved"
@@ -113,7 +161,7 @@ class SqlIntegrationStore(IntegrationStore):
         ) as connection:
             connection.execute(insert(oauth_states).values(values))
 
-    def pop_oauth_state(self, state: str, now: datetime) -> OAuthState | None:
+    def pop_oauth_state(self, state: str, user_id: str, now: datetime) -> OAuthState | None:
         with self._db.read() as connection:
             row = connection.execute(
                 select(oauth_states).where(oauth_states.c.state == state)
@@ -122,9 +170,20 @@ class SqlIntegrationStore(IntegrationStore):
             return None
         with self._db.begin() as connection:
             taken = connection.execute(delete(oauth_states).where(oauth_states.c.state == state))
-            # Expired states are also removed, and the stale ones of every flow with them.
-            connection.execute(delete(oauth_states).where(oauth_states.c.expires_at <= now))
         if taken.rowcount != 1:
             return None  # another caller popped it first
         record = to_record(OAuthState, row._mapping)
-        return record if record.expires_at > now else None
+        if record.user_id != user_id or record.expires_at <= now:
+            return None  # someone else's flow, or too late: consumed all the same
+        return record
+
+    def prune_oauth_states(self, now: datetime) -> int:
+        with self._db.begin() as connection:
+            result = connection.execute(
+                delete(oauth_states).where(oauth_states.c.expires_at <= now)
+            )
+        return int(result.rowcount)
+
+    @staticmethod
+    def _duplicates(record_id: str, owner_id: str) -> Duplicates:
+        return Duplicates(KIND, "integrations", _DUPLICATES, record_id=record_id, owner_id=owner_id)
