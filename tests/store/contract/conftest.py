@@ -24,9 +24,11 @@ import importlib.util
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -234,3 +236,32 @@ def walk(list_page: Callable[..., Page], *, limit: int, **kwargs: Any) -> list[A
             return items
         assert isinstance(cursor, str)
     raise AssertionError("paging never ended")
+
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def twin(store: Store) -> Iterator[Store]:
+    """A second store on the same database (another server); the same store in memory."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        yield store
+        return
+    other = type(store).from_url(engine.url.render_as_string(hide_password=False))  # type: ignore[attr-defined]
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def race(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run the calls at once on threads of their own, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

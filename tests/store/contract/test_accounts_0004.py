@@ -12,9 +12,7 @@ accounts (a token from before it heads a family of its own).
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -32,35 +30,11 @@ from workscript_jupyter.store.interfaces.credentials import API_KEY_FIELDS
 from workscript_jupyter.store.records import Scope, new_id
 from workscript_jupyter.store.sql import SqlStore
 
+from .conftest import race
+
 NOW = datetime(2024, 7, 1, 10, 0, 0, 250000, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
 T = TypeVar("T")
-
-
-@pytest.fixture
-def twin(store: Store) -> Iterator[Store]:
-    """A second store on the same database (another server); the same store in memory."""
-    engine = getattr(store, "engine", None)
-    if engine is None:
-        yield store
-        return
-    other = type(store).from_url(engine.url.render_as_string(hide_password=False))  # type: ignore[attr-defined]
-    try:
-        yield other
-    finally:
-        other.close()
-
-
-def race(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run the calls at once on threads of their own, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 # -- users' extra permissions -----------------------------------------------------------------

@@ -9,9 +9,7 @@ holds a connection (its token is kept as the access token).
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +26,8 @@ from workscript_jupyter.store.records import OAuthState, Scope, new_id
 from workscript_jupyter.store.sql import SqlStore
 from workscript_jupyter.store.tables import UtcDateTime
 
+from .conftest import race
+
 NOW = datetime(2024, 8, 1, 8, 0, 0, 1234, tzinfo=UTC)
 T = TypeVar("T")
 # the integrations table as revision 0005 left it (tables.py describes the head)
@@ -42,32 +42,6 @@ OLD_INTEGRATIONS = table(
     column("created_at", UtcDateTime()),
     column("updated_at", UtcDateTime()),
 )
-
-
-@pytest.fixture
-def twin(store: Store) -> Iterator[Store]:
-    """A second store on the same database (another server); the same store in memory."""
-    engine = getattr(store, "engine", None)
-    if engine is None:
-        yield store
-        return
-    other = type(store).from_url(engine.url.render_as_string(hide_password=False))  # type: ignore[attr-defined]
-    try:
-        yield other
-    finally:
-        other.close()
-
-
-def race(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run the calls at once on threads of their own, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 # -- connections ---------------------------------------------------------------------------------
