@@ -90,6 +90,8 @@ __all__ = [
     "DocumentError",
     "DocumentLimitError",
     "FireAlreadyClaimedError",
+    "GoogleError",
+    "GoogleNotConfiguredError",
     "InvalidCronError",
     "KernelNotFoundError",
     "LoopLimitError",
@@ -554,3 +556,44 @@ class AIProviderError(AIError, ServiceUnavailableError):
 
     code = "PROVIDER_ERROR"
     http_status = 503
+
+
+class GoogleError(WorkscriptError):
+    """A Google connection or API call failed (issue 18). ``code`` says why, for a workflow to
+    branch on: NO_CONNECTION, CONNECTION_NOT_FOUND, AMBIGUOUS_CONNECTION, NEEDS_CONSENT,
+    MISSING_SCOPE, NOT_FOUND, PERMISSION_DENIED, QUOTA_EXCEEDED, INVALID_REQUEST,
+    GOOGLE_UNAVAILABLE, GOOGLE_ERROR. ``reason`` is Google's own (``rateLimitExceeded``,
+    ``notFound``...) when Google gave one, ``status`` its HTTP status. Never carries a token."""
+
+    code = "GOOGLE_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        reason: str | None = None,
+        status: int | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        if code is not None:
+            self.code = code
+        self.reason = reason
+        self.status = status
+
+    def edge_data(self) -> dict[str, Any]:
+        """What a Google node's error edge carries."""
+        return {
+            "error": self.message,
+            "code": self.code,
+            "reason": self.reason,
+            "status": self.status,
+        }
+
+
+class GoogleNotConfiguredError(ServiceUnavailableError):
+    """The server has no Google OAuth client (``GOOGLE_CLIENT_ID`` / ``GOOGLE_CLIENT_SECRET``),
+    or no ``secret_key`` to encrypt the tokens with (503)."""
+
+    code = "GOOGLE_NOT_CONFIGURED"

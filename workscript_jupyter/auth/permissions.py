@@ -10,6 +10,8 @@ Permission strings are the original's: ``<resource>:<action>``.
 - ``user:manage`` (the admin routes: list, create, disable users, set roles)
 - ``ai:read`` (the model catalogue, one's own AI usage and budget), ``ai:use`` (completions
   billed to oneself: the ``ask-ai`` node), ``ai:manage`` (sync the catalogue; admins')
+- ``integration:create|read|update|delete`` (one's own Google connections: connect, list,
+  rename or test, delete), ``integration:use`` (the Google nodes act through them)
 
 Roles grant sets of them; a user may hold extra permissions on top of their role's. An API
 key holds the permissions given at creation, and only those of its owner's that it still has
@@ -41,6 +43,7 @@ _ACTIONS: Final = {
     "apikey": ("create", "read", "update", "delete"),
     "user": ("manage",),
     "ai": ("read", "use", "manage"),
+    "integration": ("create", "read", "update", "delete", "use"),
 }
 
 ALL_PERMISSIONS: Final = frozenset(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .executor import Execution, copy_json, run_workflow
     from .expressions import Expression, ExpressionError, compile_expression, evaluate
     from .model import SETTER, Jump, NodeStep, RetryPolicy, Workflow
-    from .node import Edge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
+    from .node import Edge, FallbackEdge, Node, NodeContext, NodeMetadata, ParamSpec, RunEnded
     from .parse import load_document, parse_workflow, validate_workflow
     from .registry import ENTRY_POINT_GROUP, NodeRegistry
     from .result import RunError, RunResult, RunStatus, TimelineEntry
@@ -42,6 +42,7 @@ __all__ = [
     "Execution",
     "Expression",
     "ExpressionError",
+    "FallbackEdge",
     "Jump",
     "Listener",
     "Node",
@@ -78,7 +79,8 @@ _HOMES: dict[str, str] = {
     ),
     **dict.fromkeys(("SETTER", "Jump", "NodeStep", "RetryPolicy", "Workflow"), "model"),
     **dict.fromkeys(
-        ("Edge", "Node", "NodeContext", "NodeMetadata", "ParamSpec", "RunEnded"), "node"
+        ("Edge", "FallbackEdge", "Node", "NodeContext", "NodeMetadata", "ParamSpec", "RunEnded"),
+        "node",
     ),
     **dict.fromkeys(("load_document", "parse_workflow", "validate_workflow"), "parse"),
     **dict.fromkeys(("ENTRY_POINT_GROUP", "NodeRegistry"), "registry"),

@@ -22,6 +22,7 @@ from .schema import type_name
 
 __all__ = [
     "Edge",
+    "FallbackEdge",
     "Node",
     "NodeContext",
     "NodeMetadata",
@@ -116,6 +117,16 @@ class Edge:
 
     def __repr__(self) -> str:
         return f"Edge(name={self.name!r}, data={self.data!r})"
+
+
+class FallbackEdge(Edge):
+    """An edge a workflow may or may not configure, that must not pass unnoticed when it does
+    not: taken as ``error`` (with the same data) by a step without it. A Google node's
+    ``not_found`` / ``permission_denied`` / ``quota_exceeded`` are such edges: a workflow that
+    branches on them gets them, one that only has ``error?`` gets its error edge, and one with
+    neither gets the unhandled-error warning instead of a silent next step."""
+
+    __slots__ = ()
 
 
 class RunEnded(Exception):

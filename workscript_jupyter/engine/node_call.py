@@ -21,7 +21,7 @@ from ..errors import (
     WorkscriptError,
 )
 from .model import NodeStep, Workflow
-from .node import Edge, Node, NodeContext, RunEnded, parameter_error
+from .node import Edge, FallbackEdge, Node, NodeContext, RunEnded, parameter_error
 from .registry import NodeRegistry
 from .result import RunError, RunFailure
 from .setter import StateSetter
@@ -75,7 +75,11 @@ def state_error(step: NodeStep, exc: WorkscriptError) -> RunError:
 
 def as_edge(step: NodeStep, result: Any) -> Edge | None:
     """What a node returned, as the edge it took: an Edge, None, or an edge's name."""
-    if result is None or isinstance(result, Edge):
+    if result is None:
+        return None
+    if isinstance(result, Edge):
+        if isinstance(result, FallbackEdge) and result.name not in step.edges:
+            return Edge("error", result.data)
         return result
     if isinstance(result, str):
         return Edge(result)

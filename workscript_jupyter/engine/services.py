@@ -17,6 +17,7 @@ from .net_policy import NetworkPolicy
 __all__ = [
     "AIGateway",
     "DatabaseGateway",
+    "GoogleGateway",
     "NetworkPolicy",
     "NotebookGateway",
     "ResourceGateway",
@@ -130,6 +131,38 @@ class ResourceGateway(Protocol):
         ...
 
 
+class GoogleGateway(Protocol):
+    """The run owner's Google connections, as the Google nodes (Gmail, Calendar, Drive) see
+    them (on the server: ``service/google_gateway.py``).
+
+    ``connection`` names one: a connection id, or the account's email; None means the owner's
+    only connection (AMBIGUOUS_CONNECTION when they have several). Failures raise a
+    ``GoogleError`` (errors.py) whose ``code`` the node turns into its edge; no token ever
+    reaches a node, the state or an error."""
+
+    async def describe(self, connection: str | None) -> dict[str, Any]:
+        """``{"id", "name", "email", "accountName", "scopes", "status"}`` of the connection."""
+        ...
+
+    async def call(
+        self,
+        connection: str | None,
+        api: str,
+        version: str,
+        operation: Callable[[Any], Any],
+        *,
+        scopes: Sequence[str] = (),
+    ) -> Any:
+        """``operation(service)`` in a worker thread, where ``service`` is google-api-python-
+        client's resource for ``api`` ``version`` (``"gmail", "v1"``), authorized as the
+        connection (its tokens refreshed first when they are about to expire). The operation
+        runs requests with ``integrations.google_api.execute(request)`` (quota errors are
+        retried with backoff). ``scopes``: the connection must hold one of them (else
+        MISSING_SCOPE, before any request). An expired access token refused by Google is
+        refreshed once and the operation runs again."""
+        ...
+
+
 class AIGateway(Protocol):
     """Chat completions billed to the run's owner, as ``ask-ai`` sees them (on the server:
     ``service/ai.py``; in a kernel or the CLI: the client itself, with no usage rows).
@@ -175,9 +208,9 @@ class Services:
     - ``notebooks``: Jupyter kernels for the ``notebook`` and ``python`` nodes; None turns
       those nodes off (they take their error edge, with ``notebooks_refusal`` as the message
       when it is set: e.g. code nodes disabled for this user on a shared server).
-    - ``resources`` / ``ai``: the owner's resources and AI completions (the server binds them
-      to each run's owner; a kernel or the CLI may give a direct AI client); None: the nodes
-      that need them take their error edge.
+    - ``resources`` / ``ai`` / ``google``: the owner's resources, AI completions and Google
+      connections (the server binds them to each run's owner; a kernel or the CLI may give a
+      direct AI client); None: the nodes that need them take their error edge.
     - ``dedupe_history``: ``removeDuplicates`` history, per workflow id, kept across runs of
       this process (the server will keep it in its store).
     """
@@ -195,3 +228,4 @@ class Services:
     notebooks_refusal: str | None = None
     resources: ResourceGateway | None = None
     ai: AIGateway | None = None
+    google: GoogleGateway | None = None

@@ -21,7 +21,7 @@ from typing import Any
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
 from ..engine.state import to_text
 
-__all__ = ["MAX_READ_BYTES", "NODES", "FilesystemNode"]
+__all__ = ["MAX_READ_BYTES", "NODES", "FilesystemNode", "PathRefused", "resolve_in_root"]
 
 MAX_READ_BYTES = 20 * 1024 * 1024
 _OPERATIONS = ("read", "write", "exists", "delete", "mkdir", "list")
@@ -39,22 +39,27 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _resolve(root_dir: Any, raw: Any) -> tuple[Path, Path]:
+def _resolve(root_dir: Any, raw: Any, param: str = "path") -> tuple[Path, Path]:
     """(resolved target, resolved root); refuses anything that does not stay in the root."""
     if root_dir is None:
         raise _Refused(
-            f'Parameter "path" refused: filesystem access is disabled (no root directory is '
+            f'Parameter "{param}" refused: file access is disabled (no root directory is '
             f"configured in services.root_dir): {raw}"
         )
     if not isinstance(raw, str) or not raw:
-        raise _Refused("Missing required parameter: path (a path relative to the root)")
+        raise _Refused(f"Missing required parameter: {param} (a path relative to the root)")
     if "\x00" in raw:
-        raise _Refused('Parameter "path" must not contain NUL characters')
+        raise _Refused(f'Parameter "{param}" must not contain NUL characters')
     root = Path(os.path.realpath(root_dir))
     target = Path(os.path.realpath(Path(root, raw)))  # an absolute raw path replaces root here
     if not _inside(target, root):
-        raise _Refused(f'Parameter "path" is outside the root directory: {raw}')
+        raise _Refused(f'Parameter "{param}" is outside the root directory: {raw}')
     return target, root
+
+
+# for the other nodes that read or write the run root (the Google nodes' attachments)
+PathRefused = _Refused
+resolve_in_root = _resolve
 
 
 def _text_of(content: Any) -> str:

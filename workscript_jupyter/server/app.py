@@ -35,6 +35,7 @@ from .composition import (
     open_store,
     run_services,
 )
+from .google_traits import GoogleTraits
 from .plugin_traits import PluginTraits
 from .routes import routes
 from .secret_traits import SECRET_BOX_SETTING, SecretTraits
@@ -50,7 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["WorkscriptApp"]
 
 
-class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits, SecretTraits, PluginTraits):
+class WorkscriptApp(
+    ExtensionApp, AccountTraits, AiTraits, SecretTraits, GoogleTraits, PluginTraits
+):
     name = "workscript"
     description = "Workflow automation for Jupyter: engine, REST API and scheduler."
     version = __version__
@@ -431,6 +434,7 @@ class WorkscriptApp(ExtensionApp, AccountTraits, AiTraits, SecretTraits, PluginT
             run_workers=self.run_workers,
             resource_max_bytes=self.resource_max_bytes,
             ai=ai,
+            google=self._google_settings(secret_box),
         )
         scheduling = self.run_scheduler if self.run_scheduler is not None else self.role != "client"
         if scheduling:

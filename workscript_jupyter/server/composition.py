@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..scheduler.core import Scheduler, SchedulerSettings
     from ..service import RunLimits, WorkscriptService
     from ..service.ai import AiSettings
+    from ..service.connections import GoogleSettings
     from ..service.user_isolation import IsolationSettings, UserServices
     from ..store.sql import SqlStore
     from .events_hub import EventHub
@@ -117,6 +118,7 @@ def build_service(
     run_workers: bool,
     resource_max_bytes: int,
     ai: AiSettings | None = None,
+    google: GoogleSettings | None = None,
 ) -> WorkscriptService:
     """The service and its use cases; the code-node policy learns users' hub groups from it."""
     from ..service import WorkscriptService
@@ -135,6 +137,7 @@ def build_service(
         run_workers=run_workers,
         resource_max_bytes=resource_max_bytes,
         ai=ai,
+        google=google,
     )
     services.groups_of = service.identities.groups_of
     return service
@@ -218,4 +221,5 @@ def handler_settings(service: WorkscriptService) -> dict[str, Any]:
         # use cases other issues add (None until then): resources, AI, plugins
         "resources": getattr(service, "resources", None),
         "ai": getattr(service, "ai", None),
+        "connections": getattr(service, "connections", None),
     }

@@ -11,7 +11,9 @@ The use cases are objects of their own, each given only what it needs:
 - ``ai`` (``AiService``): the model catalogue, AI usage and budgets; with an API key, the
   ``ctx.services.ai`` of each caller's runs and the catalogue's background sync;
 - ``resources`` (``Resources``): the caller's resources, and the ``ctx.services.resources``
-  of each caller's runs.
+  of each caller's runs;
+- ``connections`` (``Connections``): the caller's Google connections and their consent flow;
+  with an OAuth client and a secret key, the ``ctx.services.google`` of each caller's runs.
 
 This class builds them over one store, registry and event bus (with the parts they share: the
 ``RunPool`` and its ``RunExecutor``, the ``RunQueue``, the owners' callers, the workflow read
@@ -41,6 +43,7 @@ from .automation_history import AutomationHistory
 from .automations import Automations
 from .cache import ReadCache
 from .child_runs import ChildRuns
+from .connections import Connections, GoogleSettings
 from .execute import RunExecutor
 from .identity import Identities
 from .owners import OwnerCallers
@@ -92,6 +95,7 @@ class WorkscriptService:
         run_workers: bool = True,
         ai: AiSettings | None = None,
         resource_max_bytes: int = DEFAULT_MAX_BYTES,
+        google: GoogleSettings | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -120,6 +124,10 @@ class WorkscriptService:
         self.ai = AiService(store, ai if ai is not None else AiSettings())
         if self.ai.configured:
             self.run_services.register("ai", self.ai.gateway_for)
+        # Google: the caller's connections; runs get a gateway when a client and a key exist
+        self.connections = Connections(store, google if google is not None else GoogleSettings())
+        if self.connections.configured:
+            self.run_services.register("google", self.connections.gateway)
         executor = RunExecutor(
             store, registry, self.bus, self.run_services.wrap(services_factory), self.server_id
         )

@@ -6,9 +6,10 @@ of them are use cases of their own, each bound to the caller whose run it is:
 
 - ``workflows``: child runs (runWorkflow; ``child_runs.WorkflowRunner``);
 - ``resources``: the caller's resources (resource-*; ``resources.ResourceGateway``);
-- ``ai``: completions billed to the caller (ask-ai; ``ai.AIGateway``).
+- ``ai``: completions billed to the caller (ask-ai; ``ai.AIGateway``);
+- ``google``: the caller's Google connections (the Google nodes; ``google_gateway.py``).
 
-``resources`` and ``ai`` are fields of ``Services`` itself (a kernel can fill them too);
+``resources``, ``ai`` and ``google`` are fields of ``Services`` itself (a kernel can fill them too);
 ``workflows`` only exists here. ``RunServices`` holds one builder per name; the use cases
 register theirs when they are composed (core.py), and ``wrap(factory)`` is the executor's
 services factory. A builder that is not registered leaves its field as the factory set it
@@ -26,7 +27,7 @@ from .values import Caller, ServicesFactory
 
 __all__ = ["GATEWAYS", "RunServices", "ServerServices"]
 
-GATEWAYS = ("workflows", "resources", "ai")
+GATEWAYS = ("workflows", "resources", "ai", "google")
 
 
 @dataclasses.dataclass

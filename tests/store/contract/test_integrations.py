@@ -233,6 +233,17 @@ def test_a_foreign_oauth_state_is_refused_and_consumed(
     assert store.integrations.pop_oauth_state(state.state, alice.user_id, NOW) is None
 
 
+def test_an_oauth_state_alone_identifies_its_flow_once(store: Store, alice: Scope) -> None:
+    """The callback reached without a login passes no user: the state is enough, once."""
+    state = _state(alice.user_id)
+    store.integrations.save_oauth_state(state)
+    assert store.integrations.pop_oauth_state(state.state, None, NOW) == state
+    assert store.integrations.pop_oauth_state(state.state, None, NOW) is None
+    expired = _state(alice.user_id, expires_at=NOW)
+    store.integrations.save_oauth_state(expired)
+    assert store.integrations.pop_oauth_state(expired.state, None, NOW) is None
+
+
 def test_expired_oauth_states_are_refused_and_pruned(store: Store, alice: Scope) -> None:
     old = _state(alice.user_id, expires_at=NOW)
     store.integrations.save_oauth_state(old)

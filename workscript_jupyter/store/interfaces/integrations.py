@@ -115,9 +115,10 @@ class IntegrationStore(ABC):
     def save_oauth_state(self, state: OAuthState) -> None: ...
 
     @abstractmethod
-    def pop_oauth_state(self, state: str, user_id: str, now: datetime) -> OAuthState | None:
+    def pop_oauth_state(self, state: str, user_id: str | None, now: datetime) -> OAuthState | None:
         """The state, removed so it can be used once; None when unknown, already used,
-        expired, or started by another user (that state is consumed too)."""
+        expired, or started by another user (that state is consumed too). ``user_id`` None:
+        the state alone identifies the flow (the OAuth callback reached without a login)."""
 
     @abstractmethod
     def prune_oauth_states(self, now: datetime) -> int:

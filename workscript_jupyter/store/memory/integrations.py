@@ -116,12 +116,16 @@ class MemoryIntegrations(IntegrationStore):
                 raise ConflictError("this OAuth state is already saved")
             self._t.oauth_states[record.state] = record
 
-    def pop_oauth_state(self, state: str, user_id: str, now: datetime) -> OAuthState | None:
+    def pop_oauth_state(self, state: str, user_id: str | None, now: datetime) -> OAuthState | None:
         at = utc(now, "now")
         assert at is not None
         with self._t.lock:
             record = self._t.oauth_states.pop(state, None)
-        if record is None or record.user_id != user_id or record.expires_at <= at:
+        if (
+            record is None
+            or (user_id is not None and record.user_id != user_id)
+            or record.expires_at <= at
+        ):
             return None
         return record
 

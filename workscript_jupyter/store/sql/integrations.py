@@ -161,7 +161,7 @@ class SqlIntegrationStore(IntegrationStore):
         ) as connection:
             connection.execute(insert(oauth_states).values(values))
 
-    def pop_oauth_state(self, state: str, user_id: str, now: datetime) -> OAuthState | None:
+    def pop_oauth_state(self, state: str, user_id: str | None, now: datetime) -> OAuthState | None:
         with self._db.read() as connection:
             row = connection.execute(
                 select(oauth_states).where(oauth_states.c.state == state)
@@ -173,7 +173,7 @@ class SqlIntegrationStore(IntegrationStore):
         if taken.rowcount != 1:
             return None  # another caller popped it first
         record = to_record(OAuthState, row._mapping)
-        if record.user_id != user_id or record.expires_at <= now:
+        if (user_id is not None and record.user_id != user_id) or record.expires_at <= now:
             return None  # someone else's flow, or too late: consumed all the same
         return record
 
