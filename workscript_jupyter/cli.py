@@ -102,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_worker_parser(commands)
     _add_accounts_parsers(commands)
     _add_notebook_parser(commands)
+    from .cli_secrets import add_secrets_parser
     from .cli_settings import add_settings_parser
+
+    add_secrets_parser(commands)
 
     add_settings_parser(commands)
     return parser
@@ -175,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_notebook import run_notebook_command
 
             return run_notebook_command(args)
+        if args.command == "secrets":
+            from .cli_secrets import run_secrets_command
+
+            return run_secrets_command(args)
         if args.command == "settings":
             from .cli_settings import run_settings_command
 
