@@ -128,6 +128,35 @@ def _ai_settings(environ: Mapping[str, str]) -> Any:
     )
 
 
+def _google_settings(environ: Mapping[str, str]) -> Any:
+    """The Google connections of the runs this worker executes, from the environment the
+    server reads (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, WORKSCRIPT_SECRET_KEY, GOOGLE_*_URI,
+    GOOGLE_API_ROOT_URL): the same client and key as the servers, or the Google nodes take
+    their error edge. A worker never starts a consent, so the redirect URI is never sent."""
+    from types import SimpleNamespace
+
+    from .auth.secret_box import SecretBox
+    from .service.google_config import google_settings
+
+    def env(name: str) -> str | None:
+        return (environ.get(name) or "").strip() or None
+
+    from .errors import ConfigurationError
+
+    key = env("WORKSCRIPT_SECRET_KEY")
+    retries = env("GOOGLE_QUOTA_RETRIES") or "4"
+    if not retries.isdigit():
+        raise ConfigurationError(f"GOOGLE_QUOTA_RETRIES must be a whole number, not {retries!r}")
+    names = ("client_id", "client_secret", "redirect_uri", "auth_uri", "token_uri")
+    names += ("revoke_uri", "userinfo_uri", "api_root_url")
+    traits = SimpleNamespace(
+        **{f"google_{name}": env(f"GOOGLE_{name.upper()}") for name in names},
+        google_quota_retries=int(retries),
+    )
+    box = SecretBox.from_setting(key, setting="WORKSCRIPT_SECRET_KEY") if key else None
+    return google_settings(traits, box=box, server_url="http://localhost/", log=log)
+
+
 async def _serve(args: argparse.Namespace, root: Path) -> int:
     import asyncio
     import contextlib
@@ -170,6 +199,7 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
         single_user=False,
         run_workers=True,
         ai=_ai_settings(os.environ),
+        google=_google_settings(os.environ),
     )
     service.interrupt_all_leftovers = False
     service.queue_worker.poll_seconds = args.poll

@@ -311,7 +311,7 @@ def test_racing_runs_on_two_servers_refresh_once(
         )
 
     results = asyncio.run(body())
-    assert len(results) == 6 and all("messages" in r for r in results)
+    assert len(results) == 6 and all("resultSizeEstimate" in r for r in results)
     assert google_oauth.grants.count("refresh_token") == refreshes + 1
     assert _row(store, alice, row).refreshing_until is None
 
@@ -353,7 +353,7 @@ def test_a_token_google_refuses_is_refreshed_once_and_the_call_retried(
     refreshes = google_oauth.grants.count("refresh_token")
     seen = len(google_apis.requests)
     result = asyncio.run(connections.gateway(alice).call(None, "gmail", "v1", _list_messages))
-    assert "messages" in result
+    assert "resultSizeEstimate" in result
     assert google_oauth.grants.count("refresh_token") == refreshes + 1
     assert len(google_apis.requests) == seen + 2  # the 401, then the retry
 
@@ -430,7 +430,7 @@ def test_google_errors_carry_the_reason_and_quota_is_retried(
     connect(alice)
     gateway = connections.gateway(alice)
     google_apis.fail_next(429, "rateLimitExceeded")
-    assert "messages" in asyncio.run(gateway.call(None, "gmail", "v1", _list_messages))
+    assert "resultSizeEstimate" in asyncio.run(gateway.call(None, "gmail", "v1", _list_messages))
     for _ in range(5):  # the first try and four retries
         google_apis.fail_next(403, "userRateLimitExceeded")
     with pytest.raises(GoogleError) as quota:

@@ -19,13 +19,10 @@ from traitlets import HasTraits, Int, Unicode, default
 
 from ..auth.secret_box import SecretBox
 from ..errors import ConfigurationError
-from ..integrations.google_api import GoogleApiSettings
-from ..integrations.google_oauth import GoogleOAuthConfig
 from ..service.connections import GoogleSettings
+from ..service.google_config import CALLBACK_PATH, google_settings
 
-__all__ = ["CALLBACK_PATH", "GoogleTraits", "google_settings"]
-
-CALLBACK_PATH = "workscript/auth/google/callback"
+__all__ = ["CALLBACK_PATH", "GoogleTraits"]
 
 
 def _env(name: str) -> str | None:
@@ -119,32 +116,3 @@ class GoogleTraits(HasTraits):
         except ConfigurationError as error:
             app.log.critical("workscript: %s; the server stops", error.message)
             raise SystemExit(f"workscript: {error.message}") from None
-
-
-def google_settings(
-    traits: Any, *, box: SecretBox | None, server_url: str, log: Any
-) -> GoogleSettings:
-    """The service's ``GoogleSettings`` from ``traits``; ``server_url``: this server's absolute
-    URL with its base path, for the default redirect URI."""
-    client_id, secret = traits.google_client_id, traits.google_client_secret
-    api = GoogleApiSettings(
-        root_url=traits.google_api_root_url, quota_retries=traits.google_quota_retries
-    )
-    if not client_id and not secret:
-        return GoogleSettings(box=box, api=api)
-    if not client_id or not secret:
-        missing = "GOOGLE_CLIENT_ID" if not client_id else "GOOGLE_CLIENT_SECRET"
-        raise ConfigurationError(f"Google needs both the client id and secret: {missing} is unset")
-    redirect = traits.google_redirect_uri or server_url.rstrip("/") + "/" + CALLBACK_PATH
-    endpoints = {
-        name: value
-        for name in ("auth_uri", "token_uri", "revoke_uri", "userinfo_uri")
-        if (value := getattr(traits, f"google_{name}"))
-    }
-    oauth = GoogleOAuthConfig(client_id, secret, redirect, **endpoints)
-    if box is None:
-        log.warning(
-            "workscript: Google is configured but there is no secret_key to encrypt its tokens "
-            "with: connections are off until WORKSCRIPT_SECRET_KEY is set"
-        )
-    return GoogleSettings(box=box, oauth=oauth, api=api)
