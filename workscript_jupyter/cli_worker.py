@@ -147,10 +147,10 @@ def _google_settings(environ: Mapping[str, str]) -> Any:
     retries = env("GOOGLE_QUOTA_RETRIES") or "4"
     if not retries.isdigit():
         raise ConfigurationError(f"GOOGLE_QUOTA_RETRIES must be a whole number, not {retries!r}")
-    names = ("client_id", "client_secret", "redirect_uri", "auth_uri", "token_uri")
-    names += ("revoke_uri", "userinfo_uri", "api_root_url")
+    names = "client_id client_secret redirect_uri auth_uri token_uri revoke_uri userinfo_uri"
+    names += " api_root_url"
     traits = SimpleNamespace(
-        **{f"google_{name}": env(f"GOOGLE_{name.upper()}") for name in names},
+        **{f"google_{name}": env(f"GOOGLE_{name.upper()}") for name in names.split()},
         google_quota_retries=int(retries),
     )
     box = SecretBox.from_setting(key, setting="WORKSCRIPT_SECRET_KEY") if key else None
