@@ -123,6 +123,8 @@ class TestResetByMail:
             raise_error=False,
         )
         assert page.code == 200, page.code  # the link opens the reset page, no login needed
+        # a page, not JSON (Jupyter's APIHandler.finish sets JSON unless told otherwise)
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
 
         client = public(jp_fetch)
         valid = await client.post("password-reset", "validate", json_body={"token": token})

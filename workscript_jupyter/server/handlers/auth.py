@@ -186,10 +186,10 @@ class PasswordResetPageHandler(_AccountsHandler):
 
     @allow_unauthenticated
     async def get(self) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(_RESET_PAGE)
+        # APIHandler.finish would label it application/json: the browser must render it
+        self.finish(_RESET_PAGE, set_content_type="text/html; charset=utf-8")
 
 
 class PasswordResetHandler(_AccountsHandler):
