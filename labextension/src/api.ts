@@ -472,7 +472,8 @@ export class WorkscriptClient {
     return parts.length ? `${url}?${parts.join('&')}` : url;
   }
 
-  private async request<T>(
+  /** One call of `/workscript/<path>` (JSON in and out): the feature clients' way in too. */
+  async request<T>(
     method: string,
     path: string,
     options: { query?: Query; body?: unknown; text?: boolean } = {}

@@ -1,5 +1,5 @@
 /**
- * The Workscript sidebar widget: a Lab `ReactWidget` holding the three sections, and the
+ * The Workscript sidebar widget: a Lab `ReactWidget` holding its sections, and the
  * panel's icon. Nothing is read from the server until the panel is first shown, so a Lab
  * session that never opens it costs the server no request and no WebSocket.
  */
@@ -12,6 +12,8 @@ import type { Message } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import type { RecordKind } from './context';
 import { WorkscriptClient } from './api';
+import { ConnectionsSection } from './connections';
+import { dialogConfirm } from './connectionsDialog';
 import { AutomationsSection, RunsSection, WorkflowsSection } from './sections';
 import { WorkscriptSocket } from './socket';
 
@@ -44,6 +46,7 @@ export class WorkscriptPanel extends ReactWidget {
       'workscript_jupyter'
     );
     this._trans = trans;
+    this._confirm = dialogConfirm(trans);
     this.id = 'workscript-panel';
     this.addClass('jp-Workscript-panel');
     this.title.icon = workscriptIcon;
@@ -91,6 +94,11 @@ export class WorkscriptPanel extends ReactWidget {
         <WorkflowsSection {...props} />
         <RunsSection {...props} socket={this._socket} />
         <AutomationsSection {...props} socket={this._socket} />
+        <ConnectionsSection
+          client={this._client}
+          trans={this._trans}
+          confirm={this._confirm}
+        />
       </div>
     );
   }
@@ -100,5 +108,6 @@ export class WorkscriptPanel extends ReactWidget {
   private readonly _changes = new Signal<this, RecordKind>(this);
   private readonly _socket: WorkscriptSocket;
   private readonly _trans: ReturnType<ITranslator['load']>;
+  private readonly _confirm: ReturnType<typeof dialogConfirm>;
   private _shown = false;
 }

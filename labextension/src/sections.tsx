@@ -392,7 +392,7 @@ function FilterSelect(props: {
 }
 
 /** A section of the sidebar: its title (with `extra` beside it) and its content. */
-function SidebarSection(props: {
+export function SidebarSection(props: {
   title: string;
   testId: string;
   extra?: React.ReactNode;

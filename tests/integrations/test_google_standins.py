@@ -195,12 +195,14 @@ def test_calendar_events_and_freebusy(google_apis: GoogleApisStandIn, credential
 
     busy = calendar.freebusy().query(body={**window, "items": [{"id": "primary"}]}).execute()
     assert busy["calendars"]["primary"]["busy"] == [
-        {"start": "2026-12-07T09:00:00+01:00", "end": "2026-12-07T09:15:00+01:00"}
+        {"start": "2026-12-07T08:00:00Z", "end": "2026-12-07T08:15:00Z"}  # as Google: in UTC
     ]
     events.delete(calendarId="primary", eventId=made["id"]).execute()
+    # as Google: a deleted event is cancelled, and deleting it again is 410 Gone
+    assert events.get(calendarId="primary", eventId=made["id"]).execute()["status"] == "cancelled"
     with pytest.raises(HttpError) as gone:
-        events.get(calendarId="primary", eventId=made["id"]).execute()
-    assert gone.value.status_code == 404
+        events.delete(calendarId="primary", eventId=made["id"]).execute()
+    assert gone.value.status_code == 410
 
     with pytest.raises(HttpError) as bad:
         events.insert(calendarId="primary", body={"summary": "no times"}).execute()

@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from ..ci import require
+from ..standins.google_oauth import GoogleOAuthStandIn
 from .harness import (
     ARTIFACTS,
     EXTENSION,
@@ -161,10 +163,35 @@ def lab_listing(lab_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str
 
 
 @pytest.fixture(scope="package")
+def lab_google() -> Iterator[GoogleOAuthStandIn]:
+    """Google's OAuth server (tests/standins/google_oauth.py) that Lab's connections use."""
+    with GoogleOAuthStandIn() as stand_in:
+        yield stand_in
+
+
+def _google_settings(oauth: GoogleOAuthStandIn) -> dict[str, str]:
+    """Lab's Google client is the stand-in's; the redirect is left to its default, Lab's own
+    ``<url>/workscript/auth/google/callback`` (the port is chosen when Lab starts)."""
+    return {
+        "google_client_id": oauth.client_id,
+        "google_client_secret": oauth.client_secret,
+        "google_auth_uri": oauth.auth_uri,
+        "google_token_uri": oauth.token_uri,
+        "google_revoke_uri": oauth.revoke_uri,
+        "google_userinfo_uri": oauth.userinfo_uri,
+        "secret_key": Fernet.generate_key().decode(),
+    }
+
+
+@pytest.fixture(scope="package")
 def lab(
-    lab_venv: Path, lab_listing: str, tmp_path_factory: pytest.TempPathFactory
+    lab_venv: Path,
+    lab_listing: str,
+    lab_google: GoogleOAuthStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LabServer]:
-    """``jupyter lab`` of the venv; the extension must be listed enabled and OK first."""
+    """``jupyter lab`` of the venv; the extension must be listed enabled and OK first. Its
+    Google connections go to ``lab_google``."""
     entry = find_extension(lab_listing, EXTENSION)
     if entry is None or not (entry.enabled and entry.ok):
         pytest.fail(
@@ -173,9 +200,15 @@ def lab(
             pytrace=False,
         )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    server = _harness(
-        start_lab, lab_venv, tmp_path_factory.mktemp("lab-server"), ARTIFACTS / "jupyterlab.log"
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-in is plain http
+        server = _harness(
+            start_lab,
+            lab_venv,
+            tmp_path_factory.mktemp("lab-server"),
+            ARTIFACTS / "jupyterlab.log",
+            workscript=_google_settings(lab_google),
+        )
     try:
         yield server
     finally:

@@ -33,6 +33,7 @@ OPEN = {
     ("PasswordResetHandler", "POST"),
     ("FirstMessageSocketHandler", "GET"),  # its first message carries the key or JWT
     ("PasswordResetPageHandler", "GET"),  # a static form
+    ("GoogleCallbackHandler", "GET"),  # the OAuth flow's single-use state authenticates it
 }
 
 

@@ -98,9 +98,13 @@ def build_service(api: str, version: str, access_token: str, settings: GoogleApi
     from google.oauth2.credentials import Credentials
     from googleapiclient.discovery import build_from_document
 
+    transport = httplib2.Http(timeout=settings.timeout)
+    # a resumable upload's chunks are answered 308 "Resume Incomplete", not a redirect
+    # (what googleapiclient.http.build_http does to the Http it makes)
+    transport.redirect_codes = transport.redirect_codes - {308}
     http = google_auth_httplib2.AuthorizedHttp(
         Credentials(token=access_token),  # type: ignore[no-untyped-call]
-        http=httplib2.Http(timeout=settings.timeout),
+        http=transport,
         max_refresh_attempts=0,
     )
     return build_from_document(_document(api, version, settings.root_url), http=http)

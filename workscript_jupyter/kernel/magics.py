@@ -39,6 +39,7 @@ from ..engine import (
 from ..errors import WorkflowValidationError
 from ..runner.lazy_gateway import LazyNotebookGateway
 from .cell_errors import format_issues
+from .connections import connect_html, connections_html
 from .handle import RunHandle
 from .remote import RemoteRunHandle, Schedule, automations_table, saved_html, show_end
 from .server_client import ServerClient, ServerError, ServerNotFoundError, format_server_error
@@ -119,7 +120,7 @@ class WorkscriptMagics(Magics):
     @line_magic
     def workscript(self, line: str) -> Any:
         """%workscript nodes | validate VAR_OR_FILE | run FILE [--state EXPR] | automations |
-        server | help"""
+        connect google [SCOPE ...] | connections | server | help"""
         line, literal = _take_state_literal(line)
         try:
             words = shlex.split(line)
@@ -144,6 +145,12 @@ class WorkscriptMagics(Magics):
         if command == "automations" and not rest:
             client = self._server()
             return HTML(automations_table(self._call(client.list_automations), client))
+        if command == "connect":
+            client = self._server()
+            return HTML(self._call(connect_html, client, rest))
+        if command == "connections" and not rest:
+            client = self._server()
+            return HTML(self._call(connections_html, client))
         if command == "server" and not rest:
             client = self._server()
             health = self._call(client.health)
@@ -321,6 +328,9 @@ _HELP = """%%workflow [--state EXPR] [--name VAR] [--quiet] [--no-wait]
 %workscript validate VAR_OR_FILE       check a workflow held in a variable or a file
 %workscript run FILE [--state EXPR]    run a workflow file
 %workscript automations                the automations on the server, with their next runs
+%workscript connect google [SCOPE ...] a link to Google's consent page (default scopes:
+    gmail.readonly gmail.send calendar drive.file) that connects a Google account
+%workscript connections                your Google connections, their status and scopes
 %workscript server                     which server the notebook talks to
 %workscript help                       this text"""
 

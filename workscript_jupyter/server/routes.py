@@ -58,8 +58,13 @@ __all__ = ["FEATURE_ROUTES", "ID", "WORKFLOW_ID", "optional_module", "routes"]
 ID = r"([a-f0-9]{32})"
 # a workflow: its record id, or the id inside its definition (the owner's; store/definition_ids.py)
 WORKFLOW_ID = r"([A-Za-z0-9_-]{1,200})"
-# handler modules that bring their own ``ROUTES`` list (resources, AI, plugins)
-FEATURE_ROUTES = ("handlers.resources", "handlers.ai", "handlers.plugins")
+# handler modules that bring their own ``ROUTES`` list (resources, AI, plugins, connections)
+FEATURE_ROUTES = (
+    "handlers.resources",
+    "handlers.ai",
+    "handlers.plugins",
+    "handlers.connections",
+)
 
 
 def optional_module(name: str) -> Any:
