@@ -62,6 +62,21 @@ BUILTIN_INDEX: Final[dict[str, str]] = {
     "resource-interpolate": "resource_interpolate:ResourceInterpolateNode",
     "resource-list": "resources:ResourceListNode",
     "ask-ai": "ai:AskAINode",
+    "googleConnect": "google_gmail:GoogleConnectNode",
+    "sendEmail": "google_gmail:SendEmailNode",
+    "listEmails": "google_gmail:ListEmailsNode",
+    "getEmail": "google_gmail:GetEmailNode",
+    "modifyEmail": "google_gmail:ModifyEmailNode",
+    "listEvents": "google_calendar:ListEventsNode",
+    "createEvent": "google_calendar:CreateEventNode",
+    "updateEvent": "google_calendar:UpdateEventNode",
+    "deleteEvent": "google_calendar:DeleteEventNode",
+    "freeBusy": "google_calendar:FreeBusyNode",
+    "listFiles": "google_drive:ListFilesNode",
+    "downloadFile": "google_drive:DownloadFileNode",
+    "uploadFile": "google_drive:UploadFileNode",
+    "createFolder": "google_drive:CreateFolderNode",
+    "shareFile": "google_drive:ShareFileNode",
 }
 
 

@@ -1,0 +1,67 @@
+"""What the Drive node tests share: the Google fixtures of tests/google/conftest.py, a step
+that records the edge it took, and files put straight into the Drive stand-in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.google.conftest import (  # noqa: F401  (the fixtures)
+    _plain_http,
+    alice,
+    connect,
+    connections,
+    google_services,
+    run_google,
+    secret_key,
+    store,
+)
+from tests.standins.google_apis import GoogleApisStandIn
+from tests.standins.google_fixtures import (  # noqa: F401  (the fixtures)
+    google_apis_fixture,
+    google_oauth_fixture,
+)
+
+EDGES = ("success", "no_results", "not_found", "permission_denied", "quota_exceeded", "error")
+FOLDER = "application/vnd.google-apps.folder"
+
+
+def step(node: str, *, edges: tuple[str, ...] = EDGES, **params: Any) -> dict[str, Any]:
+    """``node`` with ``params``, each of ``edges`` setting ``took`` and ``data``."""
+    targets = {f"{edge}?": [{"$.data": "$._edgeContext"}, {"$.took": edge}] for edge in edges}
+    return {node: {**params, **targets}}
+
+
+def put_file(
+    apis: GoogleApisStandIn,
+    name: str,
+    content: bytes | None = None,
+    *,
+    mime: str = "text/plain",
+    parents: list[str] | None = None,
+    **extra: Any,
+) -> str:
+    """A file in the stand-in's Drive, as Google keeps it; its id."""
+    file_id = "t" + uuid.uuid4().hex[:15]
+    stored: dict[str, Any] = {
+        "kind": "drive#file",
+        "id": file_id,
+        "name": name,
+        "mimeType": mime,
+        "parents": parents or ["root"],
+        "trashed": False,
+        "createdTime": "2026-12-01T10:00:00.000Z",
+        "modifiedTime": "2026-12-02T10:00:00.000Z",
+        "webViewLink": f"https://drive.google.com/file/d/{file_id}/view?usp=drivesdk",
+    }
+    if content is not None:
+        stored["content"] = content
+        if not mime.startswith("application/vnd.google-apps."):
+            stored["size"] = str(len(content))
+    stored.update(extra)
+    apis.files[file_id] = stored
+    return file_id
+
+
+def drive_requests(apis: GoogleApisStandIn) -> list[tuple[str, str]]:
+    return [r for r in apis.requests if "/drive/" in r[1]]
