@@ -5,7 +5,6 @@ stand-in (tests/standins/google_calendar.py) and the OAuth stand-in's consent fl
 The stand-ins are module-scoped: each test writes to a calendar of its own (``calendar`` fixture,
 a fresh id) so tests never see each other's events."""
 
-# ruff: noqa: F811  (the fixtures imported below are parameters of the tests by design)
 from __future__ import annotations
 
 import json
@@ -15,22 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.google.conftest import (  # noqa: F401  (the Google fixtures)
-    _plain_http,
-    alice,
-    connect,
-    connections,
-    google_services,
-    run_google,
-    secret_key,
-    store,
-)
 from tests.standins.google_apis import GoogleApisStandIn
 from tests.standins.google_calendar import updates_sent
-from tests.standins.google_fixtures import (  # noqa: F401  (the stand-ins)
-    google_apis_fixture,
-    google_oauth_fixture,
-)
 from workscript_jupyter.engine import RunResult
 
 EDGES = ("success", "no_results", "free", "busy", "not_found", "permission_denied")

@@ -1,4 +1,4 @@
-"""What the Drive node tests share: the Google fixtures of tests/google/conftest.py, a step
+"""What the Drive node tests share: a step
 that records the edge it took, and files put straight into the Drive stand-in."""
 
 from __future__ import annotations
@@ -6,21 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.google.conftest import (  # noqa: F401  (the fixtures)
-    _plain_http,
-    alice,
-    connect,
-    connections,
-    google_services,
-    run_google,
-    secret_key,
-    store,
-)
 from tests.standins.google_apis import GoogleApisStandIn
-from tests.standins.google_fixtures import (  # noqa: F401  (the fixtures)
-    google_apis_fixture,
-    google_oauth_fixture,
-)
 
 EDGES = ("success", "no_results", "not_found", "permission_denied", "quota_exceeded", "error")
 FOLDER = "application/vnd.google-apps.folder"

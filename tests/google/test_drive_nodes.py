@@ -2,7 +2,6 @@
 against the Drive stand-in (tests/standins/google_drive.py); the scope and quota edges of
 every Drive node. Downloads and uploads: test_google_drive_transfer.py."""
 
-# ruff: noqa: F811  (pytest passes the imported fixtures by name)
 from __future__ import annotations
 
 import uuid
@@ -11,21 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.nodes.google_drive_helpers import (  # noqa: F401  (the fixtures)
+from tests.google.drive_helpers import (
     FOLDER,
-    _plain_http,
-    alice,
-    connect,
-    connections,
     drive_requests,
-    google_apis_fixture,
-    google_oauth_fixture,
-    google_services,
     put_file,
-    run_google,
-    secret_key,
     step,
-    store,
 )
 from tests.standins.google_apis import GoogleApisStandIn
 from tests.standins.google_drive import notifications_sent

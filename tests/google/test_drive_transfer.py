@@ -2,7 +2,6 @@
 Drive stand-in: chunked downloads and resumable uploads, Docs exports, the size limit, and
 paths outside the run root."""
 
-# ruff: noqa: F811  (pytest passes the imported fixtures by name)
 from __future__ import annotations
 
 import os
@@ -12,21 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.nodes.google_drive_helpers import (  # noqa: F401  (the fixtures)
+from tests.google.drive_helpers import (
     FOLDER,
-    _plain_http,
-    alice,
-    connect,
-    connections,
     drive_requests,
-    google_apis_fixture,
-    google_oauth_fixture,
-    google_services,
     put_file,
-    run_google,
-    secret_key,
     step,
-    store,
 )
 from tests.standins.google_apis import GoogleApisStandIn
 from workscript_jupyter.nodes import google_drive_transfer

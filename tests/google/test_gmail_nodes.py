@@ -4,8 +4,6 @@ each node's success, its failure edges (not_found, permission_denied for a missi
 quota retried then persisting, config_error and its fallback to error) and the refusals of
 bad parameters, header injection and attachments outside the run root or past the limits."""
 
-# ruff: noqa: F811  (pytest passes the fixtures imported below by name)
-
 from __future__ import annotations
 
 import base64
@@ -15,17 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.google.conftest import (  # noqa: F401  (the fixtures)
-    _plain_http,
-    alice,
-    connect,
-    connections,
-    google_services,
-    run_google,
-    secret_key,
-    store,
-)
-from tests.standins.google_fixtures import google_apis_fixture, google_oauth_fixture  # noqa: F401
 from tests.standins.google_gmail import deliver
 from workscript_jupyter.nodes import google_gmail_mime
 

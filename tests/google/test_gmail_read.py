@@ -3,8 +3,6 @@ pageToken, no_results, mailbox/labels/search, full details; a multipart message'
 attachments, saved into the run root under sanitized names (``../../evil`` stays in the folder),
 never over an existing file and never past the size bound; not_found, a missing scope, quota."""
 
-# ruff: noqa: F811  (pytest passes the fixtures imported below by name)
-
 from __future__ import annotations
 
 import secrets
@@ -13,18 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.google.conftest import (  # noqa: F401  (the fixtures)
-    _plain_http,
-    alice,
-    connect,
-    connections,
-    google_services,
-    run_google,
-    secret_key,
-    store,
-)
-from tests.nodes.test_google_gmail import step, taken
-from tests.standins.google_fixtures import google_apis_fixture, google_oauth_fixture  # noqa: F401
+from tests.google.test_gmail_nodes import step, taken
 from tests.standins.google_gmail import deliver
 from workscript_jupyter.nodes import google_gmail_read
 
