@@ -104,6 +104,14 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
         expired_key["id"],
         expires_at=datetime.now(UTC) - timedelta(minutes=1),
     )
+    # a Google connection of Ann's, as the consent flow would have saved it
+    connection = await asyncio.to_thread(
+        store.integrations.create,
+        Scope(users["ann@m.org"]),
+        provider="google",
+        account_id="ann-google",
+        account_email="ann@gmail.example",
+    )
     bob = public.as_user(bearer((await login(public, "bob@m.org"))["accessToken"]))
     bob_key = await new_key(bob, "bob's")
     cy = public.as_user(bearer((await login(public, "cy@m.org"))["accessToken"]))
@@ -144,6 +152,7 @@ async def build_world(api: Api, jp_fetch: Any, store: Any) -> World:
             "keys": target_key["id"],
             "users": users["bob@m.org"],
             "resources": resource.body["id"],
+            "integrations": connection.id,
         },
         credentials={
             "none": {"Authorization": ""},
@@ -177,6 +186,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "workflows"): {"definition": document()},
     ("PATCH", "automations"): {"name": "renamed"},
     ("PATCH", "keys"): {"name": "renamed"},
+    ("PATCH", "integrations"): {"name": "renamed"},
     ("PATCH", "users"): {"name": "Bob"},
     ("PUT", "resources"): {"name": "renamed"},
     ("PATCH", "resources"): {"name": "renamed"},
@@ -197,8 +207,13 @@ VALID = ("valid jwt", "valid key")
 KEYS_BY_SIGNED_IN_USERS = {("KeysHandler", "POST"), ("KeyHandler", "PATCH")}
 NO_SUCH_ROUTE = {"WebhookHandler", "NotFoundHandler"}  # a 404 whoever asks
 SKIPPED = {"OpenApiHandler"}  # test_a_key_opens_the_openapi_document
-# a service this server does not configure (no OpenRouter key): its documented 503 and code
-NOT_CONFIGURED = {("AiModelsSyncHandler", "POST"): b'"MISSING_API_KEY"'}
+# a service this server does not configure (no OpenRouter key, no Google client): its
+# documented 503 and code (the Google callback answers a page that says so)
+NOT_CONFIGURED = {
+    ("AiModelsSyncHandler", "POST"): b'"MISSING_API_KEY"',
+    ("IntegrationTestHandler", "POST"): b'"GOOGLE_NOT_CONFIGURED"',
+    ("GoogleCallbackHandler", "GET"): b"Google account not connected",
+}
 
 
 async def request(jp_fetch: Any, verb: str, path: str, headers: dict[str, str], body: Any) -> Any:
@@ -237,7 +252,7 @@ def is_socket(handler: str) -> bool:
 def judge(row: str, handler: str, verb: str, path: str, code: int, raw: bytes, world: World) -> str:
     """What is wrong with this answer ('' when it is the documented one)."""
     permission = PERMISSION[handler].get(verb)
-    kinds = ("workflows", "executions", "automations", "keys", "resources")
+    kinds = ("workflows", "executions", "automations", "keys", "resources", "integrations")
     others = [world.ids[kind] for kind in kinds]
     names_a_row = any(row_id in path for row_id in others)
     if code == 503 and NOT_CONFIGURED.get((handler, verb), b"\0") in raw:
@@ -333,6 +348,9 @@ async def test_every_route_gives_each_credential_its_documented_status(
             assert json.loads(after.body)["revokedAt"] is not None
         else:
             assert after.code == 404, path
+    path = f"/workscript/integrations/{world.ids['integrations']}"  # answers {deleted, revoked}
+    assert (await request(jp_fetch, "DELETE", path, key, None)).code == 200, path
+    assert (await request(jp_fetch, "GET", path, key, None)).code == 404, path
     assert (await request(jp_fetch, "POST", "/workscript/auth/logout", key, {})).code == 204
     jwt_headers = world.credentials["valid jwt"]
     logout = await request(jp_fetch, "POST", "/workscript/auth/logout", jwt_headers, {})
