@@ -1,5 +1,5 @@
-"""What the Drive node tests share: a step
-that records the edge it took, and files put straight into the Drive stand-in."""
+"""What the Drive node tests share: files put straight into the Drive stand-in, and the
+requests that went to Drive."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ from typing import Any
 
 from tests.standins.google_apis import GoogleApisStandIn
 
-EDGES = ("success", "no_results", "not_found", "permission_denied", "quota_exceeded", "error")
 FOLDER = "application/vnd.google-apps.folder"
-
-
-def step(node: str, *, edges: tuple[str, ...] = EDGES, **params: Any) -> dict[str, Any]:
-    """``node`` with ``params``, each of ``edges`` setting ``took`` and ``data``."""
-    targets = {f"{edge}?": [{"$.data": "$._edgeContext"}, {"$.took": edge}] for edge in edges}
-    return {node: {**params, **targets}}
 
 
 def put_file(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.google.steps import step, taken
 from tests.standins.google_apis import GoogleApisStandIn
 from tests.standins.google_calendar import updates_sent
 from workscript_jupyter.engine import RunResult
@@ -27,19 +28,16 @@ def run_node(
     run_google: Callable[..., RunResult], alice: Any
 ) -> Callable[..., tuple[str, Any, dict[str, Any]]]:
     """``run_node(node, params, edges=...)`` → (edge taken, its data, final state): each edge
-    of ``edges`` (and ``error``) configured to store its data under its own name."""
+    of ``edges`` (and ``error``) configured to record itself (``steps.step``)."""
 
     def _run(
         node: str, params: dict[str, Any], edges: tuple[str, ...] = EDGES_AND_QUOTA
     ) -> tuple[str, Any, dict[str, Any]]:
-        step = {**params, **{f"{e}?": {f"$.{e}": "$._edgeContext"} for e in (*edges, "error")}}
-        result = run_google(alice, {node: step})
+        result = run_google(alice, step(node, edges=(*edges, "error"), **params))
         assert result.status == "completed", result.error
         state = result.final_state
-        taken = [e for e in (*edges, "error") if e in state]
-        assert len(taken) == 1, state
         assert "ya29." not in json.dumps(state, default=str), "a token reached the state"
-        return taken[0], state[taken[0]], state
+        return (*taken(state), state)
 
     return _run
 
@@ -330,7 +328,11 @@ TOO_MANY = [f"guest{n}@example.org" for n in range(101)]
         ("createEvent", {**CREATE, "start": "2025-01-02", "end": "2025-01-02"}, "exclusive"),
         ("createEvent", {**CREATE, "end": "2025-01-02"}, '"start" and "end"'),
         ("createEvent", {**CREATE, "summary": "  "}, '"summary"'),
-        ("createEvent", {"summary": "x", "end": CREATE["end"]}, '"start" is required'),
+        (
+            "createEvent",
+            {"summary": "x", "end": CREATE["end"]},
+            'Missing required parameter: "start"',
+        ),
         ("createEvent", {**CREATE, "attendees": TOO_MANY}, '"attendees" may list at most 100'),
         ("createEvent", {**CREATE, "attendees": ["bob@example.org", "bob"]}, '"attendees"'),
         ("createEvent", {**CREATE, "attendees": 7}, '"attendees"'),
@@ -341,7 +343,7 @@ TOO_MANY = [f"guest{n}@example.org" for n in range(101)]
         ("createEvent", {**CREATE, "calendarId": "x" * 256}, '"calendarId"'),
         ("updateEvent", {"eventId": "abc"}, "Nothing to update"),
         ("updateEvent", {"eventId": "abc", "sendUpdates": "all"}, "Nothing to update"),
-        ("updateEvent", {"summary": "x"}, '"eventId" is required'),
+        ("updateEvent", {"summary": "x"}, 'Missing required parameter: "eventId"'),
         ("updateEvent", {"eventId": "a/b", "summary": "x"}, '"eventId"'),
         ("deleteEvent", {"eventId": 12}, '"eventId"'),
         ("listEvents", {"maxResults": 0}, '"maxResults"'),
@@ -353,12 +355,13 @@ TOO_MANY = [f"guest{n}@example.org" for n in range(101)]
         ("listEvents", {"orderBy": "title"}, '"orderBy"'),
         ("listEvents", {"singleEvents": "yes"}, '"singleEvents"'),
         ("listEvents", {"query": "q" * 1025}, '"query"'),
-        ("freeBusy", {"timeMax": "2025-01-01T00:00:00Z"}, '"timeMin" is required'),
+        ("listEvents", {"query": "a\x00b"}, '"query" must not contain NUL'),
+        ("freeBusy", {"timeMax": "2025-01-01T00:00:00Z"}, 'Missing required parameter: "timeMin"'),
         ("freeBusy", {"timeMin": "2025-01-02", "timeMax": "2025-01-01"}, '"timeMax"'),
         (
             "freeBusy",
             {"timeMin": "2025-01-01", "timeMax": "2025-01-02", "calendars": ["c"] * 51},
-            '"calendars" may name at most 50',
+            '"calendars" may list at most 50',
         ),
         ("freeBusy", {"timeMin": "2025-01-01", "timeMax": "2025-01-02", "branch": 1}, '"branch"'),
     ],

@@ -27,7 +27,7 @@ from workscript_jupyter.errors import (
     GoogleNotConfiguredError,
     PermissionDeniedError,
 )
-from workscript_jupyter.integrations.google_api import execute
+from workscript_jupyter.nodes.google_requests import execute
 from workscript_jupyter.service.connections import Connections, GoogleSettings
 from workscript_jupyter.service.secret_rotation import rotate_connection_secrets
 from workscript_jupyter.service.values import Caller
@@ -491,3 +491,22 @@ def test_after_a_refused_refresh_no_request_goes_out_with_the_dead_token(
         asyncio.run(gateway.call(None, "gmail", "v1", _list_messages))
     assert second.value.code == "NEEDS_CONSENT"
     assert (len(google_apis.requests), len(google_oauth.grants)) == (seen, asked)
+
+
+def test_the_servers_retry_policy_reaches_the_nodes_requests(
+    store: SqlStore,
+    connect: Callable[..., Integration],
+    alice: Caller,
+    google_oauth: GoogleOAuthStandIn,
+    google_apis: GoogleApisStandIn,
+    secret_key: str,
+) -> None:
+    connect(alice)
+    once = Connections(
+        store, google_settings(google_oauth, google_apis, secret_key, quota_retries=1)
+    )
+    for _ in range(2):  # the first try and one retry: the default policy would retry 4 times
+        google_apis.fail_next(429, "rateLimitExceeded")
+    with pytest.raises(GoogleError) as quota:
+        asyncio.run(once.gateway(alice).call(None, "gmail", "v1", _list_messages))
+    assert quota.value.code == "QUOTA_EXCEEDED"

@@ -10,12 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.google.drive_helpers import (
-    FOLDER,
-    drive_requests,
-    put_file,
-    step,
-)
+from tests.google.drive_helpers import FOLDER, drive_requests, put_file
+from tests.google.steps import step
 from tests.standins.google_apis import GoogleApisStandIn
 from tests.standins.google_drive import notifications_sent
 from workscript_jupyter.service.values import Caller
@@ -98,6 +94,7 @@ def test_list_files_query_fields_and_no_results(
         ({"pageSize": 1001}, "pageSize"),
         ({"fields": ["name", "owners(emailAddress)"]}, "fields"),
         ({"query": "x" * 2001}, "query"),
+        ({"query": "name = 'a\x00'"}, "query"),
         ({"includeTrashed": "yes"}, "includeTrashed"),
     ],
 )

@@ -11,12 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.google.drive_helpers import (
-    FOLDER,
-    drive_requests,
-    put_file,
-    step,
-)
+from tests.google.drive_helpers import FOLDER, drive_requests, put_file
+from tests.google.steps import step
 from tests.standins.google_apis import GoogleApisStandIn
 from workscript_jupyter.nodes import google_drive_transfer
 from workscript_jupyter.service.values import Caller

@@ -13,31 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.google.steps import EDGES, step, taken
 from tests.standins.google_gmail import deliver
 from workscript_jupyter.nodes import google_gmail_mime
-
-EDGES = (
-    "success",
-    "error",
-    "not_found",
-    "permission_denied",
-    "quota_exceeded",
-    "config_error",
-    "no_results",
-)
-
-
-def step(node: str, *, edges: tuple[str, ...] = EDGES, **params: Any) -> dict[str, Any]:
-    """A step whose every edge in ``edges`` saves its data as ``$.edge_<name>``."""
-    targets = {f"{edge}?": {f"$.edge_{edge}": "$._edgeContext"} for edge in edges}
-    return {node: {**params, **targets}}
-
-
-def taken(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The one edge the step took, and its data."""
-    found = [(k.removeprefix("edge_"), v) for k, v in state.items() if k.startswith("edge_")]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def sent_mime(google_apis: Any, message_id: str) -> email.message.EmailMessage:
@@ -325,7 +303,7 @@ def test_modify_marks_read_archives_and_labels(alice, connect, run_google, googl
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({}, "Missing required parameter: messageId"),
+        ({}, 'Missing required parameter: "messageId"'),
         ({"messageId": "abc/../x", "markRead": True}, '"messageId" must be a Gmail id'),
         ({"messageId": "abc"}, "Nothing to change"),
         ({"messageId": "abc", "markRead": True, "markUnread": True}, "cannot both be true"),

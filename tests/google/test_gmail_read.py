@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.google.test_gmail_nodes import step, taken
+from tests.google.steps import step, taken
 from tests.standins.google_gmail import deliver
 from workscript_jupyter.nodes import google_gmail_read
 
@@ -105,6 +105,7 @@ def test_list_no_results(alice, connect, run_google):
         ({"labelIds": ["INBOX", "../x"]}, "labelIds"),
         ({"mailbox": "in box"}, "mailbox"),
         ({"query": "x" * 2001}, "query"),
+        ({"query": "from:a\x00"}, "query"),
         ({"getFullDetails": "yes"}, "getFullDetails"),
         ({"pageToken": 7}, "pageToken"),
     ],

@@ -26,12 +26,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from ..errors import ConfigurationError, GoogleError
 
 __all__ = [
-    "GOOGLE_SCOPES",
     "GoogleOAuthClient",
     "GoogleOAuthConfig",
     "GrantRevokedError",
@@ -40,24 +39,6 @@ __all__ = [
 ]
 
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
-
-_G: Final = "https://www.googleapis.com/auth/"
-# the scopes a connection may ask for, by short name (what a user ticks) → Google's scope
-GOOGLE_SCOPES: Final[dict[str, str]] = {
-    "openid": "openid",
-    "email": _G + "userinfo.email",
-    "profile": _G + "userinfo.profile",
-    "gmail.readonly": _G + "gmail.readonly",
-    "gmail.send": _G + "gmail.send",
-    "gmail.compose": _G + "gmail.compose",
-    "gmail.modify": _G + "gmail.modify",
-    "calendar.readonly": _G + "calendar.readonly",
-    "calendar": _G + "calendar",
-    "drive": _G + "drive",
-    "drive.file": _G + "drive.file",
-}
-# asked for on every connection: who the account is (its id, email and name)
-IDENTITY_SCOPES: Final = ("openid", _G + "userinfo.email", _G + "userinfo.profile")
 
 
 @dataclass(frozen=True, slots=True)

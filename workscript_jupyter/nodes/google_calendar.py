@@ -14,32 +14,26 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute
-from ..integrations.google_oauth import GOOGLE_SCOPES
-from .google_calendar_freebusy import READ_SCOPES, FreeBusyNode
+from .google_calendar_freebusy import FreeBusyNode
 from .google_calendar_params import (
     MAX_ATTENDEES,
     MAX_RESULTS,
     ORDER_BY,
+    READ_SCOPES,
     SEND_UPDATES,
+    WRITE_SCOPES,
     calendar_ids,
     event_body,
     event_id,
-    flag,
-    optional_text,
     query_time,
-    refused,
     send_updates,
     simplify_event,
 )
-from .google_common import (
-    CONNECTION_PARAM,
-    FAILURE_EDGES,
-    call_google,
-    failure_edge,
-)
+from .google_common import CALENDAR, call_google, failure_edge, google_metadata
+from .google_params import flag, one_of, optional_string, refused, whole_number
+from .google_requests import execute
 
 __all__ = [
     "NODES",
@@ -50,7 +44,6 @@ __all__ = [
     "UpdateEventNode",
 ]
 
-WRITE_SCOPES: Final = (GOOGLE_SCOPES["calendar"],)
 DEFAULT_RESULTS: Final = 50
 
 CALENDAR_PARAM: Final = ParamSpec(
@@ -95,38 +88,25 @@ def _event_params(required: bool) -> tuple[ParamSpec, ...]:
     )
 
 
-def _max_results(params: dict[str, Any]) -> int:
-    value = params.get("maxResults")
-    if value is None:
-        return DEFAULT_RESULTS
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_RESULTS:
-        raise refused("maxResults", f"must be a whole number from 1 to {MAX_RESULTS}")
-    return value
-
-
 def _list_query(params: dict[str, Any]) -> dict[str, Any]:
     """The arguments of ``events.list``, checked."""
     low, high = query_time(params, "timeMin"), query_time(params, "timeMax")
     if low is not None and high is not None and high <= low:
         raise refused("timeMax", "must be after timeMin")
     single = flag(params, "singleEvents", True)
-    order = params.get("orderBy")
-    if order is not None and order not in ORDER_BY:
-        raise refused("orderBy", f"must be one of {', '.join(ORDER_BY)}")
+    order = one_of(params, "orderBy", ORDER_BY)
     if order == "startTime" and not single:
         raise refused("orderBy", 'can be "startTime" only with singleEvents true')
     query: dict[str, Any] = {
-        "calendarId": calendar_ids(params, "calendarId")[0],
-        "maxResults": _max_results(params),
+        "calendarId": _calendar_id(params),
+        "maxResults": whole_number(params, "maxResults", DEFAULT_RESULTS, 1, MAX_RESULTS),
         "singleEvents": single,
     }
     optional = {
         "timeMin": low.isoformat() if low else None,
         "timeMax": high.isoformat() if high else None,
-        "q": optional_text(params, "query", 1024) or None,
-        "pageToken": optional_text(params, "pageToken", 2048) or None,
+        "q": optional_string(params, "query", 1024),
+        "pageToken": optional_string(params, "pageToken", 2048),
         "orderBy": order,
     }
     query.update({k: v for k, v in optional.items() if v is not None})
@@ -143,7 +123,7 @@ def _list_events(service: Any, query: dict[str, Any]) -> dict[str, Any]:
 
 
 class ListEventsNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="listEvents",
         name="List Calendar Events",
         description=(
@@ -153,9 +133,7 @@ class ListEventsNode(Node):
             "allDay, attendees' emails, htmlLink, status), eventsNextPageToken (null on the "
             "last page: pass it as pageToken for the next) and eventsCount."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             CALENDAR_PARAM,
             ParamSpec("timeMin", "string", "only events ending after this ISO 8601 time"),
             ParamSpec("timeMax", "string", "only events starting before this ISO 8601 time"),
@@ -175,7 +153,7 @@ class ListEventsNode(Node):
             ),
         ),
         outputs=("events", "eventsNextPageToken", "eventsCount"),
-        edges=("success", "no_results", *FAILURE_EDGES),
+        edges=("no_results",),
         example={
             "timeMin": "2025-03-01T00:00:00Z",
             "timeMax": "2025-03-08T00:00:00Z",
@@ -190,12 +168,7 @@ class ListEventsNode(Node):
         try:
             query = _list_query(params)
             found = await call_google(
-                ctx,
-                params,
-                "calendar",
-                "v3",
-                lambda service: _list_events(service, query),
-                scopes=READ_SCOPES,
+                ctx, params, CALENDAR, lambda service: _list_events(service, query), READ_SCOPES
             )
         except GoogleError as error:
             return failure_edge(error)
@@ -212,13 +185,29 @@ class ListEventsNode(Node):
         return Edge("success" if events else "no_results", data)
 
 
-def _insert(service: Any, calendar_id: str, body: dict[str, Any], notify: dict[str, str]) -> Any:
-    request = service.events().insert(calendarId=calendar_id, body=body, **notify)
-    return simplify_event(execute(request))
+def _calendar_id(params: dict[str, Any]) -> str:
+    return calendar_ids(params, "calendarId")[0]
+
+
+async def _write_event(
+    ctx: NodeContext, params: dict[str, Any], method: str, **arguments: Any
+) -> dict[str, Any] | None:
+    """``events.<method>(**arguments)`` (insert, patch or delete) with the step's
+    ``sendUpdates``, as a write; the event Google answers, simplified (None for a delete)."""
+    notify = send_updates(params)
+
+    def operation(service: Any) -> dict[str, Any] | None:
+        answer = execute(getattr(service.events(), method)(**arguments, **notify))
+        return simplify_event(answer) if method != "delete" else None
+
+    result: dict[str, Any] | None = await call_google(
+        ctx, params, CALENDAR, operation, WRITE_SCOPES
+    )
+    return result
 
 
 class CreateEventNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="createEvent",
         name="Create Calendar Event",
         description=(
@@ -227,10 +216,8 @@ class CreateEventNode(Node):
             f"zone, description, location and up to {MAX_ATTENDEES} attendees; sendUpdates "
             "says whom Google emails. Sets createdEvent (id, htmlLink, start, end...)."
         ),
-        category="google",
-        inputs=(CONNECTION_PARAM, CALENDAR_PARAM, *_event_params(True), SEND_UPDATES_PARAM),
+        inputs=(CALENDAR_PARAM, *_event_params(True), SEND_UPDATES_PARAM),
         outputs=("createdEvent",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "summary": "Team sync",
             "start": "2025-03-03T10:00:00",
@@ -245,32 +232,17 @@ class CreateEventNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            calendar_id = calendar_ids(params, "calendarId")[0]
+            calendar_id = _calendar_id(params)
             body = event_body(params, patch=False)
-            notify = send_updates(params)
-            event = await call_google(
-                ctx,
-                params,
-                "calendar",
-                "v3",
-                lambda service: _insert(service, calendar_id, body, notify),
-                scopes=WRITE_SCOPES,
-            )
+            event = await _write_event(ctx, params, "insert", calendarId=calendar_id, body=body)
         except GoogleError as error:
             return failure_edge(error)
         ctx.state["createdEvent"] = event
         return Edge("success", {"event": event, "calendarId": calendar_id})
 
 
-def _patch(
-    service: Any, calendar_id: str, event: str, body: dict[str, Any], notify: dict[str, str]
-) -> Any:
-    request = service.events().patch(calendarId=calendar_id, eventId=event, body=body, **notify)
-    return simplify_event(execute(request))
-
-
 class UpdateEventNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="updateEvent",
         name="Update Calendar Event",
         description=(
@@ -279,16 +251,13 @@ class UpdateEventNode(Node):
             "a step giving none is refused. A missing event takes not_found. Sets "
             "updatedEvent."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             CALENDAR_PARAM,
             EVENT_ID_PARAM,
             *_event_params(False),
             SEND_UPDATES_PARAM,
         ),
         outputs=("updatedEvent",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "eventId": "abc123def456",
             "location": "Room 4",
@@ -300,17 +269,11 @@ class UpdateEventNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            calendar_id = calendar_ids(params, "calendarId")[0]
+            calendar_id = _calendar_id(params)
             target = event_id(params)
             body = event_body(params, patch=True)
-            notify = send_updates(params)
-            event = await call_google(
-                ctx,
-                params,
-                "calendar",
-                "v3",
-                lambda service: _patch(service, calendar_id, target, body, notify),
-                scopes=WRITE_SCOPES,
+            event = await _write_event(
+                ctx, params, "patch", calendarId=calendar_id, eventId=target, body=body
             )
         except GoogleError as error:
             return failure_edge(error)
@@ -318,12 +281,8 @@ class UpdateEventNode(Node):
         return Edge("success", {"event": event, "calendarId": calendar_id})
 
 
-def _delete(service: Any, calendar_id: str, event: str, notify: dict[str, str]) -> None:
-    execute(service.events().delete(calendarId=calendar_id, eventId=event, **notify))
-
-
 class DeleteEventNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="deleteEvent",
         name="Delete Calendar Event",
         description=(
@@ -331,10 +290,8 @@ class DeleteEventNode(Node):
             "says whom Google emails. A missing or already deleted event takes not_found. "
             "Sets deletedEventId."
         ),
-        category="google",
-        inputs=(CONNECTION_PARAM, CALENDAR_PARAM, EVENT_ID_PARAM, SEND_UPDATES_PARAM),
+        inputs=(CALENDAR_PARAM, EVENT_ID_PARAM, SEND_UPDATES_PARAM),
         outputs=("deletedEventId",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "eventId": "abc123def456",
             "sendUpdates": "all",
@@ -346,17 +303,9 @@ class DeleteEventNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            calendar_id = calendar_ids(params, "calendarId")[0]
+            calendar_id = _calendar_id(params)
             target = event_id(params)
-            notify = send_updates(params)
-            await call_google(
-                ctx,
-                params,
-                "calendar",
-                "v3",
-                lambda service: _delete(service, calendar_id, target, notify),
-                scopes=WRITE_SCOPES,
-            )
+            await _write_event(ctx, params, "delete", calendarId=calendar_id, eventId=target)
         except GoogleError as error:
             return failure_edge(error)
         ctx.state["deletedEventId"] = target

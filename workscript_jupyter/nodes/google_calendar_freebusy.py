@@ -10,25 +10,22 @@ re-exports it) since it shares only the parameter checks with them.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute
-from ..integrations.google_oauth import GOOGLE_SCOPES
 from .google_calendar_params import (
     MAX_CALENDARS,
+    READ_SCOPES,
     calendar_ids,
-    flag,
     query_time,
-    refused,
     time_zone,
 )
-from .google_common import CONNECTION_PARAM, FAILURE_EDGES, call_google, failure_edge
+from .google_common import CALENDAR, call_google, failure_edge, google_metadata
+from .google_params import flag, refused
+from .google_requests import execute
 
-__all__ = ["READ_SCOPES", "FreeBusyNode"]
-
-READ_SCOPES: Final = (GOOGLE_SCOPES["calendar.readonly"], GOOGLE_SCOPES["calendar"])
+__all__ = ["FreeBusyNode"]
 
 
 def _query_free_busy(service: Any, body: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
@@ -54,7 +51,7 @@ def _query_free_busy(service: Any, body: dict[str, Any]) -> dict[str, list[dict[
 
 
 class FreeBusyNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="freeBusy",
         name="Calendar Free/Busy",
         description=(
@@ -64,9 +61,7 @@ class FreeBusyNode(Node):
             "isFree (no busy interval at all). Takes success, or with branch true the free or "
             "busy edge; a calendar Google does not know takes not_found."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("timeMin", "string", "start of the window (ISO 8601)", True),
             ParamSpec("timeMax", "string", "end of the window (ISO 8601), after timeMin", True),
             ParamSpec(
@@ -82,7 +77,7 @@ class FreeBusyNode(Node):
             ),
         ),
         outputs=("freeBusy", "isFree"),
-        edges=("success", "free", "busy", *FAILURE_EDGES),
+        edges=("free", "busy"),
         example={
             "timeMin": "2025-03-03T09:00:00Z",
             "timeMax": "2025-03-03T10:00:00Z",
@@ -109,12 +104,7 @@ class FreeBusyNode(Node):
             if zone is not None:
                 body["timeZone"] = zone
             busy = await call_google(
-                ctx,
-                params,
-                "calendar",
-                "v3",
-                lambda service: _query_free_busy(service, body),
-                scopes=READ_SCOPES,
+                ctx, params, CALENDAR, lambda service: _query_free_busy(service, body), READ_SCOPES
             )
         except GoogleError as error:
             return failure_edge(error)

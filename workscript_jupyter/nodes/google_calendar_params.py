@@ -1,5 +1,5 @@
-"""The Calendar nodes' parameters, read and checked before anything is sent to Google, and
-Google's events simplified for the state.
+"""The Calendar nodes' scopes and call to Calendar v3, their parameters (read and checked
+before anything is sent to Google), and Google's events simplified for the state.
 
 Every refusal is a ``bad_parameter`` GoogleError naming the parameter (the node's ``error``
 edge). Times:
@@ -20,8 +20,9 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import GoogleError
 from .google_common import bad_parameter
+from .google_params import is_email, listed, missing, one_of, optional_string, refused, required_id
+from .google_requests import GOOGLE_SCOPES
 
 __all__ = [
     "EVENT_FIELDS",
@@ -29,19 +30,20 @@ __all__ = [
     "MAX_CALENDARS",
     "MAX_RESULTS",
     "ORDER_BY",
+    "READ_SCOPES",
     "SEND_UPDATES",
+    "WRITE_SCOPES",
     "calendar_ids",
     "event_body",
     "event_id",
-    "flag",
-    "optional_text",
     "query_time",
-    "refused",
     "send_updates",
     "simplify_event",
     "time_zone",
 ]
 
+READ_SCOPES: Final = (GOOGLE_SCOPES["calendar.readonly"], GOOGLE_SCOPES["calendar"])
+WRITE_SCOPES: Final = (GOOGLE_SCOPES["calendar"],)
 MAX_RESULTS: Final = 500
 MAX_ATTENDEES: Final = 100
 MAX_CALENDARS: Final = 50  # Google's own limit for one freeBusy query
@@ -60,35 +62,7 @@ EVENT_FIELDS: Final = (
 _TEXT_LIMITS: Final = {"summary": 1024, "description": 8192, "location": 1024}
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Google's event ids are base32hex; a recurring event's instances add "_20240101T100000Z"
-_EVENT_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,1024}")
-_EMAIL: Final = re.compile(r"[^@\s,;<>\"']{1,64}@[^@\s,;<>\"']+\.[^@\s,;<>\"']+")
-
-
-def refused(name: str, message: str) -> GoogleError:
-    """The refusal of parameter ``name``: ``Parameter "name" <message>``."""
-    return bad_parameter(f'Parameter "{name}" {message}')
-
-
-def flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
-    """A boolean parameter (``default`` when not given)."""
-    value = params.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise refused(name, "must be true or false")
-    return value
-
-
-def optional_text(params: Mapping[str, Any], name: str, limit: int) -> str | None:
-    """A string parameter of at most ``limit`` characters, or None when not given."""
-    value = params.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise bad_parameter(f'Parameter "{name}" must be a string')
-    if len(value) > limit:
-        raise bad_parameter(f'Parameter "{name}" must be at most {limit} characters')
-    return value
+MAX_EVENT_ID: Final = 1024
 
 
 def _calendar_id(value: Any, name: str) -> str:
@@ -107,31 +81,18 @@ def calendar_ids(params: Mapping[str, Any], name: str, *, many: bool = False) ->
         return ["primary"]
     if not many:
         return [_calendar_id(value, name)]
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise bad_parameter(f'Parameter "{name}" must be a list of calendar ids')
-    if len(items) > MAX_CALENDARS:
-        raise bad_parameter(f'Parameter "{name}" may name at most {MAX_CALENDARS} calendars')
-    return list(dict.fromkeys(_calendar_id(item, name) for item in items))
+    items = listed(params, name, "calendar ids", MAX_CALENDARS)
+    return list(dict.fromkeys(_calendar_id(item, name) for item in items)) or ["primary"]
 
 
 def event_id(params: Mapping[str, Any]) -> str:
-    value = params.get("eventId")
-    if not isinstance(value, str) or not _EVENT_ID.fullmatch(value):
-        raise bad_parameter(
-            'Parameter "eventId" is required: the event\'s id (letters, digits, "_" and "-")'
-        )
-    return value
+    return required_id(params, "eventId", "Calendar event", MAX_EVENT_ID, "the event's id")
 
 
 def send_updates(params: Mapping[str, Any]) -> dict[str, str]:
     """``{"sendUpdates": ...}`` for the request when given (Google's default: nobody told)."""
-    value = params.get("sendUpdates")
-    if value is None or value == "":
-        return {}
-    if value not in SEND_UPDATES:
-        raise bad_parameter(f'Parameter "sendUpdates" must be one of {", ".join(SEND_UPDATES)}')
-    return {"sendUpdates": str(value)}
+    value = one_of(params, "sendUpdates", SEND_UPDATES)
+    return {} if value is None else {"sendUpdates": value}
 
 
 def time_zone(params: Mapping[str, Any]) -> str | None:
@@ -170,7 +131,7 @@ def query_time(params: Mapping[str, Any], name: str, *, required: bool = False) 
     value = params.get(name)
     if value is None or value == "":
         if required:
-            raise bad_parameter(f'Parameter "{name}" is required: an ISO 8601 date-time')
+            raise missing(name, "an ISO 8601 date-time")
         return None
     parsed = _parse_time(value, name)
     if not isinstance(parsed, datetime):
@@ -192,24 +153,15 @@ def _event_time(value: Any, name: str, zone: str | None) -> tuple[dict[str, Any]
     return when, parsed
 
 
-def _attendees(value: Any) -> list[dict[str, str]]:
+def _attendees(params: Mapping[str, Any]) -> list[dict[str, str]]:
     """A list (or comma-separated string) of emails, or of ``{"email": ...}`` objects."""
-    items = re.split(r"[,;]", value) if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise bad_parameter('Parameter "attendees" must be a list of emails or a comma string')
     emails: dict[str, str] = {}
-    for item in items:
+    for item in listed(params, "attendees", "emails", MAX_ATTENDEES, separators=",;"):
         email = item.get("email") if isinstance(item, Mapping) else item
-        if isinstance(email, str) and not email.strip() and isinstance(item, str):
-            continue  # "a@x.org, " : the empty piece after a trailing comma
-        if not isinstance(email, str) or len(email) > 320 or not _EMAIL.fullmatch(email.strip()):
+        if not isinstance(email, str) or not is_email(email.strip()):
             shown = email[:80] if isinstance(email, str) else type(email).__name__
             raise bad_parameter(f'Parameter "attendees": {shown!r} is not an email address')
         emails.setdefault(email.strip().lower(), email.strip())
-    if len(emails) > MAX_ATTENDEES:
-        raise bad_parameter(
-            f'Parameter "attendees" may list at most {MAX_ATTENDEES} people, not {len(emails)}'
-        )
     return [{"email": email} for email in emails.values()]
 
 
@@ -218,20 +170,20 @@ def event_body(params: Mapping[str, Any], *, patch: bool) -> dict[str, Any]:
     required), or only the fields given for ``events.patch`` (none given is refused)."""
     body: dict[str, Any] = {}
     for name, limit in _TEXT_LIMITS.items():
-        text = optional_text(params, name, limit)
+        text = optional_string(params, name, limit, keep_empty=True)
         if text is not None:
             body[name] = text
-    if not patch and not body.get("summary", "").strip():
-        raise bad_parameter('Parameter "summary" is required: the event\'s title')
+    if not patch and "summary" not in body:
+        raise missing("summary", "the event's title")
+    if not patch and not body["summary"].strip():
+        raise refused("summary", "must not be blank: it is the event's title")
     zone = time_zone(params)
     times: dict[str, date | datetime] = {}
     for name in ("start", "end"):
         value = params.get(name)
         if value is None or value == "":
             if not patch:
-                raise bad_parameter(
-                    f'Parameter "{name}" is required: a date-time, or a date for an all-day event'
-                )
+                raise missing(name, "a date-time, or a date for an all-day event")
             continue
         body[name], times[name] = _event_time(value, name, zone)
     if len(times) == 2:
@@ -241,7 +193,7 @@ def event_body(params: Mapping[str, Any], *, patch: bool) -> dict[str, Any]:
             if name not in times:
                 body[name] = {"timeZone": zone}
     if params.get("attendees") is not None:
-        body["attendees"] = _attendees(params["attendees"])
+        body["attendees"] = _attendees(params)
     if patch and not body:
         raise bad_parameter(
             "Nothing to update: give at least one of the parameters " + ", ".join(EVENT_FIELDS)

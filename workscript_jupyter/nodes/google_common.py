@@ -13,25 +13,31 @@ the edge (``failure_edge``):
 
 The first three are ``FallbackEdge``s: a step that does not configure them takes ``error``
 with the same data (``{error, code, reason, status}``), never a silent next step.
+``google_metadata`` gives every Google node these edges, ``connection`` and its category.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ..engine import Edge, FallbackEdge, NodeContext, ParamSpec
+from ..engine import Edge, FallbackEdge, NodeContext, NodeMetadata, ParamSpec
 from ..errors import GoogleError
 from .files import PathRefused, resolve_in_root
 
 __all__ = [
+    "CALENDAR",
     "CONNECTION_PARAM",
+    "DRIVE",
     "FAILURE_EDGES",
+    "GMAIL",
     "bad_parameter",
     "call_google",
+    "chosen_connection",
     "describe_connection",
     "failure_edge",
+    "google_metadata",
     "root_path",
 ]
 
@@ -41,6 +47,10 @@ CONNECTION_PARAM: Final = ParamSpec(
     "the Google connection to act as: its id or the account's email (default: your only one)",
 )
 FAILURE_EDGES: Final = ("not_found", "permission_denied", "quota_exceeded", "error")
+# the APIs the nodes call, and the version of each
+GMAIL: Final = ("gmail", "v1")
+CALENDAR: Final = ("calendar", "v3")
+DRIVE: Final = ("drive", "v3")
 _EDGE_OF_CODE: Final = {
     "NOT_FOUND": "not_found",
     "PERMISSION_DENIED": "permission_denied",
@@ -72,31 +82,60 @@ def _gateway(ctx: NodeContext) -> Any:
     return gateway
 
 
-def _connection(params: dict[str, Any]) -> str | None:
-    value = params.get("connection")
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 320:
-        raise bad_parameter('Parameter "connection" must be a connection id or an email')
-    return value
+def google_metadata(
+    *,
+    id: str,
+    name: str,
+    description: str,
+    inputs: Sequence[ParamSpec],
+    outputs: tuple[str, ...],
+    example: Mapping[str, Any],
+    edges: tuple[str, ...] = (),
+) -> NodeMetadata:
+    """A Google node's metadata: ``connection`` before its ``inputs``, its edges between
+    ``success`` and the failure edges."""
+    return NodeMetadata(
+        id=id,
+        name=name,
+        description=description,
+        category="google",
+        inputs=(CONNECTION_PARAM, *inputs),
+        outputs=outputs,
+        edges=("success", *edges, *FAILURE_EDGES),
+        example=example,
+    )
+
+
+def chosen_connection(params: dict[str, Any], names: Sequence[str] = ("connection",)) -> str | None:
+    """The first of ``names`` given: a connection id or an account email (None: the owner's
+    only connection)."""
+    for name in names:
+        value = params.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or len(value) > 320:
+            raise bad_parameter(f'Parameter "{name}" must be a connection id or an email')
+        return value
+    return None
 
 
 async def call_google(
     ctx: NodeContext,
     params: dict[str, Any],
-    api: str,
-    version: str,
+    api: tuple[str, str],
     operation: Callable[[Any], Any],
-    *,
-    scopes: Sequence[str] = (),
+    scopes: Sequence[str],
 ) -> Any:
-    """``operation(service)`` through the run's gateway, as the node's ``connection``."""
-    return await _gateway(ctx).call(_connection(params), api, version, operation, scopes=scopes)
+    """``operation(service)`` on ``api`` (``GMAIL``, ``CALENDAR``, ``DRIVE``) through the run's
+    gateway, as the node's ``connection``, with a connection holding one of ``scopes``."""
+    name, version = api
+    gateway = _gateway(ctx)
+    return await gateway.call(chosen_connection(params), name, version, operation, scopes=scopes)
 
 
 async def describe_connection(ctx: NodeContext, params: dict[str, Any]) -> dict[str, Any]:
     """The connection's id, name, email, account name, scopes and status: never a token."""
-    result: dict[str, Any] = await _gateway(ctx).describe(_connection(params))
+    result: dict[str, Any] = await _gateway(ctx).describe(chosen_connection(params))
     return result
 
 

@@ -10,30 +10,22 @@ before anything is sent.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute
-from .google_common import (
-    CONNECTION_PARAM,
-    FAILURE_EDGES,
-    bad_parameter,
-    call_google,
-    failure_edge,
-)
+from .google_common import DRIVE, bad_parameter, call_google, failure_edge, google_metadata
 from .google_drive_common import (
     DRIVE_SCOPES,
     FILE_FIELDS,
     FOLDER_MIME,
-    boolean,
     drive_file,
     drive_id,
-    integer,
-    text,
+    required_drive_id,
 )
 from .google_drive_transfer import DownloadFileNode, UploadFileNode
+from .google_params import flag, is_email, one_of, optional_string, whole_number
+from .google_requests import execute
 
 __all__ = [
     "NODES",
@@ -61,7 +53,6 @@ MAX_NAME: Final = 1024
 MAX_MESSAGE: Final = 2000
 SHARE_ROLES: Final = ("reader", "commenter", "writer")  # owner: never from a workflow
 GRANTEE_TYPES: Final = ("user", "group", "anyone")
-_EMAIL: Final = re.compile(r"[^@\s\"'<>,;]+@[^@\s\"'<>,;]+\.[^@\s\"'<>,;]+")
 
 
 def _fields(params: dict[str, Any]) -> tuple[str, ...]:
@@ -80,17 +71,17 @@ def _fields(params: dict[str, Any]) -> tuple[str, ...]:
 def _list_query(params: dict[str, Any]) -> str:
     """``query`` (the caller's own, in parentheses), the folder, and not trashed."""
     clauses = []
-    if (query := text(params, "query", MAX_QUERY)) is not None:
+    if (query := optional_string(params, "query", MAX_QUERY)) is not None:
         clauses.append(f"({query})")
     if (folder := drive_id(params, "folderId")) is not None:
         clauses.append(f"'{folder}' in parents")  # drive_id admits no quote
-    if not boolean(params, "includeTrashed", False):
+    if not flag(params, "includeTrashed"):
         clauses.append("trashed = false")
     return " and ".join(clauses)
 
 
 class ListFilesNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="listFiles",
         name="List Drive Files",
         description=(
@@ -100,9 +91,7 @@ class ListFilesNode(Node):
             "pageToken for the next. Sets files, filesNextPageToken and filesCount; no_results "
             "when nothing matches."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("query", "string", "a Drive search query (q), e.g. name contains 'x'"),
             ParamSpec("folderId", "string", "only the files in this folder ('root': My Drive)"),
             ParamSpec("pageSize", "number", "files per page, 1 to 1000", False, 100),
@@ -119,7 +108,7 @@ class ListFilesNode(Node):
             ParamSpec("includeTrashed", "boolean", "list trashed files too", False, False),
         ),
         outputs=("files", "filesNextPageToken", "filesCount"),
-        edges=("success", "no_results", *FAILURE_EDGES),
+        edges=("no_results",),
         example={
             "query": "name contains 'report'",
             "folderId": "root",
@@ -133,8 +122,8 @@ class ListFilesNode(Node):
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
             query = _list_query(params)
-            size = integer(params, "pageSize", 100, 1, 1000)
-            token = text(params, "pageToken", MAX_PAGE_TOKEN)
+            size = whole_number(params, "pageSize", 100, 1, 1000)
+            token = optional_string(params, "pageToken", MAX_PAGE_TOKEN)
             fields = _fields(params)
 
             def list_page(service: Any) -> dict[str, Any]:
@@ -147,7 +136,7 @@ class ListFilesNode(Node):
                 answer: dict[str, Any] = execute(request)
                 return answer
 
-            answer = await call_google(ctx, params, "drive", "v3", list_page, scopes=DRIVE_SCOPES)
+            answer = await call_google(ctx, params, DRIVE, list_page, DRIVE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         files = [drive_file(f, fields) for f in answer.get("files") or []]
@@ -161,7 +150,7 @@ class ListFilesNode(Node):
 
 
 class CreateFolderNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="createFolder",
         name="Create Drive Folder",
         description=(
@@ -169,14 +158,11 @@ class CreateFolderNode(Node):
             "Drive or in the folder parentId. Sets createdFolder: its id, name, parents and "
             "webViewLink."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("name", "string", "the folder's name", True),
             ParamSpec("parentId", "string", "the folder to create it in (default: My Drive)"),
         ),
         outputs=("createdFolder",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "name": "Reports 2026",
             "success?": {"$.folderId": "$.createdFolder.id"},
@@ -186,7 +172,7 @@ class CreateFolderNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            name = text(params, "name", MAX_NAME, required=True)
+            name = optional_string(params, "name", MAX_NAME, required="the folder's name")
             parent = drive_id(params, "parentId")
             body: dict[str, Any] = {"name": name, "mimeType": FOLDER_MIME}
             if parent is not None:
@@ -197,7 +183,7 @@ class CreateFolderNode(Node):
                 made: dict[str, Any] = execute(service.files().create(body=body, fields=fields))
                 return made
 
-            made = await call_google(ctx, params, "drive", "v3", create, scopes=DRIVE_SCOPES)
+            made = await call_google(ctx, params, DRIVE, create, DRIVE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         folder = drive_file(made, ("id", "name", "parents", "webViewLink"))
@@ -207,7 +193,7 @@ class CreateFolderNode(Node):
 
 def _grantee(params: dict[str, Any]) -> tuple[str, str | None]:
     """(type, email): a user or group by email, or anyone with the link."""
-    email = text(params, "email", 254)
+    email = optional_string(params, "email", 254)
     kind = params.get("type") or ("user" if email is not None else None)
     if kind not in GRANTEE_TYPES:
         raise bad_parameter(
@@ -218,13 +204,13 @@ def _grantee(params: dict[str, Any]) -> tuple[str, str | None]:
         if email is not None:
             raise bad_parameter('Parameter "email" is not used with type "anyone"')
         return kind, None
-    if email is None or not _EMAIL.fullmatch(email):
+    if email is None or not is_email(email):
         raise bad_parameter(f'Parameter "email" must be an email address to share with a {kind}')
     return kind, email
 
 
 class ShareFileNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="shareFile",
         name="Share Drive File",
         description=(
@@ -233,9 +219,7 @@ class ShareFileNode(Node):
             "reader, commenter or writer (never owner). Google emails users and groups unless "
             "sendNotification is false, with message if given. Sets sharedFile."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("fileId", "string", "the file or folder to share", True),
             ParamSpec("email", "string", "who to share with (a user's or group's email)"),
             ParamSpec(
@@ -251,7 +235,6 @@ class ShareFileNode(Node):
             ParamSpec("message", "string", "a note in that email (at most 2000 characters)"),
         ),
         outputs=("sharedFile",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "fileId": "1a2b3c4d5e",
             "email": "bob@example.org",
@@ -264,13 +247,11 @@ class ShareFileNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            file_id = drive_id(params, "fileId", required=True)
+            file_id = required_drive_id(params, "fileId")
             kind, email = _grantee(params)
-            role = params.get("role", "reader")
-            if role == "owner":
+            if params.get("role") == "owner":
                 raise bad_parameter('Parameter "role": a workflow cannot give a file away (owner)')
-            if role not in SHARE_ROLES:
-                raise bad_parameter(f'Parameter "role" must be one of {", ".join(SHARE_ROLES)}')
+            role = one_of(params, "role", SHARE_ROLES) or "reader"
             options = _notification(params, kind)
             body = {"type": kind, "role": role, **({"emailAddress": email} if email else {})}
 
@@ -281,7 +262,7 @@ class ShareFileNode(Node):
                 made: dict[str, Any] = execute(request)
                 return made
 
-            made = await call_google(ctx, params, "drive", "v3", share, scopes=DRIVE_SCOPES)
+            made = await call_google(ctx, params, DRIVE, share, DRIVE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         shared = {
@@ -297,8 +278,8 @@ class ShareFileNode(Node):
 
 def _notification(params: dict[str, Any], kind: str) -> dict[str, Any]:
     """The permissions.create options of Google's email: for users and groups only."""
-    notify = boolean(params, "sendNotification", True)
-    message = text(params, "message", MAX_MESSAGE)
+    notify = flag(params, "sendNotification", True)
+    message = optional_string(params, "message", MAX_MESSAGE)
     if kind == "anyone":
         if message is not None:
             raise bad_parameter('Parameter "message" is only emailed to a user or a group')

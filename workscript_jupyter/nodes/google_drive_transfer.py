@@ -22,26 +22,25 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute, retries
 from .google_common import (
-    CONNECTION_PARAM,
-    FAILURE_EDGES,
+    DRIVE,
     bad_parameter,
     call_google,
     failure_edge,
+    google_metadata,
     root_path,
 )
 from .google_drive_common import (
     DRIVE_SCOPES,
     GOOGLE_APPS,
-    boolean,
     drive_file,
     drive_id,
-    integer,
-    text,
+    required_drive_id,
 )
+from .google_params import flag, one_of, optional_string, whole_number
+from .google_requests import execute, retries
 
 __all__ = [
     "DOWNLOAD_CHUNK_BYTES",
@@ -189,7 +188,7 @@ def _exists(name: str) -> GoogleError:
 
 
 class DownloadFileNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="downloadFile",
         name="Download Drive File",
         description=(
@@ -199,9 +198,7 @@ class DownloadFileNode(Node):
             "default), docx, txt, csv, xlsx or pptx as the kind allows. An existing file is "
             "kept unless overwrite is true. Sets downloadedFile."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("fileId", "string", "the Drive file to download", True),
             ParamSpec("path", "string", "where to save it, relative to the run's folder", True),
             ParamSpec(
@@ -222,7 +219,6 @@ class DownloadFileNode(Node):
             ),
         ),
         outputs=("downloadedFile",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "fileId": "1a2b3c4d5e",
             "path": "downloads/report.pdf",
@@ -234,20 +230,16 @@ class DownloadFileNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            file_id = drive_id(params, "fileId", required=True)
+            file_id = required_drive_id(params, "fileId")
             raw_path = params.get("path")
             target = root_path(ctx, raw_path, "path")
-            overwrite = boolean(params, "overwrite", False)
+            overwrite = flag(params, "overwrite")
             if target.is_dir():
                 raise bad_parameter(f'Parameter "path" is a folder: {raw_path}')
             if target.exists() and not overwrite:
                 raise _exists(str(raw_path))
-            wanted = params.get("exportFormat") or None
-            if wanted is not None and wanted not in _EXPORT_TYPES:
-                raise bad_parameter(
-                    f'Parameter "exportFormat" must be one of {", ".join(_EXPORT_TYPES)}'
-                )
-            limit = integer(params, "maxBytes", DEFAULT_MAX_BYTES, 1, MAX_BYTES_LIMIT)
+            wanted = one_of(params, "exportFormat", tuple(_EXPORT_TYPES))
+            limit = whole_number(params, "maxBytes", DEFAULT_MAX_BYTES, 1, MAX_BYTES_LIMIT)
 
             def download(service: Any) -> dict[str, Any]:
                 fields = "id,name,mimeType,size"
@@ -268,7 +260,7 @@ class DownloadFileNode(Node):
                     "size": size,
                 }
 
-            saved = await call_google(ctx, params, "drive", "v3", download, scopes=DRIVE_SCOPES)
+            saved = await call_google(ctx, params, DRIVE, download, DRIVE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         ctx.state["downloadedFile"] = saved
@@ -276,7 +268,7 @@ class DownloadFileNode(Node):
 
 
 def _upload_type(params: dict[str, Any], source: Path) -> str:
-    given = text(params, "mimeType", 255)
+    given = optional_string(params, "mimeType", 255)
     if given is not None:
         if not _MIME.fullmatch(given):
             raise bad_parameter('Parameter "mimeType" must be a MIME type such as text/csv')
@@ -308,7 +300,7 @@ def _upload(service: Any, source: Path, raw: str, body: dict[str, Any], kind: st
 
 
 class UploadFileNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="uploadFile",
         name="Upload File to Drive",
         description=(
@@ -317,9 +309,7 @@ class UploadFileNode(Node):
             "5 MB goes up in resumable chunks. convert makes Drive turn it into a Google Docs, "
             "Sheets or Slides file. Sets uploadedFile (id, name, mimeType, size, webViewLink)."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("path", "string", "the file to upload, relative to the run's folder", True),
             ParamSpec("name", "string", "its name in Drive (default: the file's name)"),
             ParamSpec("folderId", "string", "the Drive folder to put it in (default: My Drive)"),
@@ -329,7 +319,6 @@ class UploadFileNode(Node):
             ),
         ),
         outputs=("uploadedFile",),
-        edges=("success", *FAILURE_EDGES),
         example={
             "path": "reports/summary.csv",
             "folderId": "root",
@@ -345,11 +334,11 @@ class UploadFileNode(Node):
             source = root_path(ctx, params.get("path"), "path")
             if not source.is_file():
                 raise bad_parameter(f'Parameter "path" is not a file of the run: {raw_path}')
-            body: dict[str, Any] = {"name": text(params, "name", 1024) or source.name}
+            body: dict[str, Any] = {"name": optional_string(params, "name", 1024) or source.name}
             if (folder := drive_id(params, "folderId")) is not None:
                 body["parents"] = [folder]
             kind = _upload_type(params, source)
-            if boolean(params, "convert", False):
+            if flag(params, "convert"):
                 if (google_kind := _CONVERSIONS.get(kind)) is None:
                     raise bad_parameter(
                         f'Parameter "convert": Drive cannot turn {kind} into a Google Docs file'
@@ -359,7 +348,7 @@ class UploadFileNode(Node):
             def upload(service: Any) -> Any:
                 return _upload(service, source, raw_path, body, kind)
 
-            made = await call_google(ctx, params, "drive", "v3", upload, scopes=DRIVE_SCOPES)
+            made = await call_google(ctx, params, DRIVE, upload, DRIVE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         uploaded = drive_file(made, ("id", "name", "mimeType", "size", "webViewLink"))

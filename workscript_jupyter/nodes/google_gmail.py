@@ -6,7 +6,8 @@ never see a token and put none in the state. ``googleConnect`` checks a connecti
 mailbox's profile; ``sendEmail`` builds the message with the standard library
 (``google_gmail_mime``) and sends it as ``{"raw": base64url}``; ``modifyEmail`` changes a
 message's labels. The reading nodes (``listEmails``, ``getEmail``) live in
-``google_gmail_read.py``; the parameters' checks and the scopes in ``google_gmail_params.py``.
+``google_gmail_read.py``; the scopes, Gmail ids and labels in ``google_gmail_params.py``,
+the checks every Google node shares in ``google_params.py``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute
 from .google_common import (
-    CONNECTION_PARAM,
+    GMAIL,
     bad_parameter,
     call_google,
+    chosen_connection,
     describe_connection,
     failure_edge,
+    google_metadata,
     root_path,
 )
 from .google_gmail_mime import (
@@ -40,16 +42,17 @@ from .google_gmail_mime import (
     single_line,
 )
 from .google_gmail_params import (
+    MAX_ID,
     MODIFY_SCOPES,
     PROFILE_SCOPES,
     SEND_SCOPES,
-    flag,
     gmail_failure,
-    gmail_id,
     label_ids,
     message_id,
 )
 from .google_gmail_read import GetEmailNode, ListEmailsNode
+from .google_params import flag, missing, optional_id, optional_string
+from .google_requests import execute
 
 __all__ = [
     "NODES",
@@ -60,18 +63,8 @@ __all__ = [
     "SendEmailNode",
 ]
 
-FAILURES: Final = ("not_found", "permission_denied", "quota_exceeded", "error")
-
-
-def _chosen_connection(params: dict[str, Any]) -> dict[str, Any]:
-    """``connection``, or the original's ``connectionId`` / ``email`` for it."""
-    for name in ("connection", "connectionId", "email"):
-        value = params.get(name)
-        if value is not None and value != "":
-            if not isinstance(value, str) or len(value) > 320:
-                raise bad_parameter(f'Parameter "{name}" must be a connection id or an email')
-            return {"connection": value}
-    return {}
+# googleConnect also takes the original's names for ``connection``
+CONNECTION_NAMES: Final = ("connection", "connectionId", "email")
 
 
 def _profile(service: Any) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def _profile(service: Any) -> dict[str, Any]:
 
 
 class GoogleConnectNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="googleConnect",
         name="Google Connect",
         description=(
@@ -91,14 +84,11 @@ class GoogleConnectNode(Node):
             "the connection holds no Gmail scope that reads it: gmail.readonly, gmail.modify or "
             "gmail.compose)."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("connectionId", "string", "the original's name for connection"),
             ParamSpec("email", "string", "the connection's account email (for connection)"),
         ),
         outputs=("google_connection", "gmail_profile"),
-        edges=("success", *FAILURES),
         example={
             "connection": "me@example.com",
             "success?": {"$.account": "$.google_connection.email"},
@@ -108,13 +98,12 @@ class GoogleConnectNode(Node):
 
     async def execute(self, ctx: NodeContext, params: dict[str, Any]) -> Edge:
         try:
-            chosen = _chosen_connection(params)
+            name = chosen_connection(params, CONNECTION_NAMES)
+            chosen = {"connection": name} if name is not None else {}
             connection = await describe_connection(ctx, chosen)
             profile = None
             if set(connection.get("scopes") or ()) & set(PROFILE_SCOPES):
-                profile = await call_google(
-                    ctx, chosen, "gmail", "v1", _profile, scopes=PROFILE_SCOPES
-                )
+                profile = await call_google(ctx, chosen, GMAIL, _profile, PROFILE_SCOPES)
         except GoogleError as error:
             return failure_edge(error)
         ctx.state["google_connection"] = connection
@@ -138,17 +127,6 @@ def _or_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _text_param(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise bad_parameter(f'Parameter "{name}" must be a string')
-    if len(value) > MAX_BODY_CHARS:
-        raise bad_parameter(f'Parameter "{name}" is longer than {MAX_BODY_CHARS} characters')
-    return value
-
-
 def _attachment_paths(ctx: NodeContext, params: dict[str, Any]) -> list[tuple[Path, str]]:
     value = params.get("attachments")
     if value is None or value == "" or value == []:
@@ -162,7 +140,7 @@ def _attachment_paths(ctx: NodeContext, params: dict[str, Any]) -> list[tuple[Pa
 
 
 class SendEmailNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="sendEmail",
         name="Send Email",
         description=(
@@ -171,9 +149,7 @@ class SendEmailNode(Node):
             "root folder (at most 20 files, 20 MB together). Addresses are checked and line "
             "breaks in headers refused. Sets lastEmailSent {id, threadId, to, subject, sentAt}."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("to", "string|string[]", "recipients: a, b@x.org or a list", True),
             ParamSpec("cc", "string|string[]", "copy recipients"),
             ParamSpec("bcc", "string|string[]", "blind copy recipients"),
@@ -185,7 +161,7 @@ class SendEmailNode(Node):
             ParamSpec("threadId", "string", "send as a reply in this Gmail thread"),
         ),
         outputs=("lastEmailSent",),
-        edges=("success", "config_error", *FAILURES),
+        edges=("config_error",),
         example={
             "to": "bob@example.org",
             "subject": "Weekly report",
@@ -199,29 +175,26 @@ class SendEmailNode(Node):
         try:
             to = parse_addresses(params.get("to"), "to")
             if not to:
-                raise bad_parameter("Missing required parameter: to (the recipients' addresses)")
+                raise missing("to", "the recipients' addresses")
             fields: dict[str, Any] = {
                 "to": to,
                 "cc": parse_addresses(params.get("cc"), "cc"),
                 "bcc": parse_addresses(params.get("bcc"), "bcc"),
                 "reply_to": parse_addresses(params.get("replyTo"), "replyTo"),
                 "subject": single_line(_or_empty(params.get("subject")), "subject", MAX_SUBJECT),
-                "body": _text_param(params, "body") or "",
-                "html": _text_param(params, "html"),
+                "body": optional_string(params, "body", MAX_BODY_CHARS) or "",
+                "html": optional_string(params, "html", MAX_BODY_CHARS),
             }
             if len(to) + len(fields["cc"]) + len(fields["bcc"]) > MAX_RECIPIENTS:
                 raise bad_parameter(
                     f'Parameters "to", "cc" and "bcc": more than {MAX_RECIPIENTS} recipients'
                 )
-            thread = params.get("threadId")
-            thread_id = gmail_id(thread, "threadId") if thread not in (None, "") else None
+            thread_id = optional_id(params, "threadId", "Gmail", MAX_ID)
             paths = _attachment_paths(ctx, params)
             raw = await asyncio.to_thread(
                 lambda: build_message(**fields, attachments=read_attachments(paths))
             )
-            sent = await call_google(
-                ctx, params, "gmail", "v1", _send(raw, thread_id), scopes=SEND_SCOPES
-            )
+            sent = await call_google(ctx, params, GMAIL, _send(raw, thread_id), SEND_SCOPES)
         except GoogleError as error:
             return gmail_failure(error, config_error=True)
         record = {
@@ -270,7 +243,7 @@ def _label_changes(params: dict[str, Any]) -> dict[str, list[str]]:
 
 
 class ModifyEmailNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="modifyEmail",
         name="Modify Email",
         description=(
@@ -278,9 +251,7 @@ class ModifyEmailNode(Node):
             "marks it read or unread (the UNREAD label), archives it (removes INBOX). Sets "
             "modifiedEmail {id, labelIds}."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("messageId", "string", "the Gmail message's id", True),
             ParamSpec("addLabelIds", "string|string[]", "label ids to add (STARRED, Label_12)"),
             ParamSpec("removeLabelIds", "string|string[]", "label ids to remove"),
@@ -289,7 +260,6 @@ class ModifyEmailNode(Node):
             ParamSpec("archive", "boolean", "archive it: remove it from the inbox", False, False),
         ),
         outputs=("modifiedEmail",),
-        edges=("success", *FAILURES),
         example={
             "messageId": "18c2f1a9e0b3d4c5",
             "markRead": True,
@@ -303,9 +273,7 @@ class ModifyEmailNode(Node):
         try:
             message = message_id(params)
             body = _label_changes(params)
-            changed = await call_google(
-                ctx, params, "gmail", "v1", _modify(message, body), scopes=MODIFY_SCOPES
-            )
+            changed = await call_google(ctx, params, GMAIL, _modify(message, body), MODIFY_SCOPES)
         except GoogleError as error:
             return gmail_failure(error)
         ctx.state["modifiedEmail"] = {"id": changed["id"], "labelIds": changed["labelIds"]}

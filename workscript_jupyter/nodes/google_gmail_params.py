@@ -1,29 +1,27 @@
-"""What the Gmail nodes share: their scopes, the reading of their parameters (each refusal a
-message naming the parameter) and the edge of a failure, with ``config_error`` for the nodes
-that have it (the original workscript's name for a bad or missing parameter)."""
+"""What the Gmail nodes share: their scopes, the Gmail ids and label lists of their parameters
+(each refusal a message naming the parameter), the call to Gmail v1 and the edge of a failure,
+with ``config_error`` for the nodes that have it (the original workscript's name for a bad or
+missing parameter)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from ..engine import Edge, FallbackEdge
 from ..errors import GoogleError
-from ..integrations.google_oauth import GOOGLE_SCOPES
-from .google_common import bad_parameter, failure_edge
+from .google_common import failure_edge
+from .google_params import checked_id, listed, required_id
+from .google_requests import GOOGLE_SCOPES
 
 __all__ = [
     "MODIFY_SCOPES",
     "PROFILE_SCOPES",
     "READ_SCOPES",
     "SEND_SCOPES",
-    "flag",
     "gmail_failure",
     "gmail_id",
     "label_ids",
     "message_id",
-    "optional_string",
-    "whole_number",
 ]
 
 READ_SCOPES: Final = (GOOGLE_SCOPES["gmail.readonly"], GOOGLE_SCOPES["gmail.modify"])
@@ -35,9 +33,7 @@ SEND_SCOPES: Final = (
 )
 MODIFY_SCOPES: Final = (GOOGLE_SCOPES["gmail.modify"],)
 MAX_LABELS: Final = 100
-# Gmail's ids (messages, threads, labels: "18c2f1a9e0b3d4c5", "Label_12", "INBOX") are short
-# and URL-safe; anything else is a mistake (an RFC 822 Message-ID, a whole object...)
-_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,256}")
+MAX_ID: Final = 256  # Gmail's ids: "18c2f1a9e0b3d4c5", "Label_12", "INBOX"
 
 
 def gmail_failure(error: GoogleError, *, config_error: bool = False) -> Edge:
@@ -48,65 +44,18 @@ def gmail_failure(error: GoogleError, *, config_error: bool = False) -> Edge:
     return failure_edge(error)
 
 
-def flag(params: dict[str, Any], name: str) -> bool:
-    value = params.get(name)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise bad_parameter(f'Parameter "{name}" must be true or false, not {value!r}'[:200])
-    return value
-
-
-def whole_number(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = params.get(name)
-    if value is None:
-        return default
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise bad_parameter(f'Parameter "{name}" must be a whole number from {low} to {high}')
-    return value
-
-
-def optional_string(params: dict[str, Any], name: str, limit: int) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise bad_parameter(f'Parameter "{name}" must be a string')
-    if len(value) > limit:
-        raise bad_parameter(f'Parameter "{name}" is longer than {limit} characters')
-    return value
-
-
 def gmail_id(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        shown = repr(value)[:80]
-        raise bad_parameter(
-            f'Parameter "{name}" must be a Gmail id (letters, digits, _ and -), not {shown}'
-        )
-    return value
+    return checked_id(value, name, "Gmail", MAX_ID)
 
 
 def message_id(params: dict[str, Any]) -> str:
-    value = params.get("messageId")
-    if value is None or value == "":
-        raise bad_parameter("Missing required parameter: messageId (the Gmail message's id)")
-    return gmail_id(value, "messageId")
+    return required_id(params, "messageId", "Gmail", MAX_ID, "the Gmail message's id")
 
 
 def label_ids(params: dict[str, Any], name: str) -> list[str]:
     """A list of label ids, or one string of them separated by commas."""
-    value = params.get(name)
-    if value is None or value == "":
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise bad_parameter(f'Parameter "{name}" must be a list of label ids')
-    if len(items) > MAX_LABELS:
-        raise bad_parameter(f'Parameter "{name}" has more than {MAX_LABELS} labels')
     found: list[str] = []
-    for item in items:
+    for item in listed(params, name, "label ids", MAX_LABELS):
         label = gmail_id(item.strip() if isinstance(item, str) else item, name)
         if label not in found:
             found.append(label)

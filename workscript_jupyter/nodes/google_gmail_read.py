@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
-from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
+from ..engine import Edge, Node, NodeContext, ParamSpec
 from ..errors import GoogleError
-from ..integrations.google_api import execute, google_error
-from .google_common import CONNECTION_PARAM, bad_parameter, call_google, root_path
+from .google_common import GMAIL, bad_parameter, call_google, google_metadata, root_path
 from .google_gmail_mime import (
     b64url_decode,
     decode_payload,
@@ -31,17 +30,16 @@ from .google_gmail_mime import (
 )
 from .google_gmail_params import (
     READ_SCOPES,
-    flag,
     gmail_failure,
+    gmail_id,
     label_ids,
     message_id,
-    optional_string,
-    whole_number,
 )
+from .google_params import flag, optional_string, whole_number
+from .google_requests import execute, google_error
 
 __all__ = ["GetEmailNode", "ListEmailsNode"]
 
-FAILURES: Final = ("not_found", "permission_denied", "quota_exceeded", "error")
 # the mailboxes by the names a user gives them → Gmail's system label ids (ALL: no label)
 MAILBOXES: Final = {
     name.lower(): name
@@ -134,7 +132,7 @@ def _list_arguments(params: dict[str, Any]) -> dict[str, Any]:
     if mailbox not in (None, "") and not (isinstance(mailbox, str) and mailbox.upper() == "ALL"):
         if not isinstance(mailbox, str):
             raise bad_parameter('Parameter "mailbox" must be a string')
-        box = MAILBOXES.get(mailbox.lower()) or label_ids({"mailbox": mailbox}, "mailbox")[0]
+        box = MAILBOXES.get(mailbox.lower()) or gmail_id(mailbox.strip(), "mailbox")
         labels = [box, *(x for x in labels if x != box)]
     arguments: dict[str, Any] = {"maxResults": whole_number(params, "maxResults", 10, 1, 500)}
     query = optional_string(params, "query", 2000)
@@ -146,7 +144,7 @@ def _list_arguments(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class ListEmailsNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="listEmails",
         name="List Emails",
         description=(
@@ -156,9 +154,7 @@ class ListEmailsNode(Node):
             "body with getFullDetails). Sets emails, emailsCount and emailsNextPageToken (give "
             "it as pageToken for the next page); no_results when the page is empty."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec(
                 "mailbox", "string", "INBOX, SENT, DRAFT, SPAM, TRASH, ... or ALL", False, "INBOX"
             ),
@@ -171,7 +167,7 @@ class ListEmailsNode(Node):
             ),
         ),
         outputs=("emails", "emailsCount", "emailsNextPageToken"),
-        edges=("success", "no_results", "config_error", *FAILURES),
+        edges=("no_results", "config_error"),
         example={
             "mailbox": "INBOX",
             "query": "is:unread",
@@ -186,9 +182,7 @@ class ListEmailsNode(Node):
         try:
             arguments = _list_arguments(params)
             full = flag(params, "getFullDetails")
-            listed = await call_google(
-                ctx, params, "gmail", "v1", _list(arguments, full), scopes=READ_SCOPES
-            )
+            listed = await call_google(ctx, params, GMAIL, _list(arguments, full), READ_SCOPES)
         except GoogleError as error:
             return gmail_failure(error, config_error=True)
         emails = listed["emails"]
@@ -310,7 +304,7 @@ def _get(message_id: str, save_into: tuple[Path, str] | None) -> Callable[[Any],
 
 
 class GetEmailNode(Node):
-    metadata = NodeMetadata(
+    metadata = google_metadata(
         id="getEmail",
         name="Get Email",
         description=(
@@ -320,9 +314,7 @@ class GetEmailNode(Node):
             "(sanitized names, never over an existing file, 25 MB each at most). Sets email "
             "(with savedAttachments: the paths written)."
         ),
-        category="google",
         inputs=(
-            CONNECTION_PARAM,
             ParamSpec("messageId", "string", "the Gmail message's id", True),
             ParamSpec(
                 "saveAttachments", "boolean", "save the attachments in the run root", False, False
@@ -336,7 +328,6 @@ class GetEmailNode(Node):
             ),
         ),
         outputs=("email",),
-        edges=("success", *FAILURES),
         example={
             "messageId": "18c2f1a9e0b3d4c5",
             "saveAttachments": True,
@@ -353,9 +344,7 @@ class GetEmailNode(Node):
             if flag(params, "saveAttachments"):
                 given = params.get("attachmentsFolder") or "attachments"
                 save_into = (root_path(ctx, given, "attachmentsFolder"), str(given))
-            email = await call_google(
-                ctx, params, "gmail", "v1", _get(message, save_into), scopes=READ_SCOPES
-            )
+            email = await call_google(ctx, params, GMAIL, _get(message, save_into), READ_SCOPES)
         except GoogleError as error:
             return gmail_failure(error)
         ctx.state["email"] = email

@@ -34,13 +34,8 @@ from ..errors import (
     SecretUnreadableError,
 )
 from ..integrations.google_api import GoogleApiSettings, in_google_thread
-from ..integrations.google_oauth import (
-    GOOGLE_SCOPES,
-    IDENTITY_SCOPES,
-    GoogleOAuthClient,
-    GoogleOAuthConfig,
-    make_code_verifier,
-)
+from ..integrations.google_oauth import GoogleOAuthClient, GoogleOAuthConfig, make_code_verifier
+from ..nodes.google_requests import GOOGLE_SCOPES, IDENTITY_SCOPES
 from ..store.base import Store
 from ..store.records import Integration, OAuthState, Scope, utcnow
 from .common import store_call

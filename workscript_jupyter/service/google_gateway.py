@@ -16,12 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import GoogleError
-from ..integrations.google_api import (
-    GoogleApiSettings,
-    build_service,
-    google_error,
-    in_google_thread,
-)
+from ..integrations.google_api import GoogleApiSettings, build_service, in_google_thread
+from ..nodes.google_requests import RequestPolicy, google_error, policy_for_operation
 from ..store.records import Integration, utcnow
 from .common import store_call
 from .connection_tokens import ConnectionTokens, own_scope
@@ -45,7 +41,9 @@ def describe(row: Integration) -> dict[str, Any]:
 def _run(
     api: str, version: str, token: str, settings: GoogleApiSettings, operation: Callable[[Any], Any]
 ) -> Any:
-    """In a Google thread: the client, then the node's operation; failures as GoogleError."""
+    """In a Google thread: the client, then the node's operation (with the server's retry
+    policy for its requests); failures as GoogleError."""
+    policy_for_operation(RequestPolicy(settings.quota_retries, settings.backoff_seconds))
     try:
         return operation(build_service(api, version, token, settings))
     except GoogleError:

@@ -24,7 +24,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from tornado import web
 
 from ...errors import AuthenticationError, GoogleError, GoogleNotConfiguredError, WorkscriptError
-from ...integrations.google_oauth import GOOGLE_SCOPES
+from ...nodes.google_requests import GOOGLE_SCOPES
 from ...service.identity import is_anonymous_identity
 from ..base import PUBLIC, WorkscriptHandler, bad_request, error_payload, status_for
 from ..credentials import principal_of
