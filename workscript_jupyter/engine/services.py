@@ -156,7 +156,7 @@ class GoogleGateway(Protocol):
         """``operation(service)`` in a worker thread, where ``service`` is google-api-python-
         client's resource for ``api`` ``version`` (``"gmail", "v1"``), authorized as the
         connection (its tokens refreshed first when they are about to expire). The operation
-        runs requests with ``integrations.google_api.execute(request)`` (quota errors are
+        runs requests with ``nodes.google_requests.execute(request)`` (quota errors are
         retried with backoff). ``scopes``: the connection must hold one of them (else
         MISSING_SCOPE, before any request). An expired access token refused by Google is
         refreshed once and the operation runs again."""
