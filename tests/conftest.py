@@ -198,3 +198,25 @@ def redis_url() -> str:
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     require_service("Redis", "127.0.0.1", 6379)
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the head once per session. A test copies it (``sqlite_store``)
+    rather than migrating its own: migrating takes longer than most tests that need a store."""
+    from workscript_jupyter.store import migrate
+
+    path = tmp_path_factory.mktemp("migrated") / "workscript.sqlite"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Any:
+    """A SqlStore on a fresh copy of the migrated file (``tmp_path / "store.sqlite"``)."""
+    from workscript_jupyter.store.sql import SqlStore
+
+    shutil.copyfile(migrated_sqlite, tmp_path / "store.sqlite")
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    yield store
+    store.close()

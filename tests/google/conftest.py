@@ -15,8 +15,7 @@ tests/standins/google_*.py (OAuth and the Gmail/Calendar/Drive APIs on 127.0.0.1
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from workscript_jupyter.integrations.google_api import GoogleApiSettings
 from workscript_jupyter.integrations.google_oauth import GoogleOAuthConfig
 from workscript_jupyter.service.connections import Connections, GoogleSettings
 from workscript_jupyter.service.values import Caller
-from workscript_jupyter.store import migrate
 from workscript_jupyter.store.records import Integration
 from workscript_jupyter.store.sql import SqlStore
 
@@ -47,22 +45,10 @@ def _plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 
-@pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated to the head once per session: each test starts from a copy
-    (migrating takes longer than most of these tests)."""
-    path = tmp_path_factory.mktemp("google-template") / "google.sqlite"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def store(tmp_path: Path, migrated_database: Path) -> Iterator[SqlStore]:
-    shutil.copyfile(migrated_database, tmp_path / "google.sqlite")
-    url = f"sqlite:///{tmp_path / 'google.sqlite'}"
-    store = SqlStore.from_url(url)
-    yield store
-    store.close()
+def store(sqlite_store: SqlStore) -> SqlStore:
+    """A fresh copy of the migrated SQLite file (tests/conftest.py), at tmp_path/store.sqlite."""
+    return sqlite_store
 
 
 @pytest.fixture

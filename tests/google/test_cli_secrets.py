@@ -29,7 +29,7 @@ def test_rotate_re_encrypts_under_the_new_key(
     plain = SecretBox.from_setting(secret_key).decrypt(row.refresh_token_encrypted or "")
     new_key = Fernet.generate_key().decode()
     monkeypatch.setenv("WORKSCRIPT_SECRET_KEY", f"{new_key},{secret_key}")
-    url = f"sqlite:///{tmp_path / 'google.sqlite'}"
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     assert main(["secrets", "rotate", "--db-url", url]) == 0
     assert "re-encrypted 1 connection(s)" in capsys.readouterr().out
     after = store.integrations.get(Scope(alice.user.id), row.id)

@@ -207,13 +207,13 @@ def test_the_database_holds_no_token_in_plain_text(
     row = connect(alice)
     access, refresh = _tokens(connections, row)
     assert google_oauth.scopes_of(access) is not None  # the real, live token
-    raw = sqlite3.connect(tmp_path / "google.sqlite")
+    raw = sqlite3.connect(tmp_path / "store.sqlite")
     try:
         cells = [str(c) for r in raw.execute("SELECT * FROM integrations").fetchall() for c in r]
     finally:
         raw.close()
     assert cells and not any(access in c or refresh in c for c in cells)
-    stored = (tmp_path / "google.sqlite").read_bytes()
+    stored = (tmp_path / "store.sqlite").read_bytes()
     assert access.encode() not in stored and refresh.encode() not in stored
 
 

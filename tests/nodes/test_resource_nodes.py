@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from workscript_jupyter.nodes.resource_interpolate import interpolate
 from workscript_jupyter.service import WorkscriptService
 from workscript_jupyter.service.resources import Resources
 from workscript_jupyter.service.values import Caller
-from workscript_jupyter.store import migrate
 from workscript_jupyter.store.sql import SqlStore
 
 EDGES = {
@@ -31,12 +28,8 @@ MAX = 2000
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    url = f"sqlite:///{tmp_path / 'nodes.sqlite'}"
-    migrate.upgrade(url)
-    store = SqlStore.from_url(url)
-    yield store
-    store.close()
+def store(sqlite_store: SqlStore) -> SqlStore:
+    return sqlite_store
 
 
 @pytest.fixture

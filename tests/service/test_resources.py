@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,19 +19,14 @@ from workscript_jupyter.errors import (
 from workscript_jupyter.service.resource_fields import check_path, resource_json
 from workscript_jupyter.service.resources import Resources
 from workscript_jupyter.service.values import Caller
-from workscript_jupyter.store import migrate
 from workscript_jupyter.store.sql import SqlStore
 
 MAX = 1000
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    url = f"sqlite:///{tmp_path / 'resources.sqlite'}"
-    migrate.upgrade(url)
-    store = SqlStore.from_url(url)
-    yield store
-    store.close()
+def store(sqlite_store: SqlStore) -> SqlStore:
+    return sqlite_store
 
 
 @pytest.fixture
