@@ -25,6 +25,7 @@ from tornado import web
 
 from ...errors import AuthenticationError, GoogleError, GoogleNotConfiguredError, WorkscriptError
 from ...nodes.google_requests import GOOGLE_SCOPES
+from ...service.google_gateway import describe
 from ...service.identity import is_anonymous_identity
 from ..base import PUBLIC, WorkscriptHandler, bad_request, error_payload, status_for
 from ..credentials import principal_of
@@ -53,14 +54,9 @@ _REFUSALS: Final = frozenset({"CONSENT_REFUSED", "INVALID_GRANT"})
 def connection_json(row: Integration) -> dict[str, Any]:
     """A connection as every route shows it: never a token, nor whether one is held."""
     return {
-        "id": row.id,
+        **describe(row),  # what a node may see of it: id, name, email, accountName, scopes, status
         "provider": row.provider,
-        "name": row.name,
-        "email": row.account_email,
-        "accountName": row.account_name,
         "accountId": row.account_id,
-        "scopes": list(row.scopes),
-        "status": row.status,
         "expiresAt": iso(row.expires_at),
         "lastUsedAt": iso(row.last_used_at),
         "lastRefreshedAt": iso(row.last_refreshed_at),
