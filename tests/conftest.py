@@ -108,6 +108,7 @@ KERNEL_MODULES = frozenset(
         "tests/nodes/test_notebook_nodes.py",
         "tests/runner/test_execute.py",
         "tests/runner/test_kernel_env.py",
+        "tests/runner/test_remote_kernels.py",
         "tests/runner_pool/test_pool.py",
         "tests/server/test_notebook_runs.py",
         "tests/server/test_run_warnings.py",

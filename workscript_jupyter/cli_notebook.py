@@ -59,6 +59,12 @@ def add_notebook_parser(commands: Any) -> None:
         help="the folder the notebook and its executed copy must be in (default: the current "
         "folder)",
     )
+    notebook.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="run the kernel on this Jupyter Kernel/Enterprise Gateway (default: "
+        "WORKSCRIPT_GATEWAY_URL; token: WORKSCRIPT_GATEWAY_AUTH_TOKEN)",
+    )
 
 
 def run_notebook_command(args: argparse.Namespace) -> int:
@@ -75,11 +81,18 @@ def run_notebook_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--root {args.root}: not a folder")
     # NOTEBOOK is a path as typed (relative to the current folder); run_notebook confines it
     notebook = Path(os.path.abspath(args.notebook))
+    run = run_notebook
+    gateway = _gateway(args.gateway_url)
+    if gateway is not None:
+        from .runner.remote_kernels import configure_gateway, run_notebook_remotely
+
+        configure_gateway(gateway)
+        run = run_notebook_remotely
     progress = NotebookProgressBar(sys.stderr, Path(args.notebook).name)
     progress.start()
     try:
         result = asyncio.run(
-            run_notebook(
+            run(
                 notebook,
                 root_dir=root,
                 parameters=parameters,
@@ -98,6 +111,17 @@ def run_notebook_command(args: argparse.Namespace) -> int:
         _print_notebook_failure(result.error, sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _gateway(url: str | None) -> Any:
+    """The kernel gateway's settings (``--gateway-url``, else the environment), or None."""
+    from .errors import ConfigurationError
+    from .runner.remote_kernels import gateway_settings
+
+    try:
+        return gateway_settings(url, os.environ)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def notebook_report(result: Any, root: Path) -> dict[str, Any]:

@@ -63,6 +63,12 @@ def add_worker_parser(commands: Any) -> None:
     )
     worker.add_argument("--redis-url", metavar="URL", help="liveness lock in Redis (REDIS_URL)")
     worker.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="start the kernels of notebook/python nodes on this Jupyter Kernel/Enterprise "
+        "Gateway (WORKSCRIPT_GATEWAY_URL; token: WORKSCRIPT_GATEWAY_AUTH_TOKEN)",
+    )
+    worker.add_argument(
         "--shared",
         action="store_true",
         help="the database belongs to a shared server (single_user = False): each user's runs "
@@ -96,8 +102,11 @@ def run_worker(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise ConfigurationError(f"--root {args.root}: not a folder")
+    from .runner.remote_kernels import gateway_settings
+
+    gateway = gateway_settings(args.gateway_url, os.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    executed = asyncio.run(_serve(args, root.resolve()))
+    executed = asyncio.run(_serve(args, root.resolve(), gateway))
     print(f"workscript worker: executed {executed} runs", file=sys.stderr)
     return 0
 
@@ -157,7 +166,7 @@ def _google_settings(environ: Mapping[str, str]) -> Any:
     return google_settings(traits, box=box, server_url="http://localhost/", log=log)
 
 
-async def _serve(args: argparse.Namespace, root: Path) -> int:
+async def _serve(args: argparse.Namespace, root: Path, gateway: Any = None) -> int:
     import asyncio
     import contextlib
     import signal
@@ -173,6 +182,13 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
     url = resolve_db_url(args.db_url, data_dir=None)
     engine = create_store_engine(url)
     worker_id = args.worker_id or f"worker:{socket.gethostname()}:{os.getpid()}"
+    kernels = None  # local kernels, one per run; with a gateway, the gateway's
+    if gateway is not None:
+        from .runner.remote_kernels import RemoteKernelPool, configure_gateway
+
+        configure_gateway(gateway)
+        kernels = RemoteKernelPool(size=0)  # size 0: each run's kernel started on demand
+        await kernels.start()
     # the same isolation as the server whose runs this worker takes (see docs/security.md)
     services = UserServices(
         IsolationSettings(
@@ -180,7 +196,8 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
             root=root,
             code_users=frozenset(args.code_user),
             http_allow_private=tuple(args.http_allow_private),
-        )
+        ),
+        pool=kernels,
     )
 
     from .plugins import register_plugin_nodes
@@ -229,6 +246,8 @@ async def _serve(args: argparse.Namespace, root: Path) -> int:
     finally:
         await service.stop()
         await services.close()
+        if kernels is not None:
+            await kernels.stop()
         await liveness.release()
         engine.dispose()
     return service.runs_started

@@ -32,6 +32,7 @@ SECRET_ENV_NAMES: frozenset[str] = frozenset(
         "SMTP_PASSWORD",
         "OPENROUTER_API_KEY",
         "GOOGLE_CLIENT_SECRET",
+        "GATEWAY_AUTH_TOKEN",  # WORKSCRIPT_/JUPYTER_GATEWAY_AUTH_TOKEN: opens the kernel gateway
     }
 )
 # the same families, whatever the exact name (SESSION_KEY, WORKSCRIPT_ENCRYPTION_KEY...)

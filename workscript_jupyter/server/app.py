@@ -24,8 +24,6 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from .._version import __version__
 from ..nodes import builtin_registry
 from ..runner.kernel_env import DEFAULT_ENV_ALLOW
-from .account_traits import AccountTraits
-from .ai_traits import AiTraits
 from .composition import (
     build_hub,
     build_scheduler,
@@ -35,10 +33,9 @@ from .composition import (
     open_store,
     run_services,
 )
-from .google_traits import GoogleTraits
-from .plugin_traits import PluginTraits
 from .routes import routes
-from .secret_traits import SECRET_BOX_SETTING, SecretTraits
+from .secret_traits import SECRET_BOX_SETTING
+from .traits import WorkscriptTraits
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,9 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkscriptApp"]
 
 
-class WorkscriptApp(
-    ExtensionApp, AccountTraits, AiTraits, SecretTraits, GoogleTraits, PluginTraits
-):
+class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits.py
     name = "workscript"
     description = "Workflow automation for Jupyter: engine, REST API and scheduler."
     version = __version__
@@ -406,6 +401,7 @@ class WorkscriptApp(
             ),
             kernel_pool_size=self.kernel_pool_size,
             kernel_pool_kernels=list(self.kernel_pool_kernels),
+            remote_kernels=self.kernel_gateway() is not None,  # kernel_gateway_traits.py
         )
         port = getattr(getattr(self, "serverapp", None), "port", None)
         server_id = self.server_id or default_server_id(port)
@@ -562,6 +558,10 @@ class WorkscriptApp(
             await self._scheduler.start()
         if self._plugins is not None:
             await self._plugins.start()  # on_start hooks, after the service: bounded, logged
+        if self.role == "service" and os.environ.get("JUPYTERHUB_SERVICE_NAME"):
+            from .hub_service import stop_on_sigint
+
+            stop_on_sigint(serverapp)  # a service the hub started (and will stop)
 
     async def stop_extension(self) -> None:
         extension = self.settings.get("workscript", {})

@@ -83,18 +83,29 @@ def open_store(
 
 
 def run_services(
-    isolation: IsolationSettings, *, kernel_pool_size: int, kernel_pool_kernels: list[str]
+    isolation: IsolationSettings,
+    *,
+    kernel_pool_size: int,
+    kernel_pool_kernels: list[str],
+    remote_kernels: bool = False,
 ) -> tuple[UserServices, KernelPool | None]:
     """Each run's Services (user_isolation.py) and the kernel pool behind them, which starts
-    later (none without a root or with a pool size of 0)."""
+    later (none without a root or with a pool size of 0). With ``remote_kernels`` (a kernel
+    gateway is configured) the pool's kernels live on the gateway, and a pool of size 0 still
+    exists: it starts each run's kernel there on demand."""
     from ..runner import KernelPool
     from ..service.user_isolation import UserServices
 
     if kernel_pool_size < 0:
         raise ValueError(f"WorkscriptApp.kernel_pool_size must be >= 0, not {kernel_pool_size}")
     pool = None
-    if isolation.root is not None and kernel_pool_size > 0:
-        pool = KernelPool(
+    if isolation.root is not None and (kernel_pool_size > 0 or remote_kernels):
+        pool_class: type[KernelPool] = KernelPool
+        if remote_kernels:
+            from ..runner.remote_kernels import RemoteKernelPool
+
+            pool_class = RemoteKernelPool
+        pool = pool_class(
             kernel_pool_size,
             kernel_names=kernel_pool_kernels,
             cwd=str(isolation.root),

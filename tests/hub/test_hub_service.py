@@ -1,0 +1,122 @@
+"""The Workscript service behind a real JupyterHub (issue 19): hub users reach it through the
+proxy with their hub tokens, each sees only their own workflows, the hub's admin group sees
+everyone's, a request without a hub identity is refused, and the hub stops the service cleanly.
+
+The hub loads ``jupyter-config/jupyterhub_config.py``, the example a deployment copies."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .conftest import Hub, http
+
+# MariaDB: a database of its own, but GET_LOCK names are the machine's (the services group)
+pytestmark = pytest.mark.mysql
+
+
+def workflow_document(name: str) -> dict[str, object]:
+    return {
+        "id": f"hub-flow-{uuid.uuid4().hex[:8]}",
+        "name": name,
+        "version": "1.0.0",
+        "workflow": [{"$.greeting": "hello"}],
+    }
+
+
+@pytest.fixture(scope="module")
+def alices_workflow(hub: Hub) -> dict[str, object]:
+    created = http(
+        "POST",
+        f"{hub.service_url}/workscript/workflows",
+        token=hub.tokens["alice"],
+        body={"definition": workflow_document("alice's flow")},
+    )
+    assert created.code == 201, (created.code, created.body, hub.log_tail())
+    return created.body
+
+
+def listed_ids(hub: Hub, user: str) -> set[str]:
+    listed = http("GET", f"{hub.service_url}/workscript/workflows", token=hub.tokens[user])
+    assert listed.code == 200, (user, listed.code, listed.body)
+    return {item["id"] for item in listed.body["items"]}
+
+
+def test_alice_creates_and_reads_her_workflow(hub: Hub, alices_workflow) -> None:
+    assert alices_workflow["name"] == "alice's flow"
+    assert alices_workflow["id"] in listed_ids(hub, "alice")
+    read = http(
+        "GET",
+        f"{hub.service_url}/workscript/workflows/{alices_workflow['id']}",
+        token=hub.tokens["alice"],
+    )
+    assert read.code == 200, read.body
+
+
+def test_the_service_keeps_it_in_the_shared_database(hub_database: str, alices_workflow) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(hub_database)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT u.username, w.name FROM workflows w "
+                    "JOIN users u ON u.id = w.owner_id WHERE w.id = :id"
+                ),
+                {"id": alices_workflow["id"]},
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("alice", "alice's flow")]
+
+
+def test_bob_sees_none_of_alices_workflows(hub: Hub, alices_workflow) -> None:
+    assert alices_workflow["id"] not in listed_ids(hub, "bob")
+    for method, body in (("GET", None), ("PUT", {"name": "bob was here"}), ("DELETE", None)):
+        reply = http(
+            method,
+            f"{hub.service_url}/workscript/workflows/{alices_workflow['id']}",
+            token=hub.tokens["bob"],
+            body=body,
+        )
+        assert reply.code == 404, (method, reply.code, reply.body)
+
+
+def test_the_admin_group_sees_alices_workflow(hub: Hub, alices_workflow) -> None:
+    assert alices_workflow["id"] in listed_ids(hub, "ann")
+    read = http(
+        "GET",
+        f"{hub.service_url}/workscript/workflows/{alices_workflow['id']}",
+        token=hub.tokens["ann"],
+    )
+    assert read.code == 200, read.body
+    assert read.body["name"] == "alice's flow"
+
+
+@pytest.mark.parametrize("credential", ["none", "not a hub token", "no access scope"])
+def test_a_request_without_access_to_the_service_is_refused(
+    hub: Hub, alices_workflow, credential
+) -> None:
+    token = {"none": None, "not a hub token": "0" * 32}.get(credential, hub.token_without_access)
+    listed = http("GET", f"{hub.service_url}/workscript/workflows", token=token)
+    assert listed.code in (302, 401, 403), (listed.code, listed.body)
+    created = http(
+        "POST",
+        f"{hub.service_url}/workscript/workflows",
+        token=token,
+        body={"definition": workflow_document("anonymous")},
+    )
+    assert created.code in (302, 401, 403), (created.code, created.body)
+    assert listed_ids(hub, "ann") == {alices_workflow["id"]}  # nothing was created
+
+
+def test_stopping_the_hub_stops_the_service_cleanly(hub: Hub) -> None:
+    """Last in the module: it stops the hub. The hub stops its service with SIGINT; the service
+    must run its cleanup (the extension's stop, then Jupyter removes its runtime file), not die
+    of a KeyboardInterrupt that skips it."""
+    runtime_file = hub.runtime_dir / f"jpserver-{hub.service_pid}.json"
+    assert runtime_file.exists()
+    hub.stop()
+    assert not runtime_file.exists(), hub.log_tail()
