@@ -235,9 +235,13 @@ class KernelPool:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.health_interval)
 
+    def _new_kernel_manager(self, name: str) -> AsyncKernelManager:
+        """The manager of a new kernel: a local process here (remote_kernels.py: a gateway's)."""
+        return AsyncKernelManager(kernel_name=name)
+
     async def _start_kernel(self, name: str, timeout: float) -> AsyncKernelManager:
         """Start a kernel and wait until it answers; on any failure it is shut down."""
-        km = AsyncKernelManager(kernel_name=name)
+        km = self._new_kernel_manager(name)
         self._starting.add(km)
         try:
             await asyncio.wait_for(self._launch(km), timeout)

@@ -368,15 +368,5 @@ def _declared_kernel(root_dir: str | Path, path: str | Path) -> str | None:
 class RemoteKernelPool(KernelPool):
     """The warm pool (``pool.py``) whose kernels live on the configured gateway."""
 
-    async def _start_kernel(self, name: str, timeout: float) -> AsyncKernelManager:
-        km = _new_manager(name)
-        self._starting.add(km)
-        try:
-            await asyncio.wait_for(self._launch(km), timeout)
-        except BaseException:
-            if km in self._starting:  # else stop() already took it over
-                self._starting.discard(km)
-                self._shutdown_in_background(km)
-            raise
-        self._starting.discard(km)
-        return km
+    def _new_kernel_manager(self, name: str) -> AsyncKernelManager:
+        return _new_manager(name)
