@@ -67,10 +67,18 @@ if not service_user and os.geteuid() == 0:
     command.append("--allow-root")
 
 # a managed service gets only the environment given here, not the hub's: these pass on when set
-# (the secret key, the Redis that carries run events between replicas, Jupyter's folders)
+# (the secret key, the Redis that carries run events between replicas, Jupyter's folders, and
+# the outside services' settings: Google's OAuth client, OpenRouter, a kernel gateway)
 PASSED_ON = (
     "WORKSCRIPT_SECRET_KEY",
     "REDIS_URL",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_REDIRECT_URI",
+    "OPENROUTER_API_KEY",
+    "AI_MONTHLY_BUDGET_USD",
+    "WORKSCRIPT_GATEWAY_URL",
+    "WORKSCRIPT_GATEWAY_AUTH_TOKEN",
     "JUPYTER_CONFIG_DIR",
     "JUPYTER_DATA_DIR",
     "JUPYTER_RUNTIME_DIR",
