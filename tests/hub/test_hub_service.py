@@ -120,3 +120,62 @@ def test_stopping_the_hub_stops_the_service_cleanly(hub: Hub) -> None:
     assert runtime_file.exists()
     hub.stop()
     assert not runtime_file.exists(), hub.log_tail()
+
+
+def test_run_events_reach_their_owner_over_the_websocket_and_no_one_else(
+    hub: Hub, alices_workflow
+) -> None:
+    """The WebSocket through the proxy, authenticated by the hub token: alice's run streams its
+    events to her; bob, subscribed to the same channel name, receives none of them."""
+    import asyncio
+    import json
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    socket_url = hub.service_url.replace("http", "ws", 1) + "/workscript/ws"
+
+    async def connect(user: str) -> object:
+        request = HTTPRequest(socket_url, headers={"Authorization": f"token {hub.tokens[user]}"})
+        socket = await websocket_connect(request)
+        await socket.write_message(json.dumps({"type": "subscribe", "channel": "executions"}))
+        while True:  # until the subscription is confirmed
+            answer = json.loads(await asyncio.wait_for(socket.read_message(), 10))
+            if answer["type"] == "subscribed":
+                return socket
+
+    async def drain(socket: object, seconds: float) -> list[dict[str, object]]:
+        seen: list[dict[str, object]] = []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while (left := end - loop.time()) > 0:
+            try:
+                raw = await asyncio.wait_for(socket.read_message(), left)  # type: ignore[attr-defined]
+            except TimeoutError:
+                break
+            if raw is None:
+                break
+            seen.append(json.loads(raw))
+            if seen[-1]["type"] == "workflow:completed":
+                break
+        return seen
+
+    async def scenario() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        alice, bob = await connect("alice"), await connect("bob")
+        run = await asyncio.to_thread(
+            http,
+            "POST",
+            f"{hub.service_url}/workscript/workflows/{alices_workflow['id']}/run",
+            token=hub.tokens["alice"],
+            body={},
+        )
+        assert run.code in (200, 202), run.body
+        hers = await drain(alice, 20)
+        his = await drain(bob, 1)
+        alice.close()  # type: ignore[attr-defined]
+        bob.close()  # type: ignore[attr-defined]
+        return hers, his
+
+    hers, his = asyncio.run(scenario())
+    assert [m["type"] for m in hers][-1] == "workflow:completed", hers
+    assert not [m for m in his if str(m["type"]).startswith(("workflow:", "node:"))], his
