@@ -112,16 +112,6 @@ def test_a_request_without_access_to_the_service_is_refused(
     assert listed_ids(hub, "ann") == {alices_workflow["id"]}  # nothing was created
 
 
-def test_stopping_the_hub_stops_the_service_cleanly(hub: Hub) -> None:
-    """Last in the module: it stops the hub. The hub stops its service with SIGINT; the service
-    must run its cleanup (the extension's stop, then Jupyter removes its runtime file), not die
-    of a KeyboardInterrupt that skips it."""
-    runtime_file = hub.runtime_dir / f"jpserver-{hub.service_pid}.json"
-    assert runtime_file.exists()
-    hub.stop()
-    assert not runtime_file.exists(), hub.log_tail()
-
-
 def test_run_events_reach_their_owner_over_the_websocket_and_no_one_else(
     hub: Hub, alices_workflow
 ) -> None:
@@ -179,3 +169,14 @@ def test_run_events_reach_their_owner_over_the_websocket_and_no_one_else(
     hers, his = asyncio.run(scenario())
     assert [m["type"] for m in hers][-1] == "workflow:completed", hers
     assert not [m for m in his if str(m["type"]).startswith(("workflow:", "node:"))], his
+
+
+# last: it stops the hub the other tests use
+def test_stopping_the_hub_stops_the_service_cleanly(hub: Hub) -> None:
+    """Last in the module: it stops the hub. The hub stops its service with SIGINT; the service
+    must run its cleanup (the extension's stop, then Jupyter removes its runtime file), not die
+    of a KeyboardInterrupt that skips it."""
+    runtime_file = hub.runtime_dir / f"jpserver-{hub.service_pid}.json"
+    assert runtime_file.exists()
+    hub.stop()
+    assert not runtime_file.exists(), hub.log_tail()
