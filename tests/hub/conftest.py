@@ -37,8 +37,14 @@ EXAMPLE_CONFIG = REPO / "jupyter-config" / "jupyterhub_config.py"
 USERS = ("alice", "bob", "ann")
 ADMIN_GROUP = "workscript-admins"
 READY_SECONDS = 60.0
-# what every user token may do: the service, and reading the user's own name and groups
-USER_TOKEN_SCOPES = ["access:services!service=workscript", "read:users:name!user"]
+# what every user token may do: the service, their own servers, and reading their own name
+USER_TOKEN_SCOPES = [
+    "access:services!service=workscript",
+    "access:servers!user",
+    "read:users:name!user",
+]
+#: a variable every user server gets from the spawner, different per user
+SPAWNER_VARIABLE = "WORKSCRIPT_TEST_SPAWNED_FOR"
 
 TEST_OVERRIDES = """
 c.JupyterHub.ip = "127.0.0.1"
@@ -53,13 +59,21 @@ c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = {password!r}
 c.Authenticator.allowed_users = {users!r}
 c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {home_template!r}
+c.Spawner.environment.update(
+    {{{spawner_variable!r}: lambda spawner: "spawned-for-" + spawner.user.name}}
+)
+c.Spawner.start_timeout = 90
+if __import__("os").geteuid() == 0:  # CI runs as root; SimpleLocalProcessSpawner keeps the uid
+    c.Spawner.args = ["--allow-root"]
+c.Spawner.http_timeout = 90
 c.JupyterHub.load_groups = {{{admin_group!r}: {{"users": ["ann"]}}}}
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
 c.JupyterHub.load_roles.append(
     {{
         "name": "test-admin",
         "services": ["test-admin"],
-        "scopes": ["admin:users", "tokens", "read:services"],
+        "scopes": ["admin:users", "tokens", "read:services", "servers", "admin:server_state"],
     }}
 )
 """
@@ -128,6 +142,8 @@ class Hub:
     url: str  # the proxy's public URL: what users reach
     log_path: Path
     runtime_dir: Path  # the service's Jupyter runtime folder
+    admin_token: str = field(default="", repr=False)  # the test-admin service's
+    home: Path = Path()  # users' home folders: <home>/<user>
     tokens: dict[str, str] = field(default_factory=dict)  # user → hub API token
     token_without_access: str = ""  # bob's, without access:services!service=workscript
     service_pid: int = 0
@@ -216,6 +232,8 @@ def hub(hub_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             users=set(USERS),
             admin_group=ADMIN_GROUP,
             admin_token=admin_token,
+            home_template=str(folder / "home" / "{username}"),
+            spawner_variable=SPAWNER_VARIABLE,
         )
     )
     # the service's Jupyter config (passed on by the example): no warm kernel, which would
@@ -236,6 +254,7 @@ def hub(hub_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "WORKSCRIPT_SERVICE_URL": f"http://127.0.0.1:{service_port}",
         "WORKSCRIPT_SERVICE_DIR": str(service_dir),
         "WORKSCRIPT_ADMIN_GROUPS": ADMIN_GROUP,
+        "WORKSCRIPT_HUB_URL": f"http://127.0.0.1:{public_port}",
     }
     log_path = folder / "hub.log"
     with log_path.open("wb") as log:
@@ -249,7 +268,14 @@ def hub(hub_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the hub and its proxy: one process group to stop
         )
-    hub = Hub(process, f"http://127.0.0.1:{public_port}", log_path, runtime_dir)
+    hub = Hub(
+        process,
+        f"http://127.0.0.1:{public_port}",
+        log_path,
+        runtime_dir,
+        admin_token=admin_token,
+        home=folder / "home",
+    )
     url = hub.url
     try:
         _wait_until(

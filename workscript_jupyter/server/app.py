@@ -64,15 +64,6 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
     _account_closers: list[Any] = []
     _plugins: PluginHost | None = None  # the installed plugins (docs/plugins.md)
 
-    role = Unicode(
-        "local",
-        help=(
-            "local: a single-user server that runs and schedules its own workflows; "
-            "client: a JupyterHub user server that delegates scheduling to a shared service; "
-            "service: the shared server that owns the schedules."
-        ),
-    ).tag(config=True)
-
     db_url = Unicode(
         None,
         allow_none=True,
@@ -356,10 +347,10 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
         from ..service.user_isolation import IsolationSettings
         from ..store.connection import resolve_db_url
 
-        if self.role not in ("local", "client", "service"):
-            raise ValueError(
-                f"WorkscriptApp.role must be local, client or service, not {self.role!r}"
-            )
+        self.check_role()  # hub_traits.py
+        if self.role == "client":  # a hub user server: forwards to the service (client_role.py)
+            self.settings["workscript"] = self.client_role_settings()
+            return
         if self.thread_switch_ms < 0:
             raise ValueError(
                 f"WorkscriptApp.thread_switch_ms must be >= 0, not {self.thread_switch_ms}"
@@ -402,6 +393,7 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
             kernel_pool_size=self.kernel_pool_size,
             kernel_pool_kernels=list(self.kernel_pool_kernels),
             remote_kernels=self.kernel_gateway() is not None,  # kernel_gateway_traits.py
+            owner_servers=self.hub_owner_servers(),  # hub_traits.py
         )
         port = getattr(getattr(self, "serverapp", None), "port", None)
         server_id = self.server_id or default_server_id(port)
@@ -533,8 +525,8 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
         from ..store.retention import prune_periodically
 
         extension = self.settings.get("workscript")
-        if extension is None:  # initialize_settings failed: Jupyter logged why
-            return
+        if extension is None or self.role == "client":  # failed (Jupyter logged why), or
+            return  # a client: nothing to start
         store = extension["store"]
         self._pruner = asyncio.create_task(
             prune_periodically(
@@ -565,6 +557,9 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
 
     async def stop_extension(self) -> None:
         extension = self.settings.get("workscript", {})
+        from .client_role import close_client
+
+        await close_client(extension, self.owner_servers_client)  # forwarder, owner servers
         if self._plugins is not None:
             await self._plugins.stop()  # on_stop hooks, while the service still runs
         if self._scheduler is not None:
@@ -596,4 +591,10 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
     def initialize_handlers(self) -> None:
         from .handlers.plugins import with_plugin_routes
 
+        if self.role == "client":
+            from .client_role import client_routes
+            from .handlers.owner_runs import owner_run_routes
+
+            self.handlers.extend(client_routes(owner_run_routes()))
+            return
         self.handlers.extend(with_plugin_routes(routes(), self._plugins))

@@ -88,6 +88,7 @@ def run_services(
     kernel_pool_size: int,
     kernel_pool_kernels: list[str],
     remote_kernels: bool = False,
+    owner_servers: Any = None,
 ) -> tuple[UserServices, KernelPool | None]:
     """Each run's Services (user_isolation.py) and the kernel pool behind them, which starts
     later (none without a root or with a pool size of 0). With ``remote_kernels`` (a kernel
@@ -111,7 +112,14 @@ def run_services(
             cwd=str(isolation.root),
             env=isolation.kernel_env(),
         )
-    return UserServices(isolation, pool=pool), pool
+    owner_notebooks = None
+    if owner_servers is not None:  # on a hub: notebook steps run in their owner's server
+        from ..integrations.jupyterhub import OwnerNotebooks
+
+        def owner_notebooks(user: str) -> OwnerNotebooks:
+            return OwnerNotebooks(owner_servers, user)
+
+    return UserServices(isolation, pool=pool, owner_notebooks=owner_notebooks), pool
 
 
 def build_service(

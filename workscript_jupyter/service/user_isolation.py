@@ -76,8 +76,12 @@ class UserServices:
         *,
         pool: KernelPool | None = None,
         groups_of: Callable[[str], Sequence[str]] = _no_groups,
+        owner_notebooks: Callable[[str], Any] | None = None,
     ) -> None:
         self.settings = settings
+        # on a hub: the notebook gateway of a user's own server, by hub name
+        # (integrations/jupyterhub.py); their code runs as them, so no code refusal applies
+        self.owner_notebooks = owner_notebooks
         self.pool = pool
         self.groups_of = groups_of
         self.env = settings.kernel_env()
@@ -124,10 +128,23 @@ class UserServices:
 
     def __call__(self, caller: Caller) -> Services:
         root = self.root_for(caller)
-        refusal = self.code_refusal(caller)
         notebooks: Any = None
-        if root is not None and refusal is None:
-            notebooks = self.gateway(root)
+        if self.owner_notebooks is not None:
+            user = caller.user
+            # only a hub user has a server; an account of the service's own (a JWT login) whose
+            # name happens to be a hub user's must never run code in that user's server
+            if user.source == "jupyter" and user.external_id:
+                refusal = None
+                notebooks = self.owner_notebooks(user.external_id)
+            else:
+                refusal = (
+                    f"notebook and python steps on a hub run in their owner's server, and "
+                    f"{user.username!r} is not a hub user"
+                )
+        else:
+            refusal = self.code_refusal(caller)
+            if root is not None and refusal is None:
+                notebooks = self.gateway(root)
         return Services(
             root_dir=root,
             notebooks=notebooks,

@@ -1,0 +1,247 @@
+"""Users' own servers on the hub (issue 19): the client role, schedules kept by the service, and
+notebook steps run in their owner's server.
+
+- alice's server runs the extension in its client role: it forwards ``/workscript/*`` to the
+  service with her token, and holds no database connection, no SQLite file and no scheduler;
+- from a kernel of her server, the ``%%workflow --schedule`` magic saves and schedules a
+  workflow every 2 s; with her server stopped, the service fires it once per tick;
+- a notebook step of alice runs in her named server ``workscript`` (the service starts it through
+  the hub): it reads a file of her home folder and a variable her spawner set; bob's notebook of
+  the same name runs in his server, with his.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+
+from .conftest import SPAWNER_VARIABLE, Hub, http
+
+pytestmark = pytest.mark.mysql
+
+SERVER_READY_SECONDS = 90.0
+TICK_SECONDS = 2
+
+
+def hub_api(hub: Hub, method: str, path: str, body: Any = None) -> Any:
+    return http(method, f"{hub.url}/hub/api{path}", token=hub.admin_token, body=body)
+
+
+def server_model(hub: Hub, user: str, name: str = "") -> dict[str, Any] | None:
+    reply = hub_api(hub, "GET", f"/users/{user}")
+    assert reply.code == 200, reply.body
+    return (reply.body.get("servers") or {}).get(name)
+
+
+def start_server(hub: Hub, user: str, name: str = "") -> dict[str, Any]:
+    path = f"/users/{user}/servers/{name}" if name else f"/users/{user}/server"
+    started = hub_api(hub, "POST", path)
+    assert started.code in (201, 202, 400), (started.code, started.body, hub.log_tail())
+    deadline = time.monotonic() + SERVER_READY_SECONDS
+    while time.monotonic() < deadline:
+        model = server_model(hub, user, name)
+        if model is not None and model.get("ready"):
+            return model
+        time.sleep(0.25)
+    raise AssertionError(f"{user}'s server {name!r} not ready:\n{hub.log_tail()}")
+
+
+def stop_server(hub: Hub, user: str, name: str = "") -> None:
+    path = f"/users/{user}/servers/{name}" if name else f"/users/{user}/server"
+    stopped = hub_api(hub, "DELETE", path)
+    assert stopped.code in (202, 204), (stopped.code, stopped.body)
+    deadline = time.monotonic() + SERVER_READY_SECONDS
+    while time.monotonic() < deadline:
+        if server_model(hub, user, name) is None:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{user}'s server {name!r} did not stop")
+
+
+@pytest.fixture(scope="module")
+def alices_server(hub: Hub) -> dict[str, Any]:
+    return start_server(hub, "alice")
+
+
+def in_server(hub: Hub, user: str, path: str) -> str:
+    return f"{hub.url}/user/{user}/{path}"
+
+
+def python_in_kernel(hub: Hub, user: str, code: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Run ``code`` in a kernel of the user's default server (its client role's python step)."""
+    reply = http(
+        "POST",
+        in_server(hub, user, "workscript/client/python-runs"),
+        token=hub.tokens[user],
+        body={"runKey": f"test-{uuid.uuid4().hex}", "code": code, "state": state},
+        timeout=120,
+    )
+    assert reply.code == 200, (reply.code, reply.body)
+    return reply.body["state"]
+
+
+def test_a_user_server_forwards_to_the_service_with_the_users_token(
+    hub: Hub, alices_server: dict[str, Any]
+) -> None:
+    name = f"forwarded-{uuid.uuid4().hex[:6]}"
+    created = http(
+        "POST",
+        in_server(hub, "alice", "workscript/workflows"),
+        token=hub.tokens["alice"],
+        body={"definition": {"id": name, "name": name, "version": "1.0", "workflow": [{"$.n": 1}]}},
+    )
+    assert created.code == 201, (created.code, created.body, hub.log_tail())
+    location = {k.lower(): v for k, v in created.headers.items()}.get("location", "")
+    assert location.startswith("/user/alice/workscript/workflows/"), created.headers
+    # it is in the service, as alice's: she sees it there, bob does not
+    mine = http("GET", f"{hub.service_url}/workscript/workflows", token=hub.tokens["alice"])
+    assert created.body["id"] in {item["id"] for item in mine.body["items"]}
+    theirs = http("GET", f"{hub.service_url}/workscript/workflows", token=hub.tokens["bob"])
+    assert created.body["id"] not in {item["id"] for item in theirs.body["items"]}
+    # bob's token does not open alice's server, so it cannot reach the service through it
+    refused = http("GET", in_server(hub, "alice", "workscript/workflows"), token=hub.tokens["bob"])
+    assert refused.code in (403, 404), refused.code
+
+
+def test_a_user_server_holds_no_database_and_no_scheduler(
+    hub: Hub, alices_server: dict[str, Any]
+) -> None:
+    state = hub_api(hub, "GET", "/users/alice").body["servers"][""].get("state") or {}
+    pid = int(state["pid"])
+    process = psutil.Process(pid)
+    ports = {conn.raddr.port for conn in process.net_connections() if conn.raddr}
+    assert 3306 not in ports and 6379 not in ports, ports  # no MariaDB, no Redis
+    files = [Path(item.path).name for item in process.open_files()]
+    assert not [name for name in files if "sqlite" in name], files
+    assert not list((hub.home / "alice").rglob("workscript.sqlite*"))
+    # and it says so: the health it forwards is the service's, not a scheduler of its own
+    health = http("GET", in_server(hub, "alice", "workscript/health"), token=hub.tokens["alice"])
+    assert health.code == 200, health.body
+    assert health.body.get("role") in (None, "service"), health.body
+
+
+def test_a_schedule_from_a_notebook_fires_once_per_tick_with_the_server_stopped(
+    hub: Hub, alices_server: dict[str, Any]
+) -> None:
+    flow_id = f"every-two-{uuid.uuid4().hex[:6]}"
+    document = {"id": flow_id, "name": flow_id, "version": "1.0.0", "workflow": [{"$.n": 1}]}
+    code = (
+        "ip = get_ipython()\n"
+        "ip.run_line_magic('load_ext', 'workscript_jupyter')\n"
+        f"ip.run_cell_magic('workflow', '--schedule \"*/{TICK_SECONDS} * * * * *\"', "
+        f"{json.dumps(json.dumps(document))})\n"
+        "state['done'] = True\n"
+    )
+    assert python_in_kernel(hub, "alice", code, {})["done"] is True
+    listed = http("GET", f"{hub.service_url}/workscript/automations", token=hub.tokens["alice"])
+    assert listed.code == 200, listed.body
+    [automation] = [a for a in listed.body["items"] if a["name"].startswith(flow_id)]
+    stop_server(hub, "alice")
+    time.sleep(4 * TICK_SECONDS + 1)
+    disabled = http(
+        "PUT",
+        f"{hub.service_url}/workscript/automations/{automation['id']}",
+        token=hub.tokens["alice"],
+        body={"enabled": False},
+    )
+    assert disabled.code == 200, disabled.body
+    fires = http(
+        "GET",
+        f"{hub.service_url}/workscript/automations/{automation['id']}/fires?limit=100",
+        token=hub.tokens["alice"],
+    )
+    assert fires.code == 200, fires.body
+    ticks = sorted(datetime.fromisoformat(item["scheduledFor"]) for item in fires.body["items"])
+    assert len(ticks) >= 4, fires.body
+    gaps = {(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ticks)}
+    assert gaps == {float(TICK_SECONDS)}, ticks  # none lost, none twice
+    assert {item["outcome"] for item in fires.body["items"]} == {"fired"}, fires.body
+    runs = {item["executionId"] for item in fires.body["items"]}
+    assert len(runs) == len(ticks)  # one run per tick
+    # bob sees none of it
+    seen = http("GET", f"{hub.service_url}/workscript/automations", token=hub.tokens["bob"])
+    assert automation["id"] not in {a["id"] for a in seen.body["items"]}
+    other = http(
+        "GET",
+        f"{hub.service_url}/workscript/automations/{automation['id']}/fires",
+        token=hub.tokens["bob"],
+    )
+    assert other.code == 404, other.code
+    # the admin sees everything
+    admin = http(
+        "GET",
+        f"{hub.service_url}/workscript/automations/{automation['id']}",
+        token=hub.tokens["ann"],
+    )
+    assert admin.code == 200, admin.body
+
+
+def write_report_notebook(home: Path) -> None:
+    """report.ipynb: reads data.txt of its folder and the spawner's variable, as outputs."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import os\n"
+            "from workscript_jupyter import output\n"
+            "output('data', open('data.txt').read().strip())\n"
+            f"output('spawnedFor', os.environ.get({SPAWNER_VARIABLE!r}))\n"
+            "output('home', os.path.realpath(os.environ['HOME']))\n"
+        )
+    ]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    home.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, home / "report.ipynb")
+
+
+def finished_run(hub: Hub, user: str, started: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    run = started
+    while run["status"] not in ("completed", "failed", "cancelled", "timed_out"):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.5)
+        run_id = started.get("executionId") or started["id"]
+        reply = http(
+            "GET", f"{hub.service_url}/workscript/executions/{run_id}", token=hub.tokens[user]
+        )
+        assert reply.code == 200, reply.body
+        run = reply.body
+    return run
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"])
+def test_a_notebook_step_runs_in_its_owners_server(hub: Hub, user: str) -> None:
+    home = hub.home / user
+    write_report_notebook(home)
+    (home / "data.txt").write_text(f"{user}'s own data\n")
+    definition = {
+        "id": f"report-{uuid.uuid4().hex[:6]}",
+        "name": "report",
+        "version": "1.0.0",
+        "workflow": [{"notebook": {"path": "report.ipynb", "timeout": 120}}],
+    }
+    ran = http(
+        "POST",
+        f"{hub.service_url}/workscript/workflows/run",
+        token=hub.tokens[user],
+        body={"definition": definition},
+        timeout=200,
+    )
+    assert ran.code in (200, 202), (ran.code, ran.body, hub.log_tail())
+    run = finished_run(hub, user, ran.body)
+    assert run["status"] == "completed", (run, hub.log_tail())
+    outputs = run["finalState"]["notebookOutputs"]
+    assert outputs["data"] == f"{user}'s own data"
+    assert outputs["spawnedFor"] == f"spawned-for-{user}"
+    assert outputs["home"] == str(home.resolve())
+    # the service started the user's named server `workscript` for it
+    model = server_model(hub, user, "workscript")
+    assert model is not None and model["ready"], model
