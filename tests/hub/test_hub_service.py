@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from .conftest import Hub, http
+from .harness import Hub, http
 
 # MariaDB: a database of its own, but GET_LOCK names are the machine's (the services group)
 pytestmark = pytest.mark.mysql

@@ -24,7 +24,7 @@ import nbformat
 import psutil
 import pytest
 
-from .conftest import SPAWNER_VARIABLE, Hub, http
+from .harness import SPAWNER_VARIABLE, Hub, http
 
 pytestmark = pytest.mark.mysql
 
@@ -92,12 +92,14 @@ def python_in_kernel(hub: Hub, user: str, code: str, state: dict[str, Any]) -> d
 def test_a_user_server_forwards_to_the_service_with_the_users_token(
     hub: Hub, alices_server: dict[str, Any]
 ) -> None:
-    name = f"forwarded-{uuid.uuid4().hex[:6]}"
+    name = f"fwd-{uuid.uuid4().hex[:6]}"
     created = http(
         "POST",
         in_server(hub, "alice", "workscript/workflows"),
         token=hub.tokens["alice"],
-        body={"definition": {"id": name, "name": name, "version": "1.0", "workflow": [{"$.n": 1}]}},
+        body={
+            "definition": {"id": name, "name": name, "version": "1.0.0", "workflow": [{"$.n": 1}]}
+        },
     )
     assert created.code == 201, (created.code, created.body, hub.log_tail())
     location = {k.lower(): v for k, v in created.headers.items()}.get("location", "")
