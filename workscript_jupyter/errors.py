@@ -106,6 +106,7 @@ __all__ = [
     "NotebookNotFoundError",
     "NotebookParameterError",
     "NotebookPathError",
+    "OwnerServerError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PythonCodeError",
@@ -430,6 +431,14 @@ class NotebookError(WorkscriptError):
     back in ``NotebookRun.error`` (a cell error, a timeout, a dead kernel)."""
 
     code = "NOTEBOOK_ERROR"
+
+
+class OwnerServerError(NotebookError):
+    """On a hub: the server a step runs in (its owner's) could not be started, reached or used.
+    Unlike a notebook's own failure it fails the run (an ``error?`` edge can still catch it), so
+    an automation's retry policy applies."""
+
+    code = "OWNER_SERVER_UNAVAILABLE"
 
 
 class NotebookPathError(NotebookError, ValueError):

@@ -29,7 +29,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "jupyter-config" / "jupyterhub_config.py"
-USERS = ("alice", "bob", "ann")  # the default users; start_hub(users=...) for more
+# the default users; start_hub(users=...) for more. carol's servers never start (UNSPAWNABLE)
+USERS = ("alice", "bob", "ann", "carol")
+UNSPAWNABLE = "carol"
 ADMIN_GROUP = "workscript-admins"
 READY_SECONDS = 60.0
 # what every user token may do: the service, their own servers, and reading their own name
@@ -59,6 +61,10 @@ c.Spawner.environment.update(
     {{{spawner_variable!r}: lambda spawner: "spawned-for-" + spawner.user.name}}
 )
 c.Spawner.start_timeout = 90
+def _refuse_unspawnable(spawner):
+    if spawner.user.name == {unspawnable!r}:
+        raise RuntimeError("this test hub never starts a server of " + spawner.user.name)
+c.Spawner.pre_spawn_hook = _refuse_unspawnable
 if __import__("os").geteuid() == 0:  # CI runs as root; SimpleLocalProcessSpawner keeps the uid
     c.Spawner.args = ["--allow-root"]
 c.Spawner.http_timeout = 90
@@ -247,6 +253,7 @@ def start_hub(
             admin_token=admin_token,
             home_template=str(folder / "home" / "{username}"),
             spawner_variable=SPAWNER_VARIABLE,
+            unspawnable=UNSPAWNABLE,
         )
         + extra_config
     )

@@ -24,7 +24,7 @@ import nbformat
 import psutil
 import pytest
 
-from .harness import SPAWNER_VARIABLE, Hub, http
+from .harness import SPAWNER_VARIABLE, UNSPAWNABLE, Hub, http
 
 pytestmark = pytest.mark.mysql
 
@@ -112,6 +112,46 @@ def test_a_user_server_forwards_to_the_service_with_the_users_token(
     # bob's token does not open alice's server, so it cannot reach the service through it
     refused = http("GET", in_server(hub, "alice", "workscript/workflows"), token=hub.tokens["bob"])
     assert refused.code in (403, 404), refused.code
+
+
+def test_the_panels_websocket_goes_through_the_users_server_to_the_service(
+    hub: Hub, alices_server: dict[str, Any]
+) -> None:
+    """``/user/alice/workscript/ws`` (what the Lab panel opens) is a WebSocket to the service
+    with her token: her run's events arrive through it."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    socket_url = in_server(hub, "alice", "workscript/ws").replace("http", "ws", 1)
+    definition = {"id": f"ws-{uuid.uuid4().hex[:6]}", "name": "ws", "version": "1.0.0"}
+    definition["workflow"] = [{"$.n": 1}]
+
+    async def scenario() -> list[str]:
+        request = HTTPRequest(socket_url, headers={"Authorization": f"token {hub.tokens['alice']}"})
+        socket = await websocket_connect(request)
+        await socket.write_message(json.dumps({"type": "subscribe", "channel": "executions"}))
+        kinds: list[str] = []
+        while "subscribed" not in kinds:
+            kinds.append(json.loads(await asyncio.wait_for(socket.read_message(), 10))["type"])
+        run = await asyncio.to_thread(
+            http,
+            "POST",
+            in_server(hub, "alice", "workscript/workflows/run"),
+            token=hub.tokens["alice"],
+            body={"definition": definition},
+        )
+        assert run.code in (200, 202), run.body
+        while kinds[-1] != "workflow:completed":
+            raw = await asyncio.wait_for(socket.read_message(), 20)
+            assert raw is not None, kinds
+            kinds.append(json.loads(raw)["type"])
+        socket.close()
+        return kinds
+
+    kinds = asyncio.run(scenario())
+    assert "workflow:started" in kinds or "node:completed" in kinds, kinds
 
 
 def test_a_user_server_holds_no_database_and_no_scheduler(
@@ -247,3 +287,25 @@ def test_a_notebook_step_runs_in_its_owners_server(hub: Hub, user: str) -> None:
     # the service started the user's named server `workscript` for it
     model = server_model(hub, user, "workscript")
     assert model is not None and model["ready"], model
+
+
+def test_a_step_of_a_user_whose_server_cannot_start_fails_the_run_clearly(hub: Hub) -> None:
+    definition = {
+        "id": f"report-{uuid.uuid4().hex[:6]}",
+        "name": "report",
+        "version": "1.0.0",
+        "workflow": [{"notebook": {"path": "report.ipynb"}}],
+    }
+    ran = http(
+        "POST",
+        f"{hub.service_url}/workscript/workflows/run",
+        token=hub.tokens[UNSPAWNABLE],
+        body={"definition": definition},
+        timeout=120,
+    )
+    assert ran.code in (200, 202), ran.body
+    run = finished_run(hub, UNSPAWNABLE, ran.body)
+    assert run["status"] == "failed", run
+    message = json.dumps(run["error"])
+    assert f"{UNSPAWNABLE}'s server 'workscript'" in message, run["error"]
+    assert "could not start" in message or "stopped while starting" in message, run["error"]

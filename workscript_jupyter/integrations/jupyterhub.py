@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import NotebookError
+from ..errors import NotebookError, OwnerServerError
 
 __all__ = ["HubSettings", "OwnerNotebooks", "OwnerServerError", "OwnerServers"]
 
@@ -40,12 +40,6 @@ __all__ = ["HubSettings", "OwnerNotebooks", "OwnerServerError", "OwnerServers"]
 NOTEBOOK_RUNS = "workscript/client/notebook-runs"
 PYTHON_RUNS = "workscript/client/python-runs"
 _MAX_REPLY_BYTES = 64 * 1024 * 1024
-
-
-class OwnerServerError(NotebookError):
-    """The user's server could not be started or reached, or refused the step."""
-
-    code = "OWNER_SERVER_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine import Edge, Node, NodeContext, NodeMetadata, ParamSpec
-from ..errors import WorkscriptError
+from ..errors import OwnerServerError, WorkscriptError
 from .common import error_edge
 
 __all__ = ["NODES", "NotebookNode", "PythonNode"]
@@ -106,6 +106,8 @@ class NotebookNode(Node):
                 timeout=timeout,
                 on_progress=on_progress,
             )
+        except OwnerServerError:
+            raise  # the run fails: the server is away, not the step wrong
         except _GATEWAY_ERRORS as exc:
             code = getattr(exc, "code", type(exc).__name__)
             return error_edge(str(exc), path=path, code=code)
@@ -159,6 +161,8 @@ class PythonNode(Node):
         visible = {k: v for k, v in state.items() if not k.startswith("_")}
         try:
             after = await gateway.run_python(ctx.execution_id, code, visible)
+        except OwnerServerError:
+            raise  # the run fails: the server is away, not the step wrong
         except _GATEWAY_ERRORS as exc:
             return error_edge(
                 str(exc),
