@@ -189,14 +189,18 @@ def test_a_bad_gateway_url_names_the_option(url: str, tmp_path: Path) -> None:
     assert "pw" not in out.stderr and "Traceback" not in out.stderr
 
 
-def test_the_worker_runs_python_steps_on_the_gateway(gateway: Gateway, tmp_path: Path) -> None:
+def test_the_worker_runs_notebooks_and_python_steps_on_the_gateway(
+    gateway: Gateway, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
     migrate.upgrade(url)
+    write_notebook(tmp_path / "pids.ipynb", PIDS)
     definition = {
         "id": "pids",
         "name": "pids",
         "version": "1.0.0",
         "workflow": [
+            {"notebook": {"path": "pids.ipynb", "timeout": 40}},
             {"python": {"code": "import os\nstate['pid'] = os.getpid()"}},
             {"python": {"code": "import os\nstate['ppid'] = os.getppid()"}},
         ],
@@ -225,6 +229,9 @@ def test_the_worker_runs_python_steps_on_the_gateway(gateway: Gateway, tmp_path:
         state = done.final_state or {}
         assert state["ppid"] == gateway.pid, "the python steps ran on the gateway's kernel"
         assert state["pid"] != worker_pid
+        notebook = state["notebookOutputs"]
+        assert notebook["ppid"] == gateway.pid, "the notebook ran on a kernel of the gateway"
+        assert notebook["pid"] != worker_pid
     finally:
         store.close()
 
