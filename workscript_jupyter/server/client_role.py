@@ -37,6 +37,7 @@ from ..errors import ConfigurationError
 
 __all__ = [
     "ClientSettings",
+    "ForwardFirstMessageSocketHandler",
     "ForwardHandler",
     "ForwardSocketHandler",
     "Forwarder",
@@ -225,15 +226,11 @@ class ForwardHandler(APIHandler):
 
 class ForwardSocketHandler(JupyterHandler, websocket.WebSocketHandler):
     """``/workscript/ws`` on a user server: a WebSocket to the service's, with the user's token,
-    and the messages passed through both ways. ``/workscript/ws/authenticate`` (the credential
-    travels in the first message) is passed through as it is, with no token added."""
+    and the messages passed through both ways."""
 
     auth_resource = "workscript"
     _upstream: websocket.WebSocketClientConnection | None = None
     _pump: asyncio.Task[None] | None = None
-
-    def initialize(self, first_message: bool = False) -> None:
-        self.first_message = first_message
 
     @property
     def forwarder(self) -> Forwarder:
@@ -256,23 +253,12 @@ class ForwardSocketHandler(JupyterHandler, websocket.WebSocketHandler):
             ) from None
 
     @ws_authenticated
-    async def _authenticated_get(self, path: str) -> None:
+    async def get(self, path: str) -> None:
         token = _user_token(self)
         if token is None:
             raise web.HTTPError(401, "no hub token to forward to the Workscript service")
         await self._connect_upstream(path, token)
         await websocket.WebSocketHandler.get(self, path)
-
-    @allow_unauthenticated
-    async def _open_get(self, path: str) -> None:
-        await self._connect_upstream(path, None)
-        await websocket.WebSocketHandler.get(self, path)
-
-    async def get(self, path: str) -> None:
-        if self.first_message:
-            await self._open_get(path)
-        else:
-            await self._authenticated_get(path)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._pump = asyncio.create_task(self._from_service())
@@ -303,11 +289,21 @@ class ForwardSocketHandler(JupyterHandler, websocket.WebSocketHandler):
             self._pump = None
 
 
+class ForwardFirstMessageSocketHandler(ForwardSocketHandler):
+    """``/workscript/ws/authenticate`` (the credential, an API key or a JWT, travels in the first
+    message): passed through as it is, with no token added; the service checks the message."""
+
+    @allow_unauthenticated
+    async def get(self, path: str) -> None:
+        await self._connect_upstream(path, None)
+        await websocket.WebSocketHandler.get(self, path)
+
+
 def client_routes(extra: list[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
     """The client role's routes: what it serves itself first (``extra``), then the forwards."""
     return [
         *(extra or []),
-        (r"/workscript/(ws/authenticate)", ForwardSocketHandler, {"first_message": True}),
+        (r"/workscript/(ws/authenticate)", ForwardFirstMessageSocketHandler),
         (r"/workscript/(ws)", ForwardSocketHandler),
         (r"/workscript/(.*)", ForwardHandler),
     ]
