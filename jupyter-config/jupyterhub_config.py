@@ -72,7 +72,7 @@ command = [
     "--WorkscriptApp.single_user=False",
     f"--ServerApp.root_dir={service_dir}",
 ]
-command += [f"--WorkscriptApp.admin_users=group:{group}" for group in admin_groups]
+command += [f"--WorkscriptApp.admin_groups={group}" for group in admin_groups]
 if not service_user and os.geteuid() == 0:
     # Jupyter refuses to start as root unless told; prefer WORKSCRIPT_SERVICE_USER
     command.append("--allow-root")

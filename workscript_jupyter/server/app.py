@@ -216,7 +216,7 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
     admin_users = List(
         Unicode(),
         default_value=[],
-        help="Jupyter usernames that are workscript admins when single_user is False.",
+        help="Jupyter usernames (or 'group:<hub group>') of admins when single_user is False.",
     ).tag(config=True)
 
     user_root_template = Unicode(
@@ -417,7 +417,7 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
                 max_state_mb=self.max_state_mb, max_steps=self.max_workflow_steps
             ),
             single_user=self.single_user,
-            admin_users=self.admin_users,
+            admin_users=self.admin_entries(),  # hub_traits.py: admin_users + admin_groups
             read_cache_seconds=self.read_cache_seconds,
             run_workers=self.run_workers,
             resource_max_bytes=self.resource_max_bytes,

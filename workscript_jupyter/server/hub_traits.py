@@ -5,8 +5,8 @@
   it comes from ``WORKSCRIPT_ROLE``, else is ``client`` in a hub user server told where the
   service is (``WORKSCRIPT_SERVICE_URL``), else ``local``.
 - client: ``service_url`` and ``service_name`` say where to forward.
-- service: ``owner_servers`` runs notebook and python steps in their owner's named server
-  (integrations/jupyterhub.py), reached through ``hub_url``.
+- service: ``admin_groups`` (hub groups of admins); ``owner_servers`` runs notebook and
+  python steps in their owner's named server (integrations/jupyterhub.py), through ``hub_url``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Float, HasTraits, Unicode, default
+from traitlets import Bool, Float, HasTraits, List, Unicode, default
 
 __all__ = ["HubTraits"]
 
@@ -79,6 +79,18 @@ class HubTraits(HasTraits):
         help="service role: where the service reaches users' servers (the hub's proxy, e.g. "
         "http://127.0.0.1:8000 or http://proxy-public in Kubernetes). Unset: WORKSCRIPT_HUB_URL.",
     ).tag(config=True)
+
+    admin_groups = List(
+        Unicode(),
+        default_value=[],
+        help="Hub groups whose members are workscript admins (a shared server or the hub's "
+        "service): the hub tells the server each user's groups.",
+    ).tag(config=True)
+
+    def admin_entries(self) -> list[str]:
+        """admin_users and one ``group:<name>`` entry per admin group (service/identity.py)."""
+        users = list(getattr(self, "admin_users", []))
+        return users + [f"group:{group}" for group in self.admin_groups if group.strip()]
 
     @default("role")
     def _role_from_env(self) -> str:
