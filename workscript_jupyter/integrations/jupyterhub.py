@@ -70,6 +70,9 @@ class OwnerServers:
                 headers={"Authorization": f"token {self.settings.api_token}"},
                 timeout=httpx.Timeout(30.0),
                 follow_redirects=False,
+                # a step holds its connection for as long as it runs: the runs' own limits
+                # (max_concurrent_runs) bound them, not a pool that would make them wait
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
             )
         return self._client
 
