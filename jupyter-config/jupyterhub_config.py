@@ -107,9 +107,9 @@ service = {
 }
 if external_token:
     # run by you (`workscript service` with the same JUPYTERHUB_* settings on every replica):
-    # the hub registers its URL and token, and its OAuth client for the users' browsers
+    # the hub registers its URL and token, and its OAuth client for the users' browsers with
+    # the default redirect URI, /services/workscript/oauth_callback on the hub's own host
     service["api_token"] = external_token
-    service["oauth_redirect_uri"] = f"{hub_url}/services/{SERVICE_NAME}/oauth_callback"
 else:
     service.update(command=command, cwd=service_dir, environment=environment)
     if service_user:

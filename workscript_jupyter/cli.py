@@ -1,7 +1,8 @@
 """The ``workscript`` command: run and validate workflows, run a notebook headless
 (``workscript run-notebook``), list the node catalogue, migrate the
 database (``workscript db upgrade | downgrade | current | history``), execute queued runs
-(``workscript worker``, cli_worker.py).
+(``workscript worker``, cli_worker.py), run a JupyterHub's service yourself
+(``workscript service``, cli_service.py).
 
 Exit codes: 0 completed (or valid), 1 the run failed (failed, timed out, cancelled), 2 the workflow
 or the command line is invalid. Tracebacks only with ``--debug``.
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_db_parser(commands)
     _add_worker_parser(commands)
+    _add_service_parser(commands)
     _add_accounts_parsers(commands)
     _add_notebook_parser(commands)
     from .cli_secrets import add_secrets_parser
@@ -153,6 +155,12 @@ def _add_worker_parser(commands: Any) -> None:
     add_worker_parser(commands)
 
 
+def _add_service_parser(commands: Any) -> None:
+    from .cli_service import add_service_parser
+
+    add_service_parser(commands)
+
+
 def _skip_slow_optional_imports() -> None:
     """Keep ``rfc3987_syntax`` out of this process: jsonschema imports it, when installed
     (jupyter-events asks for it), only to check the formats ``iri``/``iri-reference``, and it
@@ -164,7 +172,12 @@ def _skip_slow_optional_imports() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _skip_slow_optional_imports()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "service":
+        args.server_args = unknown  # the Jupyter server's own flags, passed on as they are
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")  # as parse_args says it
     try:
         if args.command == "run":
             return _run(args)
@@ -194,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_worker import run_worker
 
             return run_worker(args)
+        if args.command == "service":
+            from .cli_service import run_service
+
+            return run_service(args)
         return _nodes(args)
     except WorkflowValidationError as exc:
         _print_issues(exc.issues, sys.stderr)

@@ -12,6 +12,7 @@ API token. The Workscript service it starts uses a fresh MariaDB database, dropp
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,7 @@ class Hub:
     tokens: dict[str, str] = field(default_factory=dict)  # user → hub API token
     token_without_access: str = ""  # bob's, without access:services!service=workscript
     service_pid: int = 0
+    api_url: str = ""  # the hub's REST API on its own port, as a service's JUPYTERHUB_API_URL
 
     def stop(self) -> None:
         """SIGTERM to the hub, which stops its proxy and its service; SIGKILL to what lingers
@@ -298,6 +301,7 @@ def start_hub(
         admin_token=admin_token,
         home=folder / "home",
         env=env,
+        api_url=f"http://127.0.0.1:{hub_port}/hub/api",
     )
     url = hub.url
     try:
@@ -322,3 +326,16 @@ def start_hub(
         yield hub
     finally:
         hub.stop()
+
+
+def assert_each_tick_fired_once(fires: list[dict[str, Any]], tick_seconds: int) -> list[datetime]:
+    """An automation's fires (its ``/fires`` items): contiguous ticks ``tick_seconds`` apart from
+    the first to the last (none lost, none twice), each fired with a run of its own. Returns
+    the ticks, in order."""
+    ticks = sorted(datetime.fromisoformat(fire["scheduledFor"]) for fire in fires)
+    gaps = {(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ticks)}
+    assert gaps == {float(tick_seconds)}, ticks
+    assert {fire["outcome"] for fire in fires} == {"fired"}, fires
+    runs = [fire["executionId"] for fire in fires]
+    assert None not in runs and len(set(runs)) == len(ticks), fires  # one run per tick
+    return ticks

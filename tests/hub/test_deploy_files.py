@@ -71,9 +71,8 @@ def test_with_the_z2jh_values_the_hub_registers_external_replicas(
     assert service["api_token"] == "secret-workscript_service_api_token"
     assert "command" not in service, "the hub must not start a service it only registers"
     assert service["url"] == "http://workscript:10101"
-    assert service["oauth_redirect_uri"] == (
-        "http://proxy-public/services/workscript/oauth_callback"
-    )
+    # the hub's default redirect URI (a path on the hub's host), never the internal proxy URL
+    assert "oauth_redirect_uri" not in service
     assert config.JupyterHub.allow_named_servers is True
     spawner_env = resolved(config.Spawner.environment, {})
     assert spawner_env == {"WORKSCRIPT_SERVICE_URL": "http://workscript:10101"}
