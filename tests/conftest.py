@@ -121,6 +121,7 @@ KERNEL_MODULES = frozenset(
 )
 
 
+HUB_TESTS = "tests/hub/"
 TEST_WORKERS = 2  # two cores here; more workers only fight over them
 
 
@@ -146,7 +147,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if module in SLOW_MODULES or name in SLOW_TESTS or needs_service:
             item.add_marker(pytest.mark.slow)
-        if needs_service or SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if module.startswith(HUB_TESTS):
+            # a hub of their own each: their own MariaDB database (so their own GET_LOCK names),
+            # ports and folders, no Redis; they need not wait for the other services tests
+            item.add_marker(pytest.mark.xdist_group("hub"))
+        elif needs_service or SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
             # MariaDB databases, GET_LOCK names and Redis keys are shared by the whole machine:
             # under pytest-xdist every test that touches them runs in one worker, in order
             item.add_marker(pytest.mark.xdist_group("services"))

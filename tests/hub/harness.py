@@ -269,7 +269,9 @@ def start_hub(
     )
     runtime_dir = folder / "runtime"
     env = {
-        **os.environ,
+        # no REDIS_URL: the leader lock is then MariaDB's GET_LOCK, whose name includes the
+        # database (each hub has its own), so hubs never share a lock with other tests
+        **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
         "JUPYTER_CONFIG_DIR": str(jupyter_config),
         "JUPYTER_RUNTIME_DIR": str(runtime_dir),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

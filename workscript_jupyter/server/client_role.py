@@ -312,8 +312,7 @@ def client_routes(extra: list[tuple[Any, ...]] | None = None) -> list[tuple[Any,
 def client_settings(app: Any, *, root_dir: Path) -> dict[str, Any]:
     """``settings["workscript"]`` of a client-role server: the forwarder and the kernels of the
     steps the service runs here (handlers/owner_runs.py); no store, no scheduler."""
-    from ..runner.gateway import RunnerGateway
-    from .handlers.owner_runs import OWNER_RUNS_SETTING
+    from .handlers.owner_runs import OWNER_RUNS_SETTING, OwnerRunKernels
 
     settings = ClientSettings.from_environ(
         os.environ, service_url=app.service_url, service_name=app.service_name
@@ -321,7 +320,8 @@ def client_settings(app: Any, *, root_dir: Path) -> dict[str, Any]:
     return {
         "role": "client",
         FORWARDER_SETTING: Forwarder(settings),
-        OWNER_RUNS_SETTING: RunnerGateway(root_dir),
+        # a warm kernel for the service's steps once the first one came (kernel_pool_size)
+        OWNER_RUNS_SETTING: OwnerRunKernels(root_dir, pool_size=min(app.kernel_pool_size, 1)),
     }
 
 

@@ -16,7 +16,9 @@ service raises again), never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -25,18 +27,58 @@ from tornado import web
 
 from ...errors import NotebookPathError, WorkscriptError
 from ...runner.gateway import RunnerGateway
+from ...runner.pool import KernelPool
 
-__all__ = ["NotebookRunsHandler", "PythonRunHandler", "PythonRunsHandler", "owner_run_routes"]
+__all__ = [
+    "NotebookRunsHandler",
+    "OwnerRunKernels",
+    "PythonRunHandler",
+    "PythonRunsHandler",
+    "owner_run_routes",
+]
 
 OWNER_RUNS_SETTING = "owner_runs"
 _MAX_TIMEOUT = 24 * 3600.0
+
+
+class OwnerRunKernels:
+    """The kernels of the steps run here: a ``RunnerGateway`` on this server's root, with a warm
+    pool of ``pool_size`` kernels started at the first step, not before (a user's default server
+    that never gets a step holds no extra kernel; the server the service starts for steps keeps
+    one ready, so a step does not wait for a kernel to start)."""
+
+    def __init__(self, root_dir: Path, *, pool_size: int = 1) -> None:
+        self.root_dir = root_dir
+        self.pool_size = pool_size
+        self._gateway: RunnerGateway | None = None
+        self._pool: KernelPool | None = None
+        self._starting = asyncio.Lock()
+
+    async def gateway(self) -> RunnerGateway:
+        async with self._starting:
+            if self._gateway is None:
+                if self.pool_size > 0:
+                    self._pool = KernelPool(self.pool_size, cwd=str(self.root_dir))
+                    await self._pool.start()  # fills in the background
+                self._gateway = RunnerGateway(self.root_dir, self._pool)
+            return self._gateway
+
+    async def close_run(self, run_key: str) -> None:
+        if self._gateway is not None:  # no step ran here: no kernel to close
+            await self._gateway.close_run(run_key)
+
+    async def close(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.close()
+        if self._pool is not None:
+            await self._pool.stop()
 
 
 class _OwnerRunHandler(APIHandler):
     auth_resource = "kernels"
 
     @property
-    def gateway(self) -> RunnerGateway:
+    def kernels(self) -> OwnerRunKernels:
         return self.settings["workscript"][OWNER_RUNS_SETTING]  # type: ignore[no-any-return]
 
     def body_object(self) -> dict[str, Any]:
@@ -82,7 +124,8 @@ class NotebookRunsHandler(_OwnerRunHandler):
         ):
             raise web.HTTPError(400, f"timeout: expected seconds in (0, {_MAX_TIMEOUT:g}]")
         try:
-            report = await self.gateway.run_notebook(
+            gateway = await self.kernels.gateway()
+            report = await gateway.run_notebook(
                 str(path), parameters=parameters, kernel=kernel, timeout=timeout
             )
         except WorkscriptError as error:
@@ -104,7 +147,8 @@ class PythonRunsHandler(_OwnerRunHandler):
         if not isinstance(state, dict):
             raise web.HTTPError(400, "state: expected an object")
         try:
-            result = await self.gateway.run_python(str(run_key), code, state)
+            gateway = await self.kernels.gateway()
+            result = await gateway.run_python(str(run_key), code, state)
         except WorkscriptError as error:
             self.refuse(error)
             return
@@ -115,7 +159,7 @@ class PythonRunHandler(_OwnerRunHandler):
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def delete(self, run_key: str) -> None:
-        await self.gateway.close_run(run_key)
+        await self.kernels.close_run(run_key)
         self.set_status(204)
         self.finish()
 
