@@ -91,7 +91,9 @@ class BenchServer:
 
 
 def phase(server: BenchServer, db_url: str, count: int, seconds: float) -> dict[str, Any]:
-    saved = server.call("POST", "workflows", json={"definition": WORKFLOW}).json()
+    # a workflow of its own per phase: a definition id is unique per owner
+    definition = {**WORKFLOW, "id": f"tick-{count}-{secrets.token_hex(3)}"}
+    saved = server.call("POST", "workflows", json={"definition": definition}).json()
     ids = []
     for i in range(count):
         body = {

@@ -202,6 +202,8 @@ def test_a_schedule_from_a_notebook_fires_once_per_tick_with_the_server_stopped(
     assert fires.code == 200, fires.body
     ticks = assert_each_tick_fired_once(fires.body["items"], TICK_SECONDS)
     assert len(ticks) >= 4, fires.body
+    # runs without python steps cost the hub nothing: the service never asked about her server
+    assert "GET /hub/api/users/alice (workscript@" not in hub.log_path.read_text()
     # bob sees none of it
     seen = http("GET", f"{hub.service_url}/workscript/automations", token=hub.tokens["bob"])
     assert automation["id"] not in {a["id"] for a in seen.body["items"]}

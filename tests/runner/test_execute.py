@@ -122,6 +122,14 @@ def test_no_parameters_cell_injects_first_with_warning(root: Path) -> None:
     assert saved.metadata["workscript"]["warnings"] == list(result.warnings)
 
 
+def test_no_parameters_to_place_is_no_warning(root: Path) -> None:
+    """A notebook step without parameters passes {}: nothing to place, nothing to warn about."""
+    write(root, ["from workscript_jupyter import output\noutput('y', 1)"], tagged=False)
+    result = run(root, parameters={})
+    assert result.outputs == {"y": 1}
+    assert result.warnings == ()
+
+
 def test_saved_notebook_has_per_cell_metadata_and_progress(root: Path) -> None:
     write(root, ["a = 1", "b = 2", "c = 3"])
     events: list[NotebookProgress] = []

@@ -236,6 +236,9 @@ class OwnerNotebooks:
     def __init__(self, servers: OwnerServers, user: str) -> None:
         self.servers = servers
         self.user = user
+        # the runs whose python steps started a kernel in the user's server: the engine closes
+        # every run, and a run without python steps must not cost a request to the hub
+        self._python_runs: set[str] = set()
 
     async def run_notebook(
         self,
@@ -265,12 +268,16 @@ class OwnerNotebooks:
 
     async def run_python(self, run_key: str, code: str, state: dict[str, Any]) -> dict[str, Any]:
         body = {"runKey": run_key, "code": code, "state": state}
+        self._python_runs.add(run_key)
         answer = await self.servers.call(self.user, "POST", PYTHON_RUNS, body, timeout=None)
         if not isinstance(answer, dict) or not isinstance(answer.get("state"), dict):
             raise OwnerServerError(f"{self.servers._where(self.user)} answered no state")
         return answer["state"]  # type: ignore[no-any-return]
 
     async def close_run(self, run_key: str) -> None:
+        if run_key not in self._python_runs:
+            return
+        self._python_runs.discard(run_key)
         with contextlib.suppress(NotebookError):  # the server is gone: so is the kernel
             await self.servers.call(
                 self.user,

@@ -248,7 +248,8 @@ async def run_notebook(
     warnings: list[str] = []
     nb = original
     if parameters is not None:
-        if find_tagged_cell(original, PARAMETERS_TAG) is None:
+        # no parameters to place ({}, as every notebook step without them passes): no warning
+        if parameters and find_tagged_cell(original, PARAMETERS_TAG) is None:
             message = (
                 f"{nb_path.name} has no cell tagged {PARAMETERS_TAG!r}: "
                 "the parameters were injected as the first cell"
