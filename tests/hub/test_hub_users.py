@@ -70,6 +70,12 @@ def alices_server(hub: Hub) -> dict[str, Any]:
     return start_server(hub, "alice")
 
 
+def on_service(hub: Hub, user: str, method: str, path: str, body: Any = None) -> Any:
+    """``/workscript/<path>`` on the service, through the proxy, with ``user``'s hub token."""
+    url = f"{hub.service_url}/workscript/{path}"
+    return http(method, url, token=hub.tokens[user], body=body, timeout=200)
+
+
 def in_server(hub: Hub, user: str, path: str) -> str:
     return f"{hub.url}/user/{user}/{path}"
 
@@ -103,9 +109,9 @@ def test_a_user_server_forwards_to_the_service_with_the_users_token(
     location = {k.lower(): v for k, v in created.headers.items()}.get("location", "")
     assert location.startswith("/user/alice/workscript/workflows/"), created.headers
     # it is in the service, as alice's: she sees it there, bob does not
-    mine = http("GET", f"{hub.service_url}/workscript/workflows", token=hub.tokens["alice"])
+    mine = on_service(hub, "alice", "GET", "workflows")
     assert created.body["id"] in {item["id"] for item in mine.body["items"]}
-    theirs = http("GET", f"{hub.service_url}/workscript/workflows", token=hub.tokens["bob"])
+    theirs = on_service(hub, "bob", "GET", "workflows")
     assert created.body["id"] not in {item["id"] for item in theirs.body["items"]}
     # bob's token does not open alice's server, so it cannot reach the service through it
     refused = http("GET", in_server(hub, "alice", "workscript/workflows"), token=hub.tokens["bob"])
@@ -182,43 +188,28 @@ def test_a_schedule_from_a_notebook_fires_once_per_tick_with_the_server_stopped(
         "state['done'] = True\n"
     )
     assert python_in_kernel(hub, "alice", code, {})["done"] is True
-    listed = http("GET", f"{hub.service_url}/workscript/automations", token=hub.tokens["alice"])
+    listed = on_service(hub, "alice", "GET", "automations")
     assert listed.code == 200, listed.body
     [automation] = [a for a in listed.body["items"] if a["name"].startswith(flow_id)]
     stop_server(hub, "alice")
     time.sleep(4 * TICK_SECONDS + 1)
-    disabled = http(
-        "PUT",
-        f"{hub.service_url}/workscript/automations/{automation['id']}",
-        token=hub.tokens["alice"],
-        body={"enabled": False},
+    disabled = on_service(
+        hub, "alice", "PUT", f"automations/{automation['id']}", {"enabled": False}
     )
     assert disabled.code == 200, disabled.body
-    fires = http(
-        "GET",
-        f"{hub.service_url}/workscript/automations/{automation['id']}/fires?limit=100",
-        token=hub.tokens["alice"],
-    )
+    fires = on_service(hub, "alice", "GET", f"automations/{automation['id']}/fires?limit=100")
     assert fires.code == 200, fires.body
     ticks = assert_each_tick_fired_once(fires.body["items"], TICK_SECONDS)
     assert len(ticks) >= 4, fires.body
     # runs without python steps cost the hub nothing: the service never asked about her server
     assert "GET /hub/api/users/alice (workscript@" not in hub.log_path.read_text()
     # bob sees none of it
-    seen = http("GET", f"{hub.service_url}/workscript/automations", token=hub.tokens["bob"])
+    seen = on_service(hub, "bob", "GET", "automations")
     assert automation["id"] not in {a["id"] for a in seen.body["items"]}
-    other = http(
-        "GET",
-        f"{hub.service_url}/workscript/automations/{automation['id']}/fires",
-        token=hub.tokens["bob"],
-    )
+    other = on_service(hub, "bob", "GET", f"automations/{automation['id']}/fires")
     assert other.code == 404, other.code
     # the admin sees everything
-    admin = http(
-        "GET",
-        f"{hub.service_url}/workscript/automations/{automation['id']}",
-        token=hub.tokens["ann"],
-    )
+    admin = on_service(hub, "ann", "GET", f"automations/{automation['id']}")
     assert admin.code == 200, admin.body
 
 
@@ -246,9 +237,7 @@ def finished_run(hub: Hub, user: str, started: dict[str, Any]) -> dict[str, Any]
         assert time.monotonic() < deadline, run
         time.sleep(0.5)
         run_id = started.get("executionId") or started["id"]
-        reply = http(
-            "GET", f"{hub.service_url}/workscript/executions/{run_id}", token=hub.tokens[user]
-        )
+        reply = on_service(hub, user, "GET", f"executions/{run_id}")
         assert reply.code == 200, reply.body
         run = reply.body
     return run
@@ -265,13 +254,7 @@ def test_a_notebook_step_runs_in_its_owners_server(hub: Hub, user: str) -> None:
         "version": "1.0.0",
         "workflow": [{"notebook": {"path": "report.ipynb", "timeout": 120}}],
     }
-    ran = http(
-        "POST",
-        f"{hub.service_url}/workscript/workflows/run",
-        token=hub.tokens[user],
-        body={"definition": definition},
-        timeout=200,
-    )
+    ran = on_service(hub, user, "POST", "workflows/run", {"definition": definition})
     assert ran.code in (200, 202), (ran.code, ran.body, hub.log_tail())
     run = finished_run(hub, user, ran.body)
     assert run["status"] == "completed", (run, hub.log_tail())
@@ -291,13 +274,7 @@ def test_a_step_of_a_user_whose_server_cannot_start_fails_the_run_clearly(hub: H
         "version": "1.0.0",
         "workflow": [{"notebook": {"path": "report.ipynb"}}],
     }
-    ran = http(
-        "POST",
-        f"{hub.service_url}/workscript/workflows/run",
-        token=hub.tokens[UNSPAWNABLE],
-        body={"definition": definition},
-        timeout=120,
-    )
+    ran = on_service(hub, UNSPAWNABLE, "POST", "workflows/run", {"definition": definition})
     assert ran.code in (200, 202), ran.body
     run = finished_run(hub, UNSPAWNABLE, ran.body)
     assert run["status"] == "failed", run
