@@ -67,8 +67,10 @@ def _refuse_unspawnable(spawner):
     if spawner.user.name == {unspawnable!r}:
         raise RuntimeError("this test hub never starts a server of " + spawner.user.name)
 c.Spawner.pre_spawn_hook = _refuse_unspawnable
+# the browser test reads window.jupyterapp, as tests/lab/ do
+c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]
 if __import__("os").geteuid() == 0:  # CI runs as root; SimpleLocalProcessSpawner keeps the uid
-    c.Spawner.args = ["--allow-root"]
+    c.Spawner.args.append("--allow-root")
 c.Spawner.http_timeout = 90
 c.JupyterHub.load_groups = {{{admin_group!r}: {{"users": ["ann"]}}}}
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
@@ -148,6 +150,7 @@ class Hub:
     token_without_access: str = ""  # bob's, without access:services!service=workscript
     service_pid: int = 0
     api_url: str = ""  # the hub's REST API on its own port, as a service's JUPYTERHUB_API_URL
+    password: str = field(default="", repr=False)  # every user's, at the hub's login page
 
     def stop(self) -> None:
         """SIGTERM to the hub, which stops its proxy and its service; SIGKILL to what lingers
@@ -239,6 +242,7 @@ def start_hub(
     service_dir.mkdir(exist_ok=True)
     public_port, hub_port, proxy_api_port, service_port = (free_port() for _ in range(4))
     admin_token = secrets.token_hex(16)
+    password = secrets.token_hex(12)
     config = folder / "jupyterhub_config.py"
     config.write_text(
         "c = get_config()  # noqa: F821\n"
@@ -250,7 +254,7 @@ def start_hub(
             pid_file=str(folder / "proxy.pid"),
             hub_db=f"sqlite:///{folder / 'jupyterhub.sqlite'}",
             cookie_secret=str(folder / "cookie_secret"),
-            password=secrets.token_hex(12),
+            password=password,
             users=set(users),
             admin_group=ADMIN_GROUP,
             admin_token=admin_token,
@@ -304,6 +308,7 @@ def start_hub(
         home=folder / "home",
         env=env,
         api_url=f"http://127.0.0.1:{hub_port}/hub/api",
+        password=password,
     )
     url = hub.url
     try:
