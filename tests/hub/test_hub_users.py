@@ -281,3 +281,44 @@ def test_a_step_of_a_user_whose_server_cannot_start_fails_the_run_clearly(hub: H
     message = json.dumps(run["error"])
     assert f"{UNSPAWNABLE}'s server 'workscript'" in message, run["error"]
     assert "could not start" in message or "stopped while starting" in message, run["error"]
+
+
+def test_an_unstartable_owners_server_is_retried_by_the_automations_policy(hub: Hub) -> None:
+    """carol's server never starts: her automation's run fails, and its retry policy runs it
+    again, each attempt failing the same clear way (the hub asked each time)."""
+    definition = {
+        "id": f"retried-{uuid.uuid4().hex[:6]}",
+        "name": "retried",
+        "version": "1.0.0",
+        "workflow": [{"notebook": {"path": "report.ipynb"}}],
+    }
+    saved = on_service(hub, UNSPAWNABLE, "POST", "workflows", {"definition": definition})
+    assert saved.code == 201, saved.body
+    made = on_service(
+        hub,
+        UNSPAWNABLE,
+        "POST",
+        "automations",
+        {
+            "workflowId": saved.body["id"],
+            "name": "retried",
+            "triggerType": "manual",
+            "retries": {"count": 2, "delaySeconds": 0.2, "backoff": 1},
+        },
+    )
+    assert made.code == 201, made.body
+    started = on_service(hub, UNSPAWNABLE, "POST", f"automations/{made.body['id']}/execute", {})
+    assert started.code in (200, 201, 202), started.body
+    deadline = time.monotonic() + 60
+    while True:
+        runs = on_service(
+            hub, UNSPAWNABLE, "GET", f"automations/{made.body['id']}/executions?limit=10"
+        ).body["items"]
+        if len(runs) == 3 and all(run["status"] == "failed" for run in runs):
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.5)
+    assert sorted(run["attempt"] for run in runs) == [1, 2, 3], runs
+    for run in runs:
+        whole = on_service(hub, UNSPAWNABLE, "GET", f"executions/{run['id']}").body
+        assert whole["error"]["code"] == "OWNER_SERVER_UNAVAILABLE", whole["error"]
