@@ -30,7 +30,7 @@ class DatabaseGateway(Protocol):
 
     Every value travels as a bound parameter; table and column names are checked against the
     database's own schema before any statement is built. A refused call raises a
-    ``DatabaseGatewayError`` (see errors.py) whose message is safe to show; the node turns it
+    ``DatabaseGatewayError`` (see errors/) whose message is safe to show; the node turns it
     into its ``error`` edge.
     """
 
@@ -137,7 +137,7 @@ class GoogleGateway(Protocol):
 
     ``connection`` names one: a connection id, or the account's email; None means the owner's
     only connection (AMBIGUOUS_CONNECTION when they have several). Failures raise a
-    ``GoogleError`` (errors.py) whose ``code`` the node turns into its edge; no token ever
+    ``GoogleError`` (errors/outside.py) whose ``code`` the node turns into its edge; no token ever
     reaches a node, the state or an error."""
 
     async def describe(self, connection: str | None) -> dict[str, Any]:
@@ -174,8 +174,8 @@ class AIGateway(Protocol):
     (``temperature``, ``max_tokens``, ``response_format``...; the direct gateway refuses any
     other, ``integrations.ai_gateway.CHAT_OPTIONS``). With ``on_text`` the answer is
     streamed and ``on_text`` is called with the text so far as it grows. Failures raise an
-    ``AIError`` (errors.py: its ``code`` is the original's: INVALID_REQUEST, MODEL_NOT_FOUND,
-    RATE_LIMITED, AUTH_FAILED, MISSING_API_KEY, TIMEOUT, BUDGET_EXCEEDED, ...)."""
+    ``AIError`` (errors/outside.py; its ``code`` is the original's: INVALID_REQUEST,
+    MODEL_NOT_FOUND, RATE_LIMITED, AUTH_FAILED, MISSING_API_KEY, TIMEOUT, BUDGET_EXCEEDED, ...)."""
 
     async def chat(
         self,

@@ -5,7 +5,7 @@ One shared ``httpx.AsyncClient`` per ``OpenRouterClient``, created on first use 
 or a failed connection is retried (at most ``max_retries`` times after the first attempt) with
 exponential backoff and jitter, or after the provider's ``Retry-After`` (capped at
 ``MAX_RETRY_AFTER`` seconds); 400/401/403/404 are never retried. Failures raise one of the
-``AIError`` subclasses of ``errors.py`` (code MISSING_API_KEY, AUTH_FAILED, MODEL_NOT_FOUND,
+``AIError`` subclasses of ``errors/outside.py`` (code MISSING_API_KEY, AUTH_FAILED, MODEL_NOT_FOUND,
 INVALID_REQUEST, RATE_LIMITED, TIMEOUT, PROVIDER_ERROR). The API key is never logged and never
 appears in a repr, a message or details: any text from the provider is scrubbed of it too.
 Bodies are read while streaming and refused past ``max_response_bytes`` (10 MB by default).

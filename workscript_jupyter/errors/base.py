@@ -1,66 +1,5 @@
-"""The one exception tree of workscript-jupyter. Every layer may import it.
-
-::
-
-    WorkscriptError
-    ├── WorkflowValidationError (ValueError)   the document is malformed or invalid; .issues
-    ├── NodeNotFoundError (LookupError)         a node type that no registry knows
-    ├── NodeExecutionError                      a node failed while running; .node_path, .node_type
-    │   ├── NodeTimeoutError (TimeoutError)     a node ran past its ``_timeoutSeconds``
-    │   └── NodeParameterError (TypeError)      a parameter of the wrong type; .parameter
-    ├── LoopLimitError                          a loop node ran past ``maxLoopIterations``
-    ├── StateTooLargeError                      a run's state past its size limit; .key
-    ├── StateReferenceError (ValueError)        a state path that cannot be read or written
-    ├── ConfigurationError (ValueError)         bad configuration of the package itself
-    ├── BadRequestError (ValueError)            a request the service cannot read (400)
-    │   └── DocumentError                           JSON/YAML text that cannot be read (syntax)
-    │       └── DocumentLimitError                  ...or a limit refuses: depth, NaN, aliases
-    ├── AuthenticationError                     no valid credential: bad/expired token, key (401)
-    ├── PermissionDeniedError (PermissionError) the caller may not do this (403)
-    │   └── AccountLockedError                      too many failed logins; .retry_after (429)
-    ├── PayloadTooLargeError                    a request body over the limit (413)
-    ├── UnsupportedMediaTypeError               a body that is not JSON (415)
-    ├── UnprocessableError (ValueError)         well-formed but not doable now (422)
-    │   ├── ValueTooDeepError                       a value too deep (or circular) to write as JSON
-    │   └── SecretUnreadableError                   a stored secret no configured key opens
-    ├── TooManyRequestsError                    a rate limit; .retry_after seconds (429)
-    │   └── TooManyRunsError                        too many runs queued by one user
-    ├── ServiceUnavailableError                 a service the request needs is off or down (503)
-    │   └── MailUnavailableError                    no email configured, or the SMTP server failed
-    ├── StoreError                              the workscript store refused or failed a call
-    │   ├── RecordNotFoundError (LookupError)       no such row, or not yours (the same answer)
-    │   ├── ConflictError                           a unique rule (username, email, path...)
-    │   │   └── FireAlreadyClaimedError                 another server claimed this tick
-    │   └── StoreUnavailableError (ConnectionError) the database cannot be reached
-    ├── DatabaseGatewayError                    a database call failed (message safe to show)
-    │   ├── MissingDriverError (ImportError)        the URL's driver is not installed
-    │   ├── DatabaseUnavailableError (ConnectionError)  unreachable, or the login is refused
-    │   ├── UnknownTableError (LookupError)
-    │   ├── UnknownColumnError (LookupError)
-    │   └── DatabaseQueryError (ValueError)         the database refused the statement
-    ├── NotebookError                           a headless notebook run cannot start
-    │   ├── NotebookPathError (ValueError)          a path outside the run root (.., symlink...)
-    │   ├── NotebookNotFoundError (FileNotFoundError)  no notebook at that path
-    │   ├── NotebookFormatError (ValueError)        the file is not a readable notebook
-    │   ├── NotebookParameterError (ValueError)     a parameter that is not a JSON-like value
-    │   ├── KernelNotFoundError (LookupError)       no kernelspec of that name
-    │   └── PythonCodeError                         code of a ``python`` step raised; .traceback
-    └── AIError                                 the AI provider (OpenRouter) failed a call; .code
-        ├── AIMissingKeyError (ServiceUnavailableError)  MISSING_API_KEY: no key configured (503)
-        ├── AIAuthError (ServiceUnavailableError)   AUTH_FAILED: the provider refused our key (503)
-        ├── AIModelNotFoundError (BadRequestError)  MODEL_NOT_FOUND: no such model (400)
-        ├── AIInvalidRequestError (BadRequestError) INVALID_REQUEST: the provider refused it (400)
-        ├── AIRateLimitedError (TooManyRequestsError)  RATE_LIMITED after the retries (429)
-        ├── AIBudgetExceededError (TooManyRequestsError)  BUDGET_EXCEEDED: the month's budget (429)
-        ├── AIModelNotPricedError (UnprocessableError)  MODEL_NOT_PRICED: no price, a budget (422)
-        ├── AITimeoutError (ServiceUnavailableError, TimeoutError)  TIMEOUT (503)
-        └── AIProviderError (ServiceUnavailableError)  PROVIDER_ERROR: 5xx, unreadable (503)
-
-Errors whose meaning matches a builtin also derive from it, so callers can catch either.
-Each error has a stable ``code`` used in run results, CLI output and API responses, a ``message``,
-and ``details`` (None, or JSON-shaped data the API sends as ``error.details``: the issues of a
-``WorkflowValidationError``, the fields of a ``BadRequestError``...).
-"""
+"""The exception tree's core: the base class and every error of the engine, the store, the
+requests and the notebooks (the package's docstring draws the whole tree)."""
 
 from __future__ import annotations
 
@@ -69,16 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "AIAuthError",
-    "AIBudgetExceededError",
-    "AIError",
-    "AIInvalidRequestError",
-    "AIMissingKeyError",
-    "AIModelNotFoundError",
-    "AIModelNotPricedError",
-    "AIProviderError",
-    "AIRateLimitedError",
-    "AITimeoutError",
     "AccountLockedError",
     "AuthenticationError",
     "BadRequestError",
@@ -90,8 +19,6 @@ __all__ = [
     "DocumentError",
     "DocumentLimitError",
     "FireAlreadyClaimedError",
-    "GoogleError",
-    "GoogleNotConfiguredError",
     "InvalidCronError",
     "KernelNotFoundError",
     "LoopLimitError",
@@ -488,121 +415,3 @@ class PythonCodeError(NotebookError):
         self.ename = ename
         self.evalue = evalue
         self.traceback = traceback
-
-
-class AIError(WorkscriptError):
-    """A call to the AI provider (OpenRouter or an OpenAI-compatible gateway) failed. Catch this
-    one class; ``code`` says why. Messages and details never carry the API key. Each subclass
-    also derives from the error whose HTTP status it answers with (see ``http_status``)."""
-
-    code = "AI_ERROR"
-    http_status = 500
-
-
-class AIMissingKeyError(AIError, ServiceUnavailableError):
-    """No API key is configured (``OPENROUTER_API_KEY``); raised before any request (503)."""
-
-    code = "MISSING_API_KEY"
-    http_status = 503
-
-
-class AIAuthError(AIError, ServiceUnavailableError):
-    """The provider refused the server's key (its 401/403). Not a 401 of ours: the caller's own
-    credential is fine, the server's configuration is not (503)."""
-
-    code = "AUTH_FAILED"
-    http_status = 503
-
-
-class AIModelNotFoundError(AIError, BadRequestError):
-    """The provider knows no model of that name (its 404, or a 400 saying so) (400)."""
-
-    code = "MODEL_NOT_FOUND"
-    http_status = 400
-
-
-class AIInvalidRequestError(AIError, BadRequestError):
-    """The provider refused the request (another 4xx); the message is the provider's (400)."""
-
-    code = "INVALID_REQUEST"
-    http_status = 400
-
-
-class AIRateLimitedError(AIError, TooManyRequestsError):
-    """The provider kept answering 429 after the retries; ``retry_after`` seconds (429)."""
-
-    code = "RATE_LIMITED"
-    http_status = 429
-
-
-class AIBudgetExceededError(AIError, TooManyRequestsError):
-    """The caller's AI spend this calendar month (UTC) reached the server's monthly budget
-    (``ai_monthly_budget_usd``); refused before any request. ``retry_after``: seconds until
-    the budget resets, on the first of next month (429, with ``Retry-After``)."""
-
-    code = "BUDGET_EXCEEDED"
-    http_status = 429
-
-
-class AIModelNotPricedError(AIError, UnprocessableError):
-    """A monthly budget is on and the model catalogue has no price for the model asked for, so
-    its spend could not be counted; refused before any request (422)."""
-
-    code = "MODEL_NOT_PRICED"
-    http_status = 422
-
-
-class AITimeoutError(AIError, ServiceUnavailableError, TimeoutError):
-    """The provider did not answer within ``AI_REQUEST_TIMEOUT`` (503)."""
-
-    code = "TIMEOUT"
-    http_status = 503
-
-
-class AIProviderError(AIError, ServiceUnavailableError):
-    """The provider failed: 5xx after the retries, unreachable, an unreadable or too large
-    answer (503)."""
-
-    code = "PROVIDER_ERROR"
-    http_status = 503
-
-
-class GoogleError(WorkscriptError):
-    """A Google connection or API call failed (issue 18). ``code`` says why, for a workflow to
-    branch on: NO_CONNECTION, CONNECTION_NOT_FOUND, AMBIGUOUS_CONNECTION, NEEDS_CONSENT,
-    MISSING_SCOPE, NOT_FOUND, PERMISSION_DENIED, QUOTA_EXCEEDED, INVALID_REQUEST,
-    GOOGLE_UNAVAILABLE, GOOGLE_ERROR. ``reason`` is Google's own (``rateLimitExceeded``,
-    ``notFound``...) when Google gave one, ``status`` its HTTP status. Never carries a token."""
-
-    code = "GOOGLE_ERROR"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        reason: str | None = None,
-        status: int | None = None,
-        details: Any = None,
-    ) -> None:
-        super().__init__(message, details=details)
-        if code is not None:
-            self.code = code
-        self.reason = reason
-        self.status = status
-
-    def edge_data(self) -> dict[str, Any]:
-        """What a Google node's error edge carries."""
-        return {
-            "error": self.message,
-            "code": self.code,
-            "reason": self.reason,
-            "status": self.status,
-        }
-
-
-class GoogleNotConfiguredError(ServiceUnavailableError):
-    """The server has no Google OAuth client (``GOOGLE_CLIENT_ID`` / ``GOOGLE_CLIENT_SECRET``),
-    or no ``secret_key`` to encrypt the tokens with (503)."""
-
-    code = "GOOGLE_NOT_CONFIGURED"
