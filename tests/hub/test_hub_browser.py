@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..ci import require
-from ..lab.harness import Sel, chromium_present, expect, launch_browser, open_panel
+from ..lab.harness import Sel, chromium_browser, expect, open_panel
 from ..lab.harness import wait_for_live_runs as wait_for_live_panel
 from .harness import Hub, http
 
@@ -37,17 +36,9 @@ def jp_server_cleanup() -> None:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require(chromium_present(), "Chromium is not installed (no executable /usr/bin/chromium)")
-    from playwright.sync_api import expect as playwright_expect
-    from playwright.sync_api import sync_playwright
-
-    playwright_expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        chromium = launch_browser(playwright, tmp_path_factory.mktemp("chromium-home"))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    home = tmp_path_factory.mktemp("chromium-home")
+    with chromium_browser(home, expect_timeout_ms=30_000) as chromium:
+        yield chromium
 
 
 def signed_in_lab(browser: Any, hub: Hub, user: str) -> Any:

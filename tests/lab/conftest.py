@@ -46,10 +46,9 @@ from .harness import (
     Rest,
     Shots,
     build_wheel,
-    chromium_present,
+    chromium_browser,
     find_extension,
     labextension_list,
-    launch_browser,
     open_lab,
     prepare_venv,
     start_lab,
@@ -230,20 +229,9 @@ def rest(lab: LabServer) -> Iterator[Rest]:
 @pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium, driven by Playwright (never a downloaded browser)."""
-    require(
-        importlib.util.find_spec("playwright") is not None,
-        "the playwright Python package is not installed",
-    )
-    require(chromium_present(), "Chromium is not installed (no executable /usr/bin/chromium)")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = launch_browser(playwright, tmp_path_factory.mktemp("chromium-home"))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    home = tmp_path_factory.mktemp("chromium-home")
+    with chromium_browser(home, expect_timeout_ms=EXPECT_TIMEOUT_MS) as chromium:
+        yield chromium
 
 
 def _test_folder(request: pytest.FixtureRequest) -> Path:

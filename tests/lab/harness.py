@@ -19,6 +19,8 @@ that explains it.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -28,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -538,6 +540,29 @@ class Rest:
 
 def chromium_present() -> bool:
     return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+
+
+@contextlib.contextmanager
+def chromium_browser(home: Path, *, expect_timeout_ms: int) -> Iterator[Any]:
+    """Debian's Chromium through Playwright's sync API for a module or package of tests, with
+    ``expect()``'s timeout; closed afterwards. Skips (CI: fails) without Playwright or Chromium."""
+    from ..ci import require  # pytest's: the benchmarks import this module without it
+
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "the playwright Python package is not installed",
+    )
+    require(chromium_present(), "Chromium is not installed (no executable /usr/bin/chromium)")
+    from playwright.sync_api import expect as playwright_expect
+    from playwright.sync_api import sync_playwright
+
+    playwright_expect.set_options(timeout=expect_timeout_ms)
+    with sync_playwright() as playwright:
+        chromium = launch_browser(playwright, home)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def launch_browser(playwright: Any, home: Path | None = None) -> Any:
