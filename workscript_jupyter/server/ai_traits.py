@@ -22,6 +22,7 @@ from ..errors import ConfigurationError
 from ..integrations.openrouter_types import DEFAULT_BASE_URL, AIConfig
 from ..service.ai import AiSettings
 from ..service.ai_catalogue import SYNC_LOCK
+from .bad_settings import built_or_stop
 
 __all__ = ["AiTraits"]
 
@@ -126,11 +127,10 @@ class AiTraits(HasTraits):
         """The service's ``AiSettings`` from these traits; a bad value stops the server
         (SystemExit naming the setting), as the accounts' settings do."""
         logger: Any = getattr(self, "log", log)
-        try:
-            return ai_settings(self, db_url=db_url, redis_url=redis_url, lock_dir=lock_dir)
-        except ConfigurationError as error:
-            logger.critical("workscript: %s; the server stops", error.message)
-            raise SystemExit(f"workscript: {error.message}") from None
+        return built_or_stop(
+            logger,
+            lambda: ai_settings(self, db_url=db_url, redis_url=redis_url, lock_dir=lock_dir),
+        )
 
 
 def ai_settings(

@@ -24,6 +24,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from .._version import __version__
 from ..nodes import builtin_registry
 from ..runner.kernel_env import DEFAULT_ENV_ALLOW
+from .bad_settings import built_or_stop
 from .composition import (
     build_hub,
     build_scheduler,
@@ -465,30 +466,26 @@ class WorkscriptApp(ExtensionApp, WorkscriptTraits):  # the trait groups: traits
     def _secret_box(self, data_dir: str | None) -> Any:
         """The SecretBox of secret_key (None on a shared server without one); a bad key stops
         the server like a bad JWT secret does."""
-        from ..errors import ConfigurationError
         from .secret_traits import resolve_secret_box
 
-        try:
-            return resolve_secret_box(
+        return built_or_stop(
+            self.log,
+            lambda: resolve_secret_box(
                 self.secret_key, role=self.role, data_dir=data_dir, log=self.log
-            )
-        except ConfigurationError as error:
-            self.log.critical("workscript: %s; the server stops", error.message)
-            raise SystemExit(f"workscript: {error.message}") from None
+            ),
+        )
 
     def _account_config(self, data_dir: str | None) -> tuple[Any, Any, Any]:
         """The accounts' settings, secrets and mail settings, checked before anything opens: a
         bad secret or limit stops the whole server (SystemExit) with the setting's name, since
         a Jupyter server that went on without the extension would look healthy and serve
         nothing of it."""
-        from ..errors import ConfigurationError
         from .composition_accounts import account_config
 
-        try:
-            return account_config(self, role=self.role, data_dir=data_dir, log=self.log)
-        except ConfigurationError as error:
-            self.log.critical("workscript: %s; the server stops", error.message)
-            raise SystemExit(f"workscript: {error.message}") from None
+        return built_or_stop(
+            self.log,
+            lambda: account_config(self, role=self.role, data_dir=data_dir, log=self.log),
+        )
 
     def _build_accounts(
         self, store: Any, config: tuple[Any, Any, Any], identities: Any

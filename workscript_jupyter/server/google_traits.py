@@ -18,9 +18,9 @@ from typing import Any
 from traitlets import HasTraits, Int, Unicode, default
 
 from ..auth.secret_box import SecretBox
-from ..errors import ConfigurationError
 from ..service.connections import GoogleSettings
 from ..service.google_config import CALLBACK_PATH, google_settings
+from .bad_settings import built_or_stop
 
 __all__ = ["CALLBACK_PATH", "GoogleTraits"]
 
@@ -111,8 +111,7 @@ class GoogleTraits(HasTraits):
         app: Any = self
         serverapp = getattr(app, "serverapp", None)
         server_url = app.public_url or str(getattr(serverapp, "connection_url", "") or "")
-        try:
-            return google_settings(self, box=secret_box, server_url=server_url, log=app.log)
-        except ConfigurationError as error:
-            app.log.critical("workscript: %s; the server stops", error.message)
-            raise SystemExit(f"workscript: {error.message}") from None
+        return built_or_stop(
+            app.log,
+            lambda: google_settings(self, box=secret_box, server_url=server_url, log=app.log),
+        )

@@ -11,28 +11,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from traitlets import Bool, Float, HasTraits, List, Unicode, default
 
+from .bad_settings import built_or_stop
+
 __all__ = ["HubTraits"]
-
-
-@contextlib.contextmanager
-def _stop_on_bad_setting(app: Any) -> Iterator[None]:
-    """A ``ConfigurationError`` stops the whole server, naming the setting: a Jupyter server
-    that went on without the extension would look healthy and serve nothing of it."""
-    from ..errors import ConfigurationError
-
-    try:
-        yield
-    except ConfigurationError as error:
-        app.log.critical("workscript: %s; the server stops", error.message)
-        raise SystemExit(f"workscript: {error.message}") from None
 
 
 ROLES = ("local", "client", "service")
@@ -115,6 +102,7 @@ class HubTraits(HasTraits):
             )
 
     owner_servers_client: Any = None  # the service's OwnerServers, once built
+    log: Any  # WorkscriptApp's logger (the trait groups are its bases)
 
     def client_role_settings(self) -> dict[str, Any]:
         """What a client-role server holds (client_role.py); a bad setting stops the server."""
@@ -122,15 +110,12 @@ class HubTraits(HasTraits):
 
         serverapp: Any = getattr(self, "serverapp", None)
         root = Path(serverapp.root_dir if serverapp is not None else ".").expanduser().resolve()
-        with _stop_on_bad_setting(self):
-            return client_settings(self, root_dir=root)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return built_or_stop(self.log, lambda: client_settings(self, root_dir=root))
 
     def hub_owner_servers(self) -> Any:
         """The service's ``OwnerServers`` (None unless role service with owner_servers on); a
         bad setting stops the server."""
-        with _stop_on_bad_setting(self):
-            self.owner_servers_client = self._build_owner_servers()
+        self.owner_servers_client = built_or_stop(self.log, self._build_owner_servers)
         return self.owner_servers_client
 
     def _build_owner_servers(self) -> Any:
